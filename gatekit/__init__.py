@@ -1,0 +1,75 @@
+"""gatekit: backpropagation on real-valued circuits, with gates as plugins.
+
+The public API lives here; everything else is an implementation detail.
+"""
+
+from __future__ import annotations
+
+from .check import CheckResult, assert_gate_gradients, check_circuit, check_gate, numerical_gradient
+from .circuit import Circuit, Node
+from .compose import Composer, Wire
+from .errors import (
+    CircuitError,
+    CircuitFileError,
+    ExpressionError,
+    GateContractError,
+    GatekitError,
+    GateValidationError,
+    NameConflictError,
+    NonFiniteError,
+    OptionError,
+    PluginError,
+    PluginLoadError,
+    UnknownNameError,
+    UsageError,
+)
+from .gate import Domain, Gate, Interval
+from .hookspecs import hookimpl
+from .plugins import default_registry, load_registry, reset_default_registry
+from .registry import Entry, LoadError, PluginInfo, Registry
+from .trace import Stage, Trace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    # gates and plugins
+    "Gate",
+    "Domain",
+    "Interval",
+    "hookimpl",
+    "Registry",
+    "Entry",
+    "PluginInfo",
+    "LoadError",
+    "load_registry",
+    "default_registry",
+    "reset_default_registry",
+    # circuits
+    "Circuit",
+    "Node",
+    "Composer",
+    "Wire",
+    "Trace",
+    "Stage",
+    # checks
+    "CheckResult",
+    "check_gate",
+    "check_circuit",
+    "assert_gate_gradients",
+    "numerical_gradient",
+    # errors
+    "GatekitError",
+    "UsageError",
+    "PluginError",
+    "PluginLoadError",
+    "GateValidationError",
+    "NameConflictError",
+    "UnknownNameError",
+    "CircuitError",
+    "ExpressionError",
+    "CircuitFileError",
+    "GateContractError",
+    "NonFiniteError",
+    "OptionError",
+]

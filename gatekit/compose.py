@@ -1,0 +1,178 @@
+"""The builder: wire registered gates into a circuit with Python operators.
+
+::
+
+    c = Composer()
+    x, y, z = c.inputs("x", "y", "z")
+    q = (x + y).named("q")
+    f = c.build(q * z)
+
+Operators are bound to whatever gate the registry has for their symbol, so a plugin
+that overrides ``mul`` changes what ``*`` does. Any gate is reachable by name:
+``c.gate("max", a, b)`` or ``c.max(a, b)``. Python numbers mix in as constants.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .circuit import CONST, GATE, INPUT, Circuit, Node
+from .errors import CircuitError, UsageError
+
+if TYPE_CHECKING:
+    from .registry import Registry
+
+__all__ = ["Composer", "Wire"]
+
+_NUMBER = (int, float)
+
+
+class Wire:
+    """A handle on one node being built; arithmetic on wires adds gate nodes."""
+
+    __slots__ = ("composer", "id")
+
+    def __init__(self, composer: Composer, id: int):
+        self.composer, self.id = composer, id
+
+    def named(self, label: str) -> Wire:
+        """Give this node a stage label (shown in tables; found by ``trace.value(label)``)."""
+        self.composer.label(self, label)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Wire {self.composer.describe(self.id)}>"
+
+    def _op(self, symbol: str, *args: Any) -> Wire:
+        return self.composer.operator(symbol, *args)
+
+    def __add__(self, o): return self._op("+", self, o)
+    def __radd__(self, o): return self._op("+", o, self)
+    def __sub__(self, o): return self._op("-", self, o)
+    def __rsub__(self, o): return self._op("-", o, self)
+    def __mul__(self, o): return self._op("*", self, o)
+    def __rmul__(self, o): return self._op("*", o, self)
+    def __truediv__(self, o): return self._op("/", self, o)
+    def __rtruediv__(self, o): return self._op("/", o, self)
+    def __pow__(self, o): return self._op("**", self, o)
+    def __rpow__(self, o): return self._op("**", o, self)
+    def __neg__(self): return self._op("-", self)
+
+    def __bool__(self):
+        raise UsageError("a wire has no truth value while the circuit is being built; use max/min gates")
+
+    __hash__ = object.__hash__
+
+
+class Composer:
+    """Builds one circuit: declare inputs, combine them, then :meth:`build`."""
+
+    def __init__(self, registry: Registry | None = None):
+        if registry is None:
+            from .plugins import default_registry
+
+            registry = default_registry()
+        self.registry = registry
+        self.nodes: list[Node] = []
+        self._consts: dict[float, int] = {}
+
+    # -- nodes -------------------------------------------------------------------------
+    def _add(self, node: Node) -> Wire:
+        self.nodes.append(node)
+        return Wire(self, len(self.nodes) - 1)
+
+    def input(self, name: str) -> Wire:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise CircuitError(f"input name {name!r} must be an identifier (letters, digits, '_')")
+        if any(n.kind == INPUT and n.name == name for n in self.nodes):
+            raise CircuitError(f"duplicate input name {name!r}")
+        return self._add(Node(INPUT, name=name))
+
+    def inputs(self, *names: str) -> tuple[Wire, ...]:
+        """One input wire per name; a single string may hold several: ``inputs("x y z")``."""
+        if len(names) == 1 and isinstance(names[0], str) and (" " in names[0] or "," in names[0]):
+            names = tuple(names[0].replace(",", " ").split())
+        return tuple(self.input(n) for n in names)
+
+    def const(self, value: float) -> Wire:
+        """A constant node (shared between uses of the same value)."""
+        if isinstance(value, bool) or not isinstance(value, _NUMBER):
+            raise CircuitError(f"a constant must be a number, got {value!r}")
+        value = float(value)
+        key = value if value == value else "nan"
+        if key not in self._consts:
+            self._consts[key] = len(self.nodes)
+            self.nodes.append(Node(CONST, value=value))
+        return Wire(self, self._consts[key])
+
+    def _wire(self, x: Any, where: str) -> Wire:
+        if isinstance(x, Wire):
+            if x.composer is not self:
+                raise CircuitError(f"{where}: the wire comes from another Composer")
+            return x
+        if isinstance(x, _NUMBER) and not isinstance(x, bool):
+            return self.const(x)
+        raise CircuitError(f"{where}: expected a wire or a number, got {x!r}")
+
+    def gate(self, name: str, *args: Any, label: str | None = None) -> Wire:
+        """A node applying the gate registered as ``name`` to ``args``."""
+        gate = self.registry.gate(name)
+        if len(args) != gate.arity:
+            raise CircuitError(f"gate {name!r} takes {gate.arity} argument(s), got {len(args)}")
+        ids = tuple(self._wire(a, f"argument {k + 1} of {name!r}").id for k, a in enumerate(args))
+        return self._add(Node(GATE, name=name, args=ids, label=label))
+
+    def operator(self, symbol: str, *args: Any) -> Wire:
+        gate = self.registry.operator(symbol, len(args))
+        if gate is None:
+            kind = "unary" if len(args) == 1 else "binary"
+            raise CircuitError(f"no registered gate binds the {kind} operator {symbol!r}")
+        return self.gate(gate.name, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        registry = self.__dict__.get("registry")
+        if registry is None or name not in registry:
+            raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}")
+        return lambda *args, label=None: self.gate(name, *args, label=label)
+
+    def label(self, wire: Wire, label: str) -> None:
+        node = self.nodes[wire.id]
+        if node.kind != GATE:
+            raise CircuitError(f"only gate nodes take stage labels, not {self.describe(wire.id)}")
+        self.nodes[wire.id] = Node(node.kind, node.name, node.args, node.value, label)
+
+    def describe(self, i: int) -> str:
+        node = self.nodes[i]
+        if node.kind == INPUT:
+            return f"input {node.name}"
+        if node.kind == CONST:
+            return f"constant {node.value:g}"
+        return f"{node.name} node {i}" + (f" ({node.label})" if node.label else "")
+
+    # -- the result -----------------------------------------------------------------------
+    def build(self, output: Wire | None = None, defaults: dict[str, float] | None = None) -> Circuit:
+        """The circuit computing ``output`` (default: the last node added).
+
+        Gate and constant nodes that do not reach the output are left out; every
+        declared input stays, in declaration order.
+        """
+        if not self.nodes:
+            raise CircuitError("the circuit is empty: declare inputs and combine them first")
+        out = len(self.nodes) - 1 if output is None else self._wire(output, "output").id
+        keep = [node.kind == INPUT for node in self.nodes]
+        keep[out] = True
+        for i in range(out, -1, -1):  # reverse topological order: a loop, not recursion
+            if keep[i]:
+                for a in self.nodes[i].args:
+                    keep[a] = True
+        new_id: dict[int, int] = {}
+        nodes = []
+        for i, node in enumerate(self.nodes):
+            if keep[i]:
+                new_id[i] = len(nodes)
+                if node.args:
+                    node = Node(node.kind, node.name, tuple(new_id[a] for a in node.args), node.value, node.label)
+                nodes.append(node)
+        return Circuit(nodes, new_id[out], self.registry, defaults=defaults)

@@ -1,0 +1,215 @@
+"""The registry: name -> gate (or strategy), with where each came from.
+
+This is the one place that resolves a name. Everything registered passes a
+validator at the door, so the rest of gatekit can trust what it looks up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import GateValidationError, NameConflictError, UnknownNameError
+from .gate import OPERATOR_SYMBOLS, Domain
+
+__all__ = ["Registry", "Entry", "LoadError", "PluginInfo", "validate_gate", "NAME_PATTERN"]
+
+#: Names of gates and strategies: what an expression or a command line can spell.
+NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A loaded plugin: its name, the distribution that shipped it, and its version."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    builtin: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered object and its provenance."""
+
+    kind: str  # "gate" or "strategy"
+    name: str
+    obj: Any
+    plugin: PluginInfo
+    overrides: PluginInfo | None = None  # whom it replaced, when it overrode on purpose
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """A plugin that failed to import, whose hook raised, or that registered junk."""
+
+    plugin: str
+    message: str
+    stage: str  # "import", "hook", "register"
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin!r} ({self.stage}): {self.message}"
+
+
+def _is_callable_attr(obj: Any, attr: str) -> bool:
+    return callable(getattr(obj, attr, None))
+
+
+def validate_gate(gate: Any) -> list[str]:
+    """What is wrong with ``gate`` as a gate (empty when it is a valid one)."""
+    problems = []
+    if isinstance(gate, type):
+        return [f"got the class {gate.__name__}, not an instance (register {gate.__name__}())"]
+    name = getattr(gate, "name", None)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        problems.append(f"name {name!r} is not a valid gate name (lowercase letters, digits, '_', '-')")
+    arity = getattr(gate, "arity", None)
+    if isinstance(arity, bool) or not isinstance(arity, int) or arity < 1:
+        problems.append(f"arity {arity!r} is not a positive integer")
+    doc = getattr(gate, "doc", None)
+    if not isinstance(doc, str) or not doc.strip():
+        problems.append("doc is missing (one line with the formula, e.g. 'mul(x, y) = x * y')")
+    for method in ("forward", "backward"):
+        if not _is_callable_attr(gate, method):
+            problems.append(f"{method} is missing or not callable")
+    symbol = getattr(gate, "symbol", None)
+    if symbol is not None and isinstance(arity, int) and not isinstance(arity, bool):
+        allowed = OPERATOR_SYMBOLS.get(arity, ())
+        if symbol not in allowed:
+            problems.append(
+                f"symbol {symbol!r} is not an operator a {arity}-input gate can bind"
+                + (f" (valid: {', '.join(allowed)})" if allowed else " (only 1- and 2-input gates bind operators)")
+            )
+    domain = getattr(gate, "domain", None)
+    if domain is not None and not isinstance(domain, Domain):
+        problems.append(f"domain {domain!r} is not a gatekit.Domain")
+    return problems
+
+
+def _validate_strategy(strategy: Any) -> list[str]:
+    from .strategy import validate_strategy  # strategies build on the registry, not vice versa
+
+    return validate_strategy(strategy)
+
+
+VALIDATORS: dict[str, Callable[[Any], list[str]]] = {
+    "gate": validate_gate,
+    "strategy": _validate_strategy,
+}
+
+
+@dataclass
+class Registry:
+    """Everything the loaded plugins registered, and what went wrong while loading."""
+
+    entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {"gate": {}, "strategy": {}})
+    plugins: list[PluginInfo] = field(default_factory=list)
+    load_errors: list[LoadError] = field(default_factory=list)
+    #: (operator symbol, arity) -> name of the gate that binds it.
+    symbols: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    # -- adding ---------------------------------------------------------------------
+    def add(self, kind: str, obj: Any, plugin: PluginInfo | str, override: bool = False) -> Entry:
+        """Validate ``obj`` and register it under its name for ``plugin``.
+
+        Raises :class:`GateValidationError` for junk and :class:`NameConflictError`
+        when the name is taken and ``override`` is false.
+        """
+        if isinstance(plugin, str):
+            plugin = PluginInfo(plugin)
+        problems = VALIDATORS[kind](obj)
+        if problems:
+            raise GateValidationError(
+                f"plugin {plugin.name!r} registered an invalid {kind} {_describe(obj)}: " + "; ".join(problems),
+                plugin=plugin.name,
+            )
+        table = self.entries[kind]
+        previous = table.get(obj.name)
+        if previous is not None and not override:
+            raise NameConflictError(
+                f"{kind} {obj.name!r} from plugin {plugin.name!r} conflicts with the one from plugin "
+                f"{previous.plugin.name!r}; to replace it on purpose, register it with override=True",
+                plugin=plugin.name,
+                other=previous.plugin.name,
+            )
+        symbol_key = None
+        if kind == "gate" and getattr(obj, "symbol", None) is not None:
+            symbol_key = (obj.symbol, obj.arity)
+            holder = self.symbols.get(symbol_key)
+            if holder is not None and holder != obj.name and not override:
+                other = table[holder].plugin.name
+                raise NameConflictError(
+                    f"gate {obj.name!r} from plugin {plugin.name!r} binds operator {obj.symbol!r}, "
+                    f"already bound by gate {holder!r} from plugin {other!r}; to rebind it on purpose, "
+                    "register it with override=True",
+                    plugin=plugin.name,
+                    other=other,
+                )
+        entry = Entry(kind, obj.name, obj, plugin, previous.plugin if previous else None)
+        table[obj.name] = entry
+        if previous is not None and kind == "gate":
+            old_key = (getattr(previous.obj, "symbol", None), previous.obj.arity)
+            if self.symbols.get(old_key) == obj.name:
+                del self.symbols[old_key]
+        if symbol_key is not None:
+            self.symbols[symbol_key] = obj.name
+        return entry
+
+    def add_gate(self, gate: Any, plugin: PluginInfo | str = "user", override: bool = False) -> Entry:
+        return self.add("gate", gate, plugin, override)
+
+    def add_strategy(self, strategy: Any, plugin: PluginInfo | str = "user", override: bool = False) -> Entry:
+        return self.add("strategy", strategy, plugin, override)
+
+    # -- looking up -----------------------------------------------------------------
+    def entry(self, kind: str, name: str) -> Entry:
+        table = self.entries[kind]
+        try:
+            return table[name]
+        except (KeyError, TypeError):
+            raise UnknownNameError(kind, str(name), table) from None
+
+    def gate(self, name: str) -> Any:
+        """The gate registered as ``name``; an error with the closest names if none is."""
+        return self.entry("gate", name).obj
+
+    def strategy(self, name: str) -> Any:
+        return self.entry("strategy", name).obj
+
+    def gate_names(self) -> list[str]:
+        return sorted(self.entries["gate"])
+
+    def strategy_names(self) -> list[str]:
+        return sorted(self.entries["strategy"])
+
+    def iter_entries(self, kind: str) -> Iterator[Entry]:
+        table = self.entries[kind]
+        return (table[name] for name in sorted(table))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entries["gate"]
+
+    def operator(self, symbol: str, arity: int) -> Any | None:
+        """The gate that binds ``symbol`` with ``arity`` inputs, or None."""
+        name = self.symbols.get((symbol, arity))
+        return None if name is None else self.entries["gate"][name].obj
+
+    def plugin(self, name: str) -> PluginInfo:
+        for info in self.plugins:
+            if info.name == name:
+                return info
+        raise UnknownNameError("plugin", name, [p.name for p in self.plugins])
+
+    def provided_by(self, plugin: str) -> dict[str, list[str]]:
+        """The gates and strategies that ``plugin`` gave, by kind."""
+        return {
+            kind: sorted(e.name for e in table.values() if e.plugin.name == plugin)
+            for kind, table in self.entries.items()
+        }
+
+
+def _describe(obj: Any) -> str:
+    name = getattr(obj, "name", None)
+    return repr(name) if isinstance(name, str) else f"of type {type(obj).__name__}"
