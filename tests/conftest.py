@@ -1,0 +1,24 @@
+"""Shared fixtures: every test gets a fresh registry; nothing leaks between tests."""
+
+from __future__ import annotations
+
+import pytest
+
+import gatekit
+from gatekit.plugins import reset_default_registry
+
+
+@pytest.fixture
+def registry() -> gatekit.Registry:
+    """A fresh registry with only the built-in plugins (no installed third-party ones)."""
+    return gatekit.load_registry(env={}, entry_points=())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_default_registry(monkeypatch):
+    """The process-wide registry is rebuilt per test, from the built-ins only."""
+    for var in ("GATEKIT_DISABLE_PLUGINS", "GATEKIT_LOAD_PLUGINS", "GATEKIT_STRICT_PLUGINS", "GATEKIT_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    reset_default_registry(gatekit.load_registry(env={}, entry_points=()))
+    yield
+    reset_default_registry()
