@@ -25,11 +25,15 @@ subclassing it gives the defaults for ``symbol`` and ``domain``.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+
+from .errors import GateValidationError
 
 __all__ = ["Gate", "Domain", "Interval", "OPERATOR_SYMBOLS"]
 
@@ -53,12 +57,31 @@ class Interval:
     away_from_zero: bool = False
     margin: float = 0.1
 
+    def __post_init__(self) -> None:
+        # A bad interval is a plugin author's typo: say so when the gate is defined,
+        # not as a confusing failure of its gradient check later.
+        for attr in ("low", "high", "margin"):
+            value = getattr(self, attr)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise GateValidationError(f"Interval {attr}={value!r} must be a finite number")
+        if not self.low < self.high:
+            raise GateValidationError(f"Interval low={self.low!r} must be below high={self.high!r}")
+        if self.away_from_zero and not (self.margin > 0 and (self.high >= 2 * self.margin or self.low <= -2 * self.margin)):
+            raise GateValidationError(
+                f"Interval [{self.low!r}, {self.high!r}] with away_from_zero needs a positive margin and "
+                f"room of 2 * margin = {2 * self.margin!r} on one side of zero"
+            )
+
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         x = rng.uniform(self.low, self.high, size=shape)
         if self.away_from_zero:
-            # Push points inside (-margin, margin) out to the nearer edge of the band.
+            # Push points inside (-margin, margin) out of the band, to whichever side
+            # still lies inside [low, high] (the nearer side first).
             small = np.abs(x) < self.margin
-            x = np.where(small, np.where(x < 0, -1.0, 1.0) * (self.margin + np.abs(x)), x)
+            pushed = np.where(x < 0, -1.0, 1.0) * (self.margin + np.abs(x))
+            flipped = -pushed
+            fits = (pushed >= self.low) & (pushed <= self.high)
+            x = np.where(small, np.where(fits, pushed, flipped), x)
         return x
 
     def contains(self, x: Any) -> np.ndarray:
@@ -73,7 +96,8 @@ class Interval:
 class Domain:
     """Where a gate is smooth enough to check its gradient numerically.
 
-    ``intervals`` holds one :class:`Interval` per argument (or one shared by all).
+    ``intervals`` holds one :class:`Interval` per argument; the last one also serves
+    any further argument, so a single Interval (bare or in a tuple) serves them all.
     ``kink`` (optional) returns the distance from a point to where the gate is not
     differentiable (``|x - y|`` for ``max``); the checker skips points closer than
     its step, where no finite difference can agree with any gradient.
@@ -81,6 +105,19 @@ class Domain:
 
     intervals: tuple[Interval, ...] = (Interval(),)
     kink: Callable[..., Any] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        intervals = self.intervals
+        if isinstance(intervals, Interval):  # Domain(Interval(0.1, 3)) means one for all
+            intervals = (intervals,)
+        intervals = tuple(intervals) if isinstance(intervals, (tuple, list)) else intervals
+        if not isinstance(intervals, tuple) or not intervals or not all(isinstance(iv, Interval) for iv in intervals):
+            raise GateValidationError(
+                f"Domain intervals must be one gatekit.Interval or a non-empty tuple of them, got {self.intervals!r}"
+            )
+        if self.kink is not None and not callable(self.kink):
+            raise GateValidationError(f"Domain kink must be a function of the gate's inputs, got {self.kink!r}")
+        object.__setattr__(self, "intervals", intervals)  # frozen: set once, here
 
     def interval(self, i: int) -> Interval:
         return self.intervals[i] if i < len(self.intervals) else self.intervals[-1]

@@ -13,7 +13,11 @@ third-party gate that takes a built-in's name must say ``override=True``.
 
 A plugin that raises on import, in its hook, or registers something invalid is
 recorded as a :class:`~gatekit.registry.LoadError` and every other plugin still
-loads; ``GATEKIT_STRICT_PLUGINS=1`` (or ``strict=True``) raises instead.
+loads; ``GATEKIT_STRICT_PLUGINS=1`` (or ``strict=True``) raises instead. What would
+otherwise load nothing without a word is a load error too: a hook function not
+marked with ``@gatekit.hookimpl``, a marked function whose name is no gatekit hook,
+a name in ``GATEKIT_LOAD_PLUGINS`` that is not installed, and a plugin name that two
+distributions claim.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import GatekitError, PluginError, PluginLoadError, UsageError
+from .errors import GatekitError, PluginError, PluginLoadError, UsageError, suggest
 from .registry import LoadError, PluginInfo, Registry
 
 __all__ = [
@@ -86,13 +90,17 @@ class _Loader:
         for name in _names(env.get("GATEKIT_DISABLE_PLUGINS")) or []:
             self.pm.set_blocked(name)
 
-    def fail(self, plugin: str, stage: str, exc: BaseException) -> None:
-        message = str(exc) if isinstance(exc, GatekitError) else f"{type(exc).__name__}: {exc}"
+    def fail(self, plugin: str, stage: str, exc: BaseException, cause: BaseException | None = None) -> None:
+        """Record a load error; in strict mode raise it (as a PluginError naming the plugin)."""
+        message = str(exc) if isinstance(exc, GatekitError) else _exc_text(exc)
         self.registry.load_errors.append(LoadError(plugin, message, stage))
         if self.strict:
-            if isinstance(exc, PluginError):
-                raise exc
-            raise PluginLoadError(f"plugin {plugin!r} failed ({stage}): {message}", plugin=plugin) from exc
+            if isinstance(exc, PluginError) and repr(plugin) in message:
+                raise exc from cause
+            # The CLI shows only the message: it must name the plugin ("gatekit_register_gates raised ..." does not).
+            raise PluginLoadError(
+                f"plugin {plugin!r} failed ({stage}): {message}", plugin=plugin
+            ) from (exc if cause is None else cause)
 
     def add(self, info: PluginInfo, module: Any) -> None:
         if self.pm.is_blocked(info.name):
@@ -103,6 +111,13 @@ class _Loader:
             self.fail(info.name, "import", exc)
             return
         self.order.append((info, module))
+        # pluggy accepts a marked function for a hook nobody specified (a typo such as
+        # gatekit_register_gate) and never calls it: report it instead of loading nothing.
+        for caller in self.pm.get_hookcallers(module) or []:
+            if caller.name not in HOOKS:
+                close = suggest(caller.name, HOOKS)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; gatekit's hooks are {', '.join(HOOKS)}"
+                self.fail(info.name, "hook", PluginLoadError(f"{caller.name} is not a gatekit hook{hint}", info.name))
 
     # -- sources ----------------------------------------------------------------------
     def entry_points(self, entry_points: Iterable[Any] | None) -> list[tuple[PluginInfo, Any]]:
@@ -110,21 +125,35 @@ class _Loader:
         if entry_points is None:
             entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
         found = []
-        seen = set()
+        seen: dict[str, PluginInfo] = {}
+        available = set()
         for ep in entry_points:
-            if ep.name in seen or self.pm.is_blocked(ep.name):
+            available.add(ep.name)
+            if self.pm.is_blocked(ep.name):
                 continue
             if allowed is not None and ep.name not in allowed:
                 continue
-            seen.add(ep.name)
             dist = getattr(ep, "dist", None)
             info = PluginInfo(ep.name, getattr(dist, "name", None), getattr(dist, "version", None))
+            if ep.name in seen:
+                # Two distributions claim one plugin name: load the first, never silently.
+                self.fail(ep.name, "import", PluginLoadError(
+                    f"plugin name {ep.name!r} is also provided by {_origin(seen[ep.name])}; "
+                    f"{_origin(info)} was not loaded (uninstall one of them)", ep.name))
+                continue
+            seen[ep.name] = info
             try:
                 module = ep.load()
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # one broken plugin never takes the rest down
                 self.fail(ep.name, "import", exc)
                 continue
             found.append((info, module))
+        for name in allowed or []:
+            if name not in available and name not in DEFAULT_PLUGINS:
+                shown = ", ".join(sorted(available)) or "none"
+                self.fail(name, "import", PluginLoadError(
+                    f"plugin {name!r} is named in GATEKIT_LOAD_PLUGINS but not installed "
+                    f"(installed third-party plugins: {shown})", name))
         return found
 
     def defaults(self) -> list[tuple[PluginInfo, Any]]:
@@ -136,7 +165,7 @@ class _Loader:
             info = PluginInfo(name, "gatekit", version, builtin=True)
             try:
                 found.append((info, importlib.import_module(name)))
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 self.fail(name, "import", exc)
         return found
 
@@ -151,8 +180,16 @@ class _Loader:
                 module = _import_extra(spec)
             except UsageError:
                 raise  # a path that does not exist is the user's typo, not a plugin's failure
-            except Exception as exc:
-                self.fail(spec, "import", exc)
+            except ModuleNotFoundError as exc:
+                if exc.name is not None and (spec == exc.name or spec.startswith(exc.name + ".")):
+                    # The named module itself is missing (a typo), not one the plugin imports.
+                    raise UsageError(
+                        f"plugin module {spec!r} cannot be found (give a .py file or an importable module name)"
+                    ) from None
+                self.fail(_extra_name(spec), "import", exc)
+                continue
+            except (Exception, SystemExit) as exc:
+                self.fail(_extra_name(spec), "import", exc)
                 continue
             found.append((PluginInfo(module.__name__), module))
         return found
@@ -162,14 +199,22 @@ class _Loader:
         impls: dict[tuple[str, str], Any] = {}
         for hook in HOOKS:
             for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                if impl.hookwrapper or getattr(impl, "wrapper", False):
+                    impls[(impl.plugin_name, hook)] = None  # reported here, not again as unmarked
+                    # Called directly, a wrapper only makes a generator: it would register nothing.
+                    self.fail(impl.plugin_name, "hook", PluginLoadError(
+                        f"{hook} is marked as a hook wrapper; gatekit calls each plugin's hook on its own, "
+                        "so use a plain @gatekit.hookimpl", impl.plugin_name))
+                    continue
                 impls[(impl.plugin_name, hook)] = impl.function
         for info, module in self.order:
             self.registry.plugins.append(info)
             for hook in HOOKS:
-                function = impls.get((info.name, hook))
+                key = (info.name, hook)
+                function = impls.get(key)
                 if function is not None:
-                    self.run_hook(info, KIND_OF_HOOK[hook], function)
-                elif callable(getattr(module, hook, None)):
+                    self.run_hook(info, hook, function)
+                elif key not in impls and callable(getattr(module, hook, None)):
                     # pluggy ignores unmarked functions; say so rather than load nothing.
                     self.fail(
                         info.name,
@@ -177,7 +222,8 @@ class _Loader:
                         PluginLoadError(f"{hook} is not marked with @gatekit.hookimpl, so it never runs", info.name),
                     )
 
-    def run_hook(self, info: PluginInfo, kind: str, impl: Any) -> None:
+    def run_hook(self, info: PluginInfo, hook: str, impl: Any) -> None:
+        kind = KIND_OF_HOOK[hook]
         staged: list[tuple[Any, bool]] = []
 
         def register(obj: Any, override: bool = False) -> None:
@@ -185,20 +231,43 @@ class _Loader:
 
         try:
             impl(register=register)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             # A hook that fails half-way registers nothing: no half-loaded plugin.
-            self.fail(info.name, "hook", exc)
+            self.fail(info.name, "hook", PluginLoadError(f"{hook} raised {_exc_text(exc)}", info.name), cause=exc)
             return
         for obj, override in staged:
             try:
                 self.registry.add(kind, obj, info, override=override)
             except PluginError as exc:
                 self.fail(info.name, "register", exc)
+            except Exception as exc:  # e.g. a gate whose attributes raise when read
+                self.fail(info.name, "register", PluginLoadError(
+                    f"registering a {kind} in {hook} raised {_exc_text(exc)}", info.name), cause=exc)
+
+
+def _exc_text(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _origin(info: PluginInfo) -> str:
+    if info.distribution is None:
+        return "an unknown distribution"
+    return f"distribution {info.distribution!r}" + (f" {info.version}" if info.version else "")
+
+
+def _is_path(spec: str) -> bool:
+    return spec.endswith(".py") or os.sep in spec or "/" in spec
+
+
+def _extra_name(spec: str) -> str:
+    """The plugin name of an extra: a file's stem (as when it loads), or the module name."""
+    return Path(spec).stem if _is_path(spec) else spec
 
 
 def _import_extra(spec: str) -> ModuleType:
     """Import a module by dotted name, or a ``.py`` file by path."""
-    if spec.endswith(".py") or os.sep in spec or "/" in spec:
+    if _is_path(spec):
         path = Path(spec).expanduser()
         if not path.is_file():
             raise UsageError(f"plugin file {spec!r} does not exist (give a .py file or an importable module name)")
@@ -207,13 +276,14 @@ def _import_extra(spec: str) -> ModuleType:
         if loader_spec is None or loader_spec.loader is None:
             raise UsageError(f"plugin file {spec!r} cannot be imported as Python")
         module = importlib.util.module_from_spec(loader_spec)
-        module.__name__ = path.stem
         sys.modules[name] = module
         try:
             loader_spec.loader.exec_module(module)
         except BaseException:
             sys.modules.pop(name, None)
             raise
+        # Renamed only now: the file loader refuses a module whose name it was not given.
+        module.__name__ = path.stem  # the plugin's name is the file's stem
         return module
     return importlib.import_module(spec)
 

@@ -6,13 +6,15 @@ validator at the door, so the rest of gatekit can trust what it looks up.
 
 from __future__ import annotations
 
+import inspect
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GateValidationError, NameConflictError, UnknownNameError
-from .gate import OPERATOR_SYMBOLS, Domain
+from .gate import OPERATOR_SYMBOLS, Domain, Gate
 
 __all__ = ["Registry", "Entry", "LoadError", "PluginInfo", "validate_gate", "NAME_PATTERN"]
 
@@ -53,37 +55,103 @@ class LoadError:
         return f"plugin {self.plugin!r} ({self.stage}): {self.message}"
 
 
-def _is_callable_attr(obj: Any, attr: str) -> bool:
-    return callable(getattr(obj, attr, None))
+_MISSING = object()
+
+
+def _attr(obj: Any, attr: str) -> Any:
+    """``getattr`` that turns a raising property into "missing" (validation never crashes)."""
+    try:
+        return getattr(obj, attr, _MISSING)
+    except Exception:
+        return _MISSING
+
+
+def _call_problem(function: Any, takes: int) -> str | None:
+    """Why ``function`` cannot be called with ``takes`` positional arguments (None if it can)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # some builtins and C callables have no signature
+        return None
+    low, high = 0, 0.0
+    for parameter in signature.parameters.values():
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            high = math.inf
+        elif parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            high += 1
+            low += parameter.default is parameter.empty
+        elif parameter.kind is parameter.KEYWORD_ONLY and parameter.default is parameter.empty:
+            return f"requires the keyword-only argument {parameter.name!r}"
+    if low <= takes <= high:
+        return None
+    if low == high:
+        can = f"{low}"
+    elif high == math.inf:
+        can = f"at least {low}"
+    else:
+        can = f"{low} to {int(high)}"
+    return f"takes {can} positional argument(s), not {takes}"
+
+
+def _check_method(gate: Any, method: str, takes: int | None, spelled: str, problems: list[str]) -> None:
+    function = _attr(gate, method)
+    if function is _MISSING or function is None:
+        problems.append(f"{method} is missing (it should be {spelled})")
+        return
+    if not callable(function):
+        problems.append(f"{method} is not callable (it should be {spelled})")
+        return
+    # Subclassing Gate without writing the method inherits the protocol's stub,
+    # which returns None: catch it here rather than at the first backward pass.
+    if getattr(function, "__func__", None) is getattr(Gate, method):
+        problems.append(f"{method} is not implemented (it should be {spelled})")
+        return
+    problem = None if takes is None else _call_problem(function, takes)
+    if problem is not None:
+        problems.append(f"{method} {problem}; the gate's arity means it is called as {spelled}")
 
 
 def validate_gate(gate: Any) -> list[str]:
     """What is wrong with ``gate`` as a gate (empty when it is a valid one)."""
-    problems = []
+    problems: list[str] = []
     if isinstance(gate, type):
         return [f"got the class {gate.__name__}, not an instance (register {gate.__name__}())"]
-    name = getattr(gate, "name", None)
+    if all(_attr(gate, attr) is _MISSING for attr in ("name", "arity", "forward", "backward")):
+        shown = repr(gate)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return [f"{shown} is not a gate (a gate has name, arity, doc, forward and backward; see gatekit.Gate)"]
+    name = _attr(gate, "name")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        problems.append(f"name {name!r} is not a valid gate name (lowercase letters, digits, '_', '-')")
-    arity = getattr(gate, "arity", None)
-    if isinstance(arity, bool) or not isinstance(arity, int) or arity < 1:
-        problems.append(f"arity {arity!r} is not a positive integer")
-    doc = getattr(gate, "doc", None)
+        what = "name is missing" if name is _MISSING else f"name {name!r} is not a valid gate name"
+        problems.append(
+            f"{what} (a lowercase letter or '_' first, then lowercase letters, digits, '_' and "
+            "single '-', e.g. 'mul' or 'soft_plus')"
+        )
+    arity = _attr(gate, "arity")
+    arity_ok = isinstance(arity, int) and not isinstance(arity, bool) and arity >= 1
+    if not arity_ok:
+        what = "arity is missing" if arity is _MISSING else f"arity {arity!r} is not a positive integer"
+        problems.append(f"{what} (the number of inputs)")
+    doc = _attr(gate, "doc")
     if not isinstance(doc, str) or not doc.strip():
         problems.append("doc is missing (one line with the formula, e.g. 'mul(x, y) = x * y')")
-    for method in ("forward", "backward"):
-        if not _is_callable_attr(gate, method):
-            problems.append(f"{method} is missing or not callable")
-    symbol = getattr(gate, "symbol", None)
-    if symbol is not None and isinstance(arity, int) and not isinstance(arity, bool):
+    elif "\n" in doc.strip():
+        problems.append("doc has several lines; it must be one line with the formula (tables show it as is)")
+    grad_doc = _attr(gate, "grad_doc")
+    if grad_doc is not _MISSING and grad_doc is not None and not isinstance(grad_doc, str):
+        problems.append(f"grad_doc {grad_doc!r} is not a string")
+    args = ", ".join(f"x{k}" for k in range(arity)) if arity_ok and arity <= 8 else "*xs"
+    _check_method(gate, "forward", arity if arity_ok else None, f"forward({args})", problems)
+    _check_method(gate, "backward", arity + 2 if arity_ok else None, f"backward(grad, out, {args})", problems)
+    symbol = _attr(gate, "symbol")
+    if symbol is not _MISSING and symbol is not None and arity_ok:
         allowed = OPERATOR_SYMBOLS.get(arity, ())
         if symbol not in allowed:
             problems.append(
                 f"symbol {symbol!r} is not an operator a {arity}-input gate can bind"
                 + (f" (valid: {', '.join(allowed)})" if allowed else " (only 1- and 2-input gates bind operators)")
             )
-    domain = getattr(gate, "domain", None)
-    if domain is not None and not isinstance(domain, Domain):
+    domain = _attr(gate, "domain")
+    if domain is not _MISSING and domain is not None and not isinstance(domain, Domain):
         problems.append(f"domain {domain!r} is not a gatekit.Domain")
     return problems
 
@@ -119,6 +187,8 @@ class Registry:
         """
         if isinstance(plugin, str):
             plugin = PluginInfo(plugin)
+        if kind not in VALIDATORS:
+            raise UnknownNameError("kind", str(kind), VALIDATORS)
         problems = VALIDATORS[kind](obj)
         if problems:
             raise GateValidationError(
@@ -165,6 +235,9 @@ class Registry:
 
     # -- looking up -----------------------------------------------------------------
     def entry(self, kind: str, name: str) -> Entry:
+        """The entry for ``name`` (with provenance); an error with the closest names if none."""
+        if kind not in self.entries:
+            raise UnknownNameError("kind", str(kind), self.entries)
         table = self.entries[kind]
         try:
             return table[name]
@@ -185,6 +258,8 @@ class Registry:
         return sorted(self.entries["strategy"])
 
     def iter_entries(self, kind: str) -> Iterator[Entry]:
+        if kind not in self.entries:
+            raise UnknownNameError("kind", str(kind), self.entries)
         table = self.entries[kind]
         return (table[name] for name in sorted(table))
 
@@ -211,5 +286,5 @@ class Registry:
 
 
 def _describe(obj: Any) -> str:
-    name = getattr(obj, "name", None)
+    name = _attr(obj, "name")
     return repr(name) if isinstance(name, str) else f"of type {type(obj).__name__}"

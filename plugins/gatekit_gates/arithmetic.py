@@ -7,6 +7,7 @@ import numpy as np
 from gatekit import Domain, Gate, Interval
 
 AWAY_FROM_ZERO = Interval(away_from_zero=True)
+_F64 = np.float64
 
 
 class Add(Gate):
@@ -78,6 +79,13 @@ class Reciprocal(Gate):
     domain = Domain((AWAY_FROM_ZERO,))
 
     def forward(self, x):
+        # A ufunc call costs ten scalar divisions. The scalar paths divide the same
+        # IEEE way and return float64 as true_divide does; a Python 0.0 goes to numpy
+        # (Python would raise), a float64 0 gives inf under the engine's errstate.
+        if x.__class__ is _F64:
+            return 1.0 / x
+        if x.__class__ is float and x:
+            return _F64(1.0 / x)
         return np.true_divide(1.0, x)
 
     def backward(self, grad, out, x):
@@ -91,10 +99,12 @@ class Pow(Gate):
     domain = Domain((Interval(0.1, 3.0), Interval(-3.0, 3.0)))
 
     def forward(self, x, y):
-        return np.power(x, y)
+        # float_power, not power: integer arguments (pow(2, -1)) give 0.5, not an error.
+        return np.float_power(x, y)
 
     def backward(self, grad, out, x, y):
-        gx = grad * y * np.power(x, np.subtract(y, 1))
+        # x ** 0 is constant, so d/dx is 0 even at x == 0 (where y * x**(y-1) is 0 * inf).
+        gx = grad * np.where(np.equal(y, 0), 0.0, y * np.float_power(x, np.subtract(y, 1)))
         # x ** y has no real derivative in y for x < 0; at x == 0 its limit is 0.
         gy = grad * np.where(np.greater(x, 0), out * np.log(np.where(np.greater(x, 0), x, 1.0)),
                              np.where(np.equal(x, 0), 0.0, np.nan))

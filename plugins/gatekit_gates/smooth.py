@@ -40,7 +40,8 @@ class Sigmoid(Gate):
     def forward(self, x):
         # exp(-|x|) lies in (0, 1], so neither branch can overflow for any finite x.
         z = np.exp(-np.abs(x))
-        return np.where(np.greater_equal(x, 0), 1.0 / (1.0 + z), z / (1.0 + z))
+        # [()] turns the 0-d array np.where makes from a scalar back into a scalar.
+        return np.where(np.greater_equal(x, 0), 1.0 / (1.0 + z), z / (1.0 + z))[()]
 
     def backward(self, grad, out, x):
         return (grad * out * (1.0 - out),)
