@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import CircuitError, GateContractError, NonFiniteError, UnknownNameError, UsageError
+from .errors import CircuitError, GateContractError, GatekitError, NonFiniteError, UnknownNameError, UsageError
 from .trace import Trace
 
 if TYPE_CHECKING:
@@ -42,16 +42,53 @@ class Node:
 
 
 def _as_input(name: str, value: Any) -> Any:
-    """An input value as float or float64 array; a clear error for anything else."""
+    """An input value as float or float64 array; a clear error for anything else.
+
+    Strings and booleans are refused rather than converted: ``"3"`` or ``True``
+    as an input is far more often a mistake than a number. A float64 array is
+    used as given, not copied.
+    """
     if isinstance(value, float):
         return value
+
+    def refused(why: str = "") -> UsageError:
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        return UsageError(f"input {name!r} must be a real number or an array of real numbers, got {shown}{why}")
+
     if isinstance(value, (int, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float range
+            raise refused(" (too large for a float)") from None
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise refused()
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.asarray(value)
     except (TypeError, ValueError):
-        raise UsageError(f"input {name!r} must be a number or an array of numbers, got {value!r}") from None
+        raise refused() from None
+    if array.dtype.kind not in "iuf" and not (array.dtype.kind == "O" and _all_real(array)):
+        raise refused()
+    try:
+        array = array.astype(np.float64, copy=False)
+    except OverflowError:
+        raise refused(" (too large for a float)") from None
     return array if array.ndim else float(array)
+
+
+def _all_real(array: np.ndarray) -> bool:
+    """An object array (a ragged or mixed list) that still holds only real numbers."""
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in array.flat)
+
+
+def _is_real(value: Any) -> bool:
+    """A number a constant can hold: int or float (not bool), within float range."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 class Circuit:
@@ -81,40 +118,51 @@ class Circuit:
             raise CircuitError(f"output node {output} does not exist (the circuit has {n} nodes)")
         self.output = output
         self.input_ids: dict[str, int] = {}
+        #: The plugin that gave each gate used, recorded at build time for error messages.
+        self.gate_plugins: dict[str, str] = {}
         gates: list[Any] = [None] * n
         for i, node in enumerate(self.nodes):
-            where = f"node {i}" + (f" ({node.label!r})" if node.label else "")
+            # Where a problem is, as _where(i) says it, is only worked out for an error.
+            if not isinstance(node, Node):
+                raise CircuitError(f"node {i}: expected a gatekit.Node, got {type(node).__name__}")
             if node.kind == INPUT:
-                if not node.name:
-                    raise CircuitError(f"{where}: an input needs a name")
+                if not isinstance(node.name, str) or not node.name:
+                    raise CircuitError(f"{self._where(i)}: an input needs a name (a non-empty string)")
                 if node.name in self.input_ids:
-                    raise CircuitError(f"{where}: duplicate input name {node.name!r}")
+                    raise CircuitError(f"{self._where(i)}: duplicate input name {node.name!r}")
                 self.input_ids[node.name] = i
             elif node.kind == CONST:
-                if node.value is None:
-                    raise CircuitError(f"{where}: a constant needs a value")
+                if not _is_real(node.value):
+                    raise CircuitError(f"{self._where(i)}: a constant needs a real number as its value, got {node.value!r}")
             elif node.kind == GATE:
-                gate = registry.entry("gate", node.name).obj  # the one lookup, at build time
-                if len(node.args) != gate.arity:
-                    raise CircuitError(
-                        f"{where}: gate {node.name!r} takes {gate.arity} argument(s), got {len(node.args)}"
-                    )
+                if not isinstance(node.name, str) or node.name not in registry:
+                    raise UnknownNameError("gate", str(node.name), registry.gate_names(), f"at {self._where(i)}")
+                entry = registry.entry("gate", node.name)  # the one lookup, at build time
+                gate = entry.obj
+                self.gate_plugins[node.name] = entry.plugin.name
+                if not isinstance(node.args, tuple) or len(node.args) != gate.arity:
+                    got = len(node.args) if isinstance(node.args, (tuple, list)) else repr(node.args)
+                    raise CircuitError(f"{self._where(i)}: gate {node.name!r} takes {gate.arity} argument(s), got {got}")
                 for a in node.args:
-                    if not (isinstance(a, int) and 0 <= a < i):
+                    if not (isinstance(a, int) and not isinstance(a, bool) and 0 <= a < i):
                         raise CircuitError(
-                            f"{where}: argument {a!r} must refer to an earlier node (0..{i - 1}); "
+                            f"{self._where(i)}: argument {a!r} must refer to an earlier node (0..{i - 1}); "
                             "circuits are built in topological order, so cycles are impossible"
                         )
                 gates[i] = gate
             else:
-                raise CircuitError(f"{where}: unknown node kind {node.kind!r} (input, const or gate)")
+                raise CircuitError(f"{self._where(i)}: unknown node kind {node.kind!r} (input, const or gate)")
         self.gates: tuple[Any, ...] = tuple(gates)
         unknown = set(defaults or ()) - set(self.input_ids)
         if unknown:
             raise UnknownNameError("input", sorted(unknown)[0], self.input_ids, "in the defaults")
-        self.defaults: dict[str, float] = dict(defaults or {})
+        self.defaults: dict[str, Any] = {name: _as_input(name, v) for name, v in (defaults or {}).items()}
         # The tape: (node id, gate, argument ids) for each gate node, in order.
         self._tape = tuple((i, gates[i], self.nodes[i].args) for i in range(n) if gates[i] is not None)
+        # The same, specialised by arity for the passes: (node, gate, first arg, second arg,
+        # args) with -1 for an absent argument, so one- and two-input gates (nearly all)
+        # are called without building an argument list per node.
+        self._steps = tuple(_step(i, gate, args) for i, gate, args in self._tape)
         self._consts = tuple((i, float(node.value)) for i, node in enumerate(self.nodes) if node.kind == CONST)
 
     # -- shape ----------------------------------------------------------------------------
@@ -186,9 +234,20 @@ class Circuit:
             v[i] = inputs[name]
         for i, value in self._consts:
             v[i] = value
-        with np.errstate(all="ignore"):
-            for i, gate, args in self._tape:
-                v[i] = gate.forward(*[v[a] for a in args])
+        i = -1
+        try:
+            with np.errstate(all="ignore"):
+                for i, gate, a, b, args in self._steps:
+                    if b >= 0:
+                        v[i] = gate.forward(v[a], v[b])
+                    elif a >= 0:
+                        v[i] = gate.forward(v[a])
+                    else:
+                        v[i] = gate.forward(*[v[k] for k in args])
+        except GatekitError:
+            raise
+        except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+            raise self._gate_failure(i, "forward", exc) from exc
         trace = Trace(self, v)
         if check_finite:
             problem = trace.first_nonfinite()
@@ -212,47 +271,124 @@ class Circuit:
         up, and each is reduced to the shape of the value it belongs to.
         """
         g: list[Any] = [None] * len(self.nodes)
-        g[self.output] = seed
-        with np.errstate(all="ignore"):
-            for i, gate, args in reversed(self._tape):
-                gi = g[i]
-                if gi is None:
-                    continue  # not on any path to the output
-                xs = [values[a] for a in args]
-                grads = gate.backward(gi, values[i], *xs)
-                if not isinstance(grads, (tuple, list)) or len(grads) != len(args):
-                    raise self._contract_error(i, _count_message(grads, len(args)))
-                for a, x, ga in zip(args, xs, grads):
-                    if getattr(ga, "shape", ()) != getattr(x, "shape", ()):
-                        ga = self._reduce(i, ga, x)
-                    prev = g[a]
-                    g[a] = ga if prev is None else prev + ga
-        zero = 0.0
-        return [zero if gi is None else gi for gi in g]
+        g[self.output] = self._seed(values[self.output], seed)
+        i = -1
+        scalar = _SCALAR_TYPES
+        try:
+            with np.errstate(all="ignore"):
+                for i, gate, a, b, args in reversed(self._steps):
+                    gi = g[i]
+                    if gi is None:
+                        continue  # not on any path to the output
+                    # Each gradient is checked against its input's shape and added to what
+                    # that input already has (fan-out). Scalars (float, float64) have shape
+                    # (), so only other pairs are compared; a Python float has no .shape,
+                    # and anything else without one (None, a string, an int) goes through
+                    # _reduce, which refuses or converts it. Two-input gates, the common
+                    # case, are written out; the loop below serves every other arity.
+                    if b >= 0:
+                        x, y = values[a], values[b]
+                        grads = gate.backward(gi, values[i], x, y)
+                        if (grads.__class__ is not tuple and not isinstance(grads, (tuple, list))) or len(grads) != 2:
+                            raise self._contract_error(i, _count_message(grads, 2))
+                        ga, gb = grads
+                        if not (ga.__class__ in scalar and x.__class__ in scalar) and (
+                            (() if ga.__class__ is float else getattr(ga, "shape", None)) != getattr(x, "shape", ())
+                        ):
+                            ga = self._reduce(i, ga, x, [x, y, values[i]])
+                        prev = g[a]
+                        g[a] = ga if prev is None else prev + ga
+                        if not (gb.__class__ in scalar and y.__class__ in scalar) and (
+                            (() if gb.__class__ is float else getattr(gb, "shape", None)) != getattr(y, "shape", ())
+                        ):
+                            gb = self._reduce(i, gb, y, [x, y, values[i]])
+                        prev = g[b]
+                        g[b] = gb if prev is None else prev + gb
+                        continue
+                    xs = (values[a],) if a >= 0 else [values[k] for k in args]
+                    grads = gate.backward(gi, values[i], *xs)
+                    if (grads.__class__ is not tuple and not isinstance(grads, (tuple, list))) or len(grads) != len(xs):
+                        raise self._contract_error(i, _count_message(grads, len(args)))
+                    for k, x, ga in zip(args, xs, grads):
+                        if not (ga.__class__ in scalar and x.__class__ in scalar) and (
+                            (() if ga.__class__ is float else getattr(ga, "shape", None)) != getattr(x, "shape", ())
+                        ):
+                            ga = self._reduce(i, ga, x, [values[j] for j in args] + [values[i]])
+                        prev = g[k]
+                        g[k] = ga if prev is None else prev + ga
+        except GatekitError:
+            raise
+        except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+            raise self._gate_failure(i, "backward", exc) from exc
+        return [_zero_like(values[k]) if gk is None else gk for k, gk in enumerate(g)]
 
     # -- helpers ----------------------------------------------------------------------------
+    def _where(self, i: int) -> str:
+        label = self.nodes[i].label
+        return f"node {i}" + (f" ({label!r})" if label else "")
+
+    def _gate_and_plugin(self, i: int) -> tuple[str, str | None]:
+        name = str(self.nodes[i].name)
+        return name, self.gate_plugins.get(name)
+
     def _contract_error(self, i: int, what: str) -> GateContractError:
-        name = self.nodes[i].name
-        plugin = self.registry.entry("gate", name).plugin.name if name in self.registry else None
+        name, plugin = self._gate_and_plugin(i)
+        return GateContractError(f"gate {name!r} (plugin {plugin!r}) at {self._where(i)}: backward {what}", plugin=plugin)
+
+    def _gate_failure(self, i: int, method: str, exc: Exception) -> GateContractError:
+        """A gate that raised instead of returning (gates give inf/nan, never raise)."""
+        name, plugin = self._gate_and_plugin(i)
         return GateContractError(
-            f"gate {name!r} (plugin {plugin!r}) at {self.node_name(i)}: backward {what}", plugin=plugin
+            f"gate {name!r} (plugin {plugin!r}) at {self._where(i)} raised {type(exc).__name__} "
+            f"in {method}: {exc}",
+            plugin=plugin,
         )
 
-    def _reduce(self, i: int, grad: Any, x: Any) -> Any:
+    def _seed(self, out: Any, seed: Any) -> Any:
+        """The output's gradient in the output's shape (so every node's gradient has its shape)."""
+        if seed.__class__ is float:
+            return seed if out.__class__ is float or not np.shape(out) else np.full(np.shape(out), seed)
+        array = np.asarray(seed) if not isinstance(seed, (bool, np.bool_, str, bytes)) else None
+        if array is None or array.dtype.kind not in "iuf":
+            raise UsageError(f"the output's gradient must be a real number or array, got {seed!r}")
+        out_shape = np.shape(out)
+        try:
+            fits = np.broadcast_shapes(array.shape, out_shape) == out_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise UsageError(
+                f"the output's gradient has shape {array.shape}, which does not fit the output's shape {out_shape}"
+            )
+        if array.shape != out_shape:
+            array = np.broadcast_to(array, out_shape)
+        array = array.astype(np.float64)  # a copy: the caller's seed is never aliased
+        return array if array.ndim else float(array)
+
+    def _reduce(self, i: int, grad: Any, x: Any, operands: Sequence[Any]) -> Any:
         """Bring a gradient to the shape of the input it belongs to.
 
-        A gradient that was broadcast against other inputs is summed over the
-        broadcast axes; one smaller than its input (a scalar seed reaching an array
-        input) is broadcast up. Anything else breaks the protocol.
+        A gradient stands for the gradient over the node's whole broadcast shape
+        (its output's and its inputs' shapes together): one smaller than that (a
+        constant, say) is broadcast up to it, then summed over the axes along which
+        the input was broadcast. A gradient larger than the node's broadcast shape,
+        or one that is not an array of real numbers, breaks the protocol.
         """
         shape = np.shape(x)
-        grad = np.asarray(grad)
+        raw = grad
+        grad = np.asarray(grad) if not isinstance(grad, (str, bytes)) else None
+        if grad is None or grad.dtype.kind not in "biuf":
+            raise self._contract_error(i, f"returned {raw!r} as a gradient, not a real number or array")
+        grad = grad.astype(np.float64, copy=False)
         try:
-            full = np.broadcast_shapes(grad.shape, shape)
+            full = np.broadcast_shapes(*(np.shape(v) for v in operands))
+            fits = np.broadcast_shapes(grad.shape, shape, full) == full
         except ValueError:
-            full = None
-        if full is None:
-            raise self._contract_error(i, f"returned a gradient of shape {grad.shape} for an input of shape {shape}")
+            fits = False
+        if not fits:
+            raise self._contract_error(
+                i, f"returned a gradient of shape {grad.shape} for an input of shape {shape}"
+            )
         if full != grad.shape:
             grad = np.broadcast_to(grad, full)
         extra = len(full) - len(shape)
@@ -265,11 +401,15 @@ class Circuit:
             return float(grad)
         return grad if grad.flags.writeable else grad.copy()
 
-    def as_gate(self, name: str, doc: str | None = None) -> Any:
-        """This circuit as one gate whose backward is backprop through it."""
+    def as_gate(self, name: str, doc: str | None = None, domain: Any = None) -> Any:
+        """This circuit as one gate whose backward is backprop through it.
+
+        ``domain`` (a :class:`~gatekit.Domain`) says where its gradient check draws
+        points; the default is every argument in [-3, 3].
+        """
         from .composite import CompositeGate
 
-        return CompositeGate(self, name, doc)
+        return CompositeGate(self, name, doc, domain)
 
     # -- construction helpers ------------------------------------------------------------------
     @classmethod
@@ -278,6 +418,25 @@ class Circuit:
     ) -> Circuit:
         nodes = list(nodes)
         return cls(nodes, len(nodes) - 1 if output is None else output, registry, **kw)
+
+
+#: Values whose shape is () without asking: the scalar path skips the shape comparison.
+_SCALAR_TYPES = frozenset((float, np.float64))
+
+
+def _step(i: int, gate: Any, args: tuple[int, ...]) -> tuple[Any, ...]:
+    """One compiled step: ``(node, gate, first arg or -1, second arg or -1, args)``."""
+    if len(args) == 1:
+        return (i, gate, args[0], -1, args)
+    if len(args) == 2:
+        return (i, gate, args[0], args[1], args)
+    return (i, gate, -1, -1, args)
+
+
+def _zero_like(value: Any) -> Any:
+    """The gradient of a node no path leads from to the output: zero, in its shape."""
+    shape = np.shape(value)
+    return np.zeros(shape) if shape else 0.0
 
 
 def _count_message(grads: Any, arity: int) -> str:

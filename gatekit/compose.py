@@ -16,21 +16,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .circuit import CONST, GATE, INPUT, Circuit, Node
-from .errors import CircuitError, UsageError
+from .errors import CircuitError, UsageError, suggest
 
 if TYPE_CHECKING:
     from .registry import Registry
 
 __all__ = ["Composer", "Wire"]
 
-_NUMBER = (int, float)
+_NUMBER = (int, float, np.integer, np.floating)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, _NUMBER) and not isinstance(x, (bool, np.bool_))
 
 
 class Wire:
     """A handle on one node being built; arithmetic on wires adds gate nodes."""
 
     __slots__ = ("composer", "id")
+    #: numpy must not treat a wire as an array: ``np.float64(2) * x`` calls ``x.__rmul__``.
+    __array_ufunc__ = None
 
     def __init__(self, composer: Composer, id: int):
         self.composer, self.id = composer, id
@@ -61,6 +69,11 @@ class Wire:
     def __bool__(self):
         raise UsageError("a wire has no truth value while the circuit is being built; use max/min gates")
 
+    def _compare(self, o):
+        raise UsageError("wires cannot be compared while the circuit is being built; use max, min or relu gates")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _compare
+
     __hash__ = object.__hash__
 
 
@@ -74,7 +87,8 @@ class Composer:
             registry = default_registry()
         self.registry = registry
         self.nodes: list[Node] = []
-        self._consts: dict[float, int] = {}
+        self._consts: dict[str, int] = {}
+        self._input_names: set[str] = set()  # so a duplicate is found without a scan
 
     # -- nodes -------------------------------------------------------------------------
     def _add(self, node: Node) -> Wire:
@@ -84,8 +98,9 @@ class Composer:
     def input(self, name: str) -> Wire:
         if not isinstance(name, str) or not name.isidentifier():
             raise CircuitError(f"input name {name!r} must be an identifier (letters, digits, '_')")
-        if any(n.kind == INPUT and n.name == name for n in self.nodes):
+        if name in self._input_names:
             raise CircuitError(f"duplicate input name {name!r}")
+        self._input_names.add(name)
         return self._add(Node(INPUT, name=name))
 
     def inputs(self, *names: str) -> tuple[Wire, ...]:
@@ -96,10 +111,13 @@ class Composer:
 
     def const(self, value: float) -> Wire:
         """A constant node (shared between uses of the same value)."""
-        if isinstance(value, bool) or not isinstance(value, _NUMBER):
-            raise CircuitError(f"a constant must be a number, got {value!r}")
-        value = float(value)
-        key = value if value == value else "nan"
+        if not _is_number(value):
+            raise CircuitError(f"a constant must be a real number, got {value!r}")
+        try:
+            value = float(value)
+        except OverflowError:
+            raise CircuitError(f"the constant {value!r} is too large for a float") from None
+        key = value.hex()  # tells 0.0 from -0.0 (1 / x differs) and gives nan one key
         if key not in self._consts:
             self._consts[key] = len(self.nodes)
             self.nodes.append(Node(CONST, value=value))
@@ -110,7 +128,7 @@ class Composer:
             if x.composer is not self:
                 raise CircuitError(f"{where}: the wire comes from another Composer")
             return x
-        if isinstance(x, _NUMBER) and not isinstance(x, bool):
+        if _is_number(x):
             return self.const(x)
         raise CircuitError(f"{where}: expected a wire or a number, got {x!r}")
 
@@ -119,8 +137,16 @@ class Composer:
         gate = self.registry.gate(name)
         if len(args) != gate.arity:
             raise CircuitError(f"gate {name!r} takes {gate.arity} argument(s), got {len(args)}")
-        ids = tuple(self._wire(a, f"argument {k + 1} of {name!r}").id for k, a in enumerate(args))
-        return self._add(Node(GATE, name=name, args=ids, label=label))
+        # Wires of this composer pass straight through; anything else (and the message
+        # naming it) goes through _wire.
+        ids = tuple([
+            a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {name!r}").id
+            for k, a in enumerate(args)
+        ])
+        wire = self._add(Node(GATE, name=name, args=ids))
+        if label is not None:
+            self.label(wire, label)
+        return wire
 
     def operator(self, symbol: str, *args: Any) -> Wire:
         gate = self.registry.operator(symbol, len(args))
@@ -134,10 +160,15 @@ class Composer:
             raise AttributeError(name)
         registry = self.__dict__.get("registry")
         if registry is None or name not in registry:
-            raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}")
+            close = suggest(name, registry.gate_names()) if registry is not None else []
+            hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
+            raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
         return lambda *args, label=None: self.gate(name, *args, label=label)
 
     def label(self, wire: Wire, label: str) -> None:
+        wire = self._wire(wire, "label")
+        if not isinstance(label, str) or not label:
+            raise CircuitError(f"a stage label must be a non-empty string, got {label!r}")
         node = self.nodes[wire.id]
         if node.kind != GATE:
             raise CircuitError(f"only gate nodes take stage labels, not {self.describe(wire.id)}")
@@ -158,9 +189,11 @@ class Composer:
         Gate and constant nodes that do not reach the output are left out; every
         declared input stays, in declaration order.
         """
+        if output is not None:
+            output = self._wire(output, "output")
         if not self.nodes:
             raise CircuitError("the circuit is empty: declare inputs and combine them first")
-        out = len(self.nodes) - 1 if output is None else self._wire(output, "output").id
+        out = len(self.nodes) - 1 if output is None else output.id
         keep = [node.kind == INPUT for node in self.nodes]
         keep[out] = True
         for i in range(out, -1, -1):  # reverse topological order: a loop, not recursion
@@ -172,7 +205,8 @@ class Composer:
         for i, node in enumerate(self.nodes):
             if keep[i]:
                 new_id[i] = len(nodes)
-                if node.args:
+                # Until a node is dropped every id stays the same, and so can the node.
+                if node.args and new_id[i] != i:
                     node = Node(node.kind, node.name, tuple(new_id[a] for a in node.args), node.value, node.label)
                 nodes.append(node)
         return Circuit(nodes, new_id[out], self.registry, defaults=defaults)

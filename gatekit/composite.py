@@ -1,11 +1,18 @@
-"""A circuit as one gate: forward runs the circuit, backward backpropagates through it."""
+"""A circuit as one gate: forward runs the circuit, backward backpropagates through it.
+
+Register one like any other gate, from a plugin's hook or straight into a registry::
+
+    neuron = circuit.as_gate("neuron", "neuron(w0, x0, ...) = sigmoid(w0*x0 + ...)")
+    registry.add_gate(neuron, "my-plugin")
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import NAME_PATTERN
 from .errors import CircuitError
+from .gate import DEFAULT_DOMAIN, Domain
+from .registry import NAME_PATTERN
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -17,24 +24,29 @@ class CompositeGate:
     """A gate made of a circuit; its inputs are the circuit's, in declaration order.
 
     Gates are stateless, so backward runs the sub-circuit forward again rather than
-    keeping the last trace: one instance stays safe in any number of nodes.
+    keeping the last trace: one instance stays safe in any number of nodes and threads.
+    The circuit's default input values do not apply: a gate always gets every argument.
     """
 
     symbol = None
+    grad_doc = "backpropagation through the circuit"
 
-    def __init__(self, circuit: Circuit, name: str, doc: str | None = None):
+    def __init__(self, circuit: Circuit, name: str, doc: str | None = None, domain: Domain | None = None):
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise CircuitError(f"{name!r} is not a valid gate name (lowercase letters, digits, '_', '-')")
+        if not circuit.inputs:
+            raise CircuitError(f"composite gate {name!r} needs a circuit with at least one input")
+        if domain is not None and not isinstance(domain, Domain):
+            raise CircuitError(f"the domain of composite gate {name!r} must be a gatekit.Domain, got {domain!r}")
         self.circuit = circuit
         self.name = name
         self.arity = len(circuit.inputs)
-        if self.arity < 1:
-            raise CircuitError(f"composite gate {name!r} needs a circuit with at least one input")
-        self.doc = doc or f"{name}({', '.join(circuit.inputs)}): a circuit of {len(circuit._tape)} gates"
-        self.grad_doc = "backpropagation through the circuit"
-        from .gate import DEFAULT_DOMAIN
+        gates = sum(1 for node in circuit.nodes if node.kind == "gate")
+        self.doc = doc or f"{name}({', '.join(circuit.inputs)}): a circuit of {gates} gates"
+        self.domain = DEFAULT_DOMAIN if domain is None else domain
 
-        self.domain = DEFAULT_DOMAIN
+    def __repr__(self) -> str:
+        return f"<CompositeGate {self.name}({', '.join(self.circuit.inputs)})>"
 
     def _values(self, xs: tuple[Any, ...]) -> dict[str, Any]:
         return dict(zip(self.circuit.inputs, xs))
@@ -43,6 +55,5 @@ class CompositeGate:
         return self.circuit.forward(self._values(xs)).output
 
     def backward(self, grad: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
-        trace = self.circuit.forward(self._values(xs)).backward(grad)
-        grads = trace.input_grads()
+        grads = self.circuit.forward(self._values(xs)).backward(grad).input_grads()
         return tuple(grads[name] for name in self.circuit.inputs)

@@ -52,7 +52,8 @@ class Trace:
 
     @property
     def output(self) -> Any:
-        return self.values[self.circuit.output]
+        """The output's value (a float for scalar inputs, else an array)."""
+        return _plain(self.values[self.circuit.output])
 
     def backward(self, grad: Any = 1.0) -> Trace:
         """Fill in every node's gradient, seeding the output with ``grad``.
@@ -70,18 +71,18 @@ class Trace:
 
     def value(self, key: int | str) -> Any:
         """A node's value, by id, stage label or input name."""
-        return self.values[self.circuit.find(key)]
+        return _plain(self.values[self.circuit.find(key)])
 
     def grad(self, key: int | str) -> Any:
         """The output's gradient w.r.t. a node (runs backward first if needed)."""
-        return self._need_grads()[self.circuit.find(key)]
+        return _plain(self._need_grads()[self.circuit.find(key)])
 
     def inputs(self) -> dict[str, Any]:
-        return {name: self.values[i] for name, i in self.circuit.input_ids.items()}
+        return {name: _plain(self.values[i]) for name, i in self.circuit.input_ids.items()}
 
     def input_grads(self) -> dict[str, Any]:
         grads = self._need_grads()
-        return {name: grads[i] for name, i in self.circuit.input_ids.items()}
+        return {name: _plain(grads[i]) for name, i in self.circuit.input_ids.items()}
 
     def stages(self, include_inputs: bool = False) -> list[Stage]:
         """Every gate node (and optionally every input) in order, with value and gradient."""
@@ -91,26 +92,37 @@ class Trace:
             if node.kind == "const" or (node.kind == "input" and not include_inputs):
                 continue
             name = node.name if node.kind == "input" else node.label
-            out.append(
-                Stage(i, name, node.kind, node.gate, node.args, self.values[i], None if grads is None else grads[i])
-            )
+            grad = None if grads is None else _plain(grads[i])
+            out.append(Stage(i, name, node.kind, node.gate, node.args, _plain(self.values[i]), grad))
         return out
 
     def first_nonfinite(self) -> NonFinite | None:
-        """The first node (in order) whose value holds an inf or a nan, if any."""
+        """The first node (in order) whose value holds an inf or a nan, if any.
+
+        The message names the node (label or position), its gate and its inputs;
+        for arrays, the first bad element and the inputs at that element.
+        """
         circuit = self.circuit
         for i, value in enumerate(self.values):
             if _finite(value):
                 continue
             node = circuit.nodes[i]
-            what = "inf" if np.any(np.isinf(value)) else "nan"
+            array = np.asarray(value)
+            index = tuple(int(k) for k in np.argwhere(~np.isfinite(array))[0]) if array.ndim else ()
+            bad = float(array[index])
+            what = "nan" if bad != bad else ("inf" if bad > 0 else "-inf")
+            at = f" at index {index if len(index) != 1 else index[0]}" if array.ndim else ""
+            where = f"node {i}" + (f" ({node.label!r})" if node.label else "")
             if node.kind == "input":
-                return NonFinite(i, f"input {node.name!r} is {what}")
+                return NonFinite(i, f"input {node.name!r} ({where}) is {what}{at}")
             if node.kind == "const":
-                return NonFinite(i, f"constant node {i} is {what}")
-            args = ", ".join(f"{circuit.node_name(a)}={_short(self.values[a])}" for a in node.args)
-            where = f"stage {node.label!r}" if node.label else f"node {i}"
-            return NonFinite(i, f"{where}: {node.name}({args}) gave {what}")
+                return NonFinite(i, f"constant {where} is {what}")
+            plugin = circuit.gate_plugins.get(str(node.name))
+            args = ", ".join(
+                f"{circuit.node_name(a)}={_element(self.values[a], index, array.shape)}" for a in node.args
+            )
+            origin = f" (gate {node.name!r} from plugin {plugin!r})" if plugin else ""
+            return NonFinite(i, f"{where}: {node.name}({args}) gave {what}{at}{origin}")
         return None
 
     def table(self) -> str:
@@ -122,6 +134,24 @@ class Trace:
             rows.append((name, gate, _short(s.value), "" if s.grad is None else _short(s.grad)))
         widths = [max(len(r[k]) for r in rows) for k in range(4)]
         return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _plain(value: Any) -> Any:
+    """A 0-d array (what ``np.where`` gives for scalars) as a Python float; else as is."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return float(value)
+    return value
+
+
+def _element(value: Any, index: tuple[int, ...], shape: tuple[int, ...]) -> str:
+    """An argument's value at ``index`` of the node's (broadcast) shape."""
+    array = np.asarray(value)
+    if index and array.ndim:
+        try:
+            array = np.broadcast_to(array, shape)[index]
+        except ValueError:  # a gate that is not elementwise: show the shape only
+            return _short(array)
+    return repr(float(array)) if array.ndim == 0 else _short(array)
 
 
 def _short(value: Any) -> str:
