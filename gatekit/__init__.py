@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from .check import CheckResult, assert_gate_gradients, check_circuit, check_gate, numerical_gradient
 from .circuit import Circuit, Node
+from .circuit_file import circuit_from_dict, circuit_to_dict, load, save
 from .compose import Composer, Wire
+from .expression import parse
 from .errors import (
     CircuitError,
     CircuitFileError,
@@ -28,6 +30,17 @@ from .hookspecs import hookimpl
 from .plugins import default_registry, load_registry, reset_default_registry
 from .registry import Entry, LoadError, PluginInfo, Registry
 from .trace import Stage, Trace
+from .problem import Problem
+from .strategy import (
+    Converged,
+    Option,
+    Strategy,
+    StrategyContractError,
+    coerce_options,
+    describe_strategy,
+    validate_strategy,
+)
+from .optimize import Result, StepRecord, compare, optimize
 
 __version__ = "0.1.0"
 
@@ -52,6 +65,25 @@ __all__ = [
     "Wire",
     "Trace",
     "Stage",
+    # expressions and circuit files
+    "parse",
+    "save",
+    "load",
+    "circuit_to_dict",
+    "circuit_from_dict",
+    # strategies and optimisation
+    "optimize",
+    "compare",
+    "Result",
+    "StepRecord",
+    "Problem",
+    "Strategy",
+    "Option",
+    "Converged",
+    "coerce_options",
+    "describe_strategy",
+    "validate_strategy",
+    "StrategyContractError",
     # checks
     "CheckResult",
     "check_gate",

@@ -1,0 +1,412 @@
+"""Circuit files: a circuit as JSON that people can read, write by hand and diff.
+
+::
+
+    {
+      "format": "gatekit-circuit",
+      "version": 1,
+      "inputs": [
+        {"name": "x", "default": -2.0},
+        {"name": "y", "default": 5.0},
+        "z"
+      ],
+      "nodes": [
+        {"id": "q", "gate": "add", "args": ["x", "y"]},
+        {"id": "f", "gate": "mul", "args": ["q", "z"]}
+      ],
+      "output": "f"
+    }
+
+- ``format`` and ``version`` (1) are required, so a file is never misread.
+- ``inputs`` (default ``[]``): in order; each ``{"name": ..., "default": number}``
+  (the default is optional) or just the name as a string. Names are identifiers and
+  unique.
+- ``nodes`` (default ``[]``): in order; each applies a registered ``gate`` to
+  ``args``. An argument is an input name, the ``id`` of an *earlier* node (so a file
+  cannot describe a cycle), or a number (a constant). Node ids are unique strings,
+  distinct from input names.
+- A node's stage label is its ``id``, unless ``label`` says otherwise (a string, or
+  ``null`` for none); an id that starts with ``#`` (``"#7"``) is anonymous, shown by
+  its position. ``"label"`` exists so a stage name can repeat (``c`` rebound in an
+  expression) while ids stay unique.
+- ``output``: an input name, a node id or a number; optional, defaulting to the last
+  node. An optional top-level ``"description"`` string is a place for notes.
+- Numbers are JSON numbers: finite, no ``NaN`` or ``Infinity``.
+
+Every problem is a :class:`~gatekit.CircuitFileError` that starts with the file and the
+JSON path of the offending piece (``circuit.json: nodes[3].args[1]: ...``) and ends with
+what would be valid; the error carries them as ``.source`` and ``.path``.
+
+:func:`save`/:func:`load` work on paths and open files, :func:`dumps`/:func:`loads` on
+text, :func:`circuit_to_dict`/:func:`circuit_from_dict` on plain data. Round trips are
+exact: floats are written with ``repr`` (the shortest exact form), and :func:`load`
+builds the inputs first and each constant just before its first use, the order
+:func:`gatekit.parse` gives, so expression -> file -> circuit is identical and any
+saved circuit computes bit-identical values and gradients.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import IO, TYPE_CHECKING, Any, NoReturn, Union
+
+import numpy as np
+
+from .circuit import CONST, GATE, INPUT, Circuit, Node
+from .errors import CircuitError, CircuitFileError, UnknownNameError, suggest
+
+if TYPE_CHECKING:
+    from .registry import Registry
+
+__all__ = ["FORMAT", "VERSION", "save", "load", "dumps", "loads", "circuit_to_dict", "circuit_from_dict"]
+
+FORMAT = "gatekit-circuit"
+VERSION = 1
+_TOP_KEYS = ("format", "version", "inputs", "nodes", "output", "description")
+_INPUT_KEYS = ("name", "default")
+_NODE_KEYS = ("id", "gate", "args", "label")
+PathOrFile = Union[str, "os.PathLike[str]", IO[str], IO[bytes]]
+
+
+class _NonStandard:
+    """What ``NaN``/``Infinity`` in a file decode to, so validation can name their path."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _error(message: str, path: str = "", source: str | None = None) -> CircuitFileError:
+    where = ": ".join(part for part in (source, path) if part)
+    error = CircuitFileError(f"{where}: {message}" if where else message)
+    error.path, error.source = path, source  # type: ignore[attr-defined]
+    return error
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, _NonStandard):
+        return value.text
+    return {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+# -- writing -----------------------------------------------------------------------------
+def circuit_to_dict(circuit: Circuit) -> dict[str, Any]:
+    """The circuit as plain data in the file format (constants inline as numbers)."""
+    inputs = []
+    for name in circuit.inputs:
+        entry: dict[str, Any] = {"name": name}
+        if name in circuit.defaults:
+            entry["default"] = _number_out(circuit.defaults[name], f"input {name!r}'s default")
+        inputs.append(entry)
+    ids = _node_ids(circuit)
+    nodes = []
+    for i, node in enumerate(circuit.nodes):
+        if node.kind != GATE:
+            continue
+        args = [_reference(circuit, a, ids, f"node {ids[i]!r}") for a in node.args]
+        entry = {"id": ids[i], "gate": node.name, "args": args}
+        if _default_label(ids[i]) != node.label:
+            entry["label"] = node.label
+        nodes.append(entry)
+    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "inputs": inputs, "nodes": nodes}
+    data["output"] = _reference(circuit, circuit.output, ids, "the output")
+    return data
+
+
+def _default_label(node_id: str) -> str | None:
+    return None if node_id.startswith("#") else node_id
+
+
+def _node_ids(circuit: Circuit) -> dict[int, str]:
+    """A unique id per gate node: its label where it can be, ``#i`` when it has none."""
+    taken = set(circuit.inputs)
+    seen: dict[str, int] = {}
+    ids = {}
+    for i, node in enumerate(circuit.nodes):
+        if node.kind != GATE:
+            continue
+        label = node.label
+        if label is None:
+            candidate = f"#{i}"
+        else:
+            seen[label] = seen.get(label, 0) + 1
+            candidate = label if seen[label] == 1 else f"{label}#{seen[label]}"
+        while candidate in taken:
+            candidate += "'"
+        taken.add(candidate)
+        ids[i] = candidate
+    return ids
+
+
+def _reference(circuit: Circuit, k: int, ids: dict[int, str], what: str) -> str | float:
+    node = circuit.nodes[k]
+    if node.kind == INPUT:
+        return node.name  # type: ignore[return-value]
+    if node.kind == CONST:
+        return _number_out(node.value, f"a constant of {what}")
+    return ids[k]
+
+
+def _number_out(value: Any, what: str) -> float:
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+        raise _error(f"{what} is {number!r}, which JSON cannot hold; only finite numbers can be saved")
+    raise _error(f"{what} is {type(value).__name__}, not a number; only single numbers can be saved")
+
+
+def dumps(circuit: Circuit) -> str:
+    """The circuit as JSON text: one input or node per line, for reading and diffs."""
+    data = circuit_to_dict(circuit)
+
+    def one(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    def block(key: str) -> str:
+        rows = data[key]
+        if not rows:
+            return f'  "{key}": []'
+        return f'  "{key}": [\n' + ",\n".join("    " + one(row) for row in rows) + "\n  ]"
+
+    lines = [f'  "format": {one(FORMAT)}', f'  "version": {VERSION}', block("inputs"), block("nodes"),
+             f'  "output": {one(data["output"])}']
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def save(circuit: Circuit, path_or_file: PathOrFile) -> None:
+    """Write ``circuit`` to a path (UTF-8) or to an open file."""
+    text = dumps(circuit)
+    if hasattr(path_or_file, "write"):
+        handle: Any = path_or_file
+        try:
+            handle.write(text)
+        except TypeError:  # a binary file
+            handle.write(text.encode("utf-8"))
+        return
+    try:
+        with open(path_or_file, "w", encoding="utf-8") as handle:  # type: ignore[arg-type]
+            handle.write(text)
+    except OSError as exc:
+        raise _error(f"cannot write the circuit file: {exc.strerror or exc}", source=str(path_or_file)) from None
+
+
+# -- reading -----------------------------------------------------------------------------
+def load(path_or_file: PathOrFile, registry: Registry | None = None) -> Circuit:
+    """The circuit in a circuit file (a path or an open file)."""
+    if hasattr(path_or_file, "read"):
+        source = str(getattr(path_or_file, "name", "<file>"))
+        text = path_or_file.read()  # type: ignore[union-attr]
+    else:
+        source = str(path_or_file)
+        try:
+            with open(path_or_file, "rb") as handle:  # type: ignore[arg-type]
+                text = handle.read()
+        except FileNotFoundError:
+            raise _error(f"no such circuit file: {source}") from None
+        except IsADirectoryError:
+            raise _error(f"{source} is a directory, not a circuit file") from None
+        except OSError as exc:
+            raise _error(f"cannot read the circuit file: {exc.strerror or exc}", source=source) from None
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _error(f"not UTF-8 text (byte {exc.start}); a circuit file is JSON", source=source) from None
+    return loads(text, registry, source=source)
+
+
+def loads(text: str, registry: Registry | None = None, source: str | None = None) -> Circuit:
+    """The circuit in JSON text; ``source`` names it in errors."""
+    try:
+        data = json.loads(text, parse_constant=_NonStandard)
+    except json.JSONDecodeError as exc:
+        raise _error(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source) from None
+    except RecursionError:
+        raise _error("invalid circuit file: the JSON is nested too deeply", source=source) from None
+    return circuit_from_dict(data, registry, source=source)
+
+
+def circuit_from_dict(data: Any, registry: Registry | None = None, source: str | None = None) -> Circuit:
+    """The circuit described by plain data in the file format (validated piece by piece)."""
+    if registry is None:
+        from .plugins import default_registry
+
+        registry = default_registry()
+    return _Reader(registry, source).read(data)
+
+
+class _Reader:
+    """Validates file data and builds the circuit; every error names its JSON path."""
+
+    def __init__(self, registry: Registry, source: str | None):
+        self.registry, self.source = registry, source
+        self.nodes: list[Node] = []
+        self.refs: dict[str, int] = {}  # input name or node id -> circuit node
+        self.consts: dict[tuple[float, bool], int] = {}
+
+    def fail(self, path: str, message: str) -> NoReturn:
+        raise _error(message, path, self.source)
+
+    def read(self, data: Any) -> Circuit:
+        if not isinstance(data, dict):
+            self.fail("", f"a circuit file holds one JSON object, got {_kind(data)}")
+        self.keys(data, "", _TOP_KEYS, required=("format", "version"))
+        if data["format"] != FORMAT:
+            self.fail("format", f"expected {FORMAT!r}, got {data['format']!r}; this is not a gatekit circuit file")
+        version = data["version"]
+        if isinstance(version, bool) or not isinstance(version, int):
+            self.fail("version", f"expected the number {VERSION}, got {_kind(version)}")
+        if version != VERSION:
+            self.fail("version", f"unsupported version {version}; this gatekit reads version {VERSION}")
+        if "description" in data and not isinstance(data["description"], str):
+            self.fail("description", f"expected a string, got {_kind(data['description'])}")
+        defaults = self.inputs(self.entries(data, "inputs", ""))
+        nodes = self.entries(data, "nodes", "")
+        ids = self.node_ids(nodes)
+        for k, node in enumerate(nodes):
+            self.node(k, node, ids)
+        output = self.output(data, nodes)
+        try:
+            return Circuit(self.nodes, output, self.registry, defaults=defaults)
+        except CircuitError as exc:  # validation above should make this unreachable
+            self.fail("", str(exc))
+
+    # -- pieces ----------------------------------------------------------------------------
+    def keys(self, obj: dict[str, Any], path: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
+        for key in obj:
+            if key not in allowed:
+                close = suggest(str(key), allowed)
+                hint = f"did you mean {close[0]!r}?" if close else "valid keys: " + ", ".join(allowed)
+                self.fail(_join(path, str(key)), f"unknown key {key!r}; {hint}")
+        for key in required:
+            if key not in obj:
+                self.fail(path, f"missing key {key!r} (an entry here needs {', '.join(map(repr, required))})")
+
+    def entries(self, data: dict[str, Any], key: str, path: str) -> list[Any]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            self.fail(_join(path, key), f"expected a list, got {_kind(value)}")
+        return value
+
+    def number(self, value: Any, path: str, what: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(path, f"{what} must be a number, got {_kind(value)}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            self.fail(path, f"{what} must be a finite number, got {value!r}")
+        return number
+
+    def inputs(self, entries: list[Any]) -> dict[str, float]:
+        defaults: dict[str, float] = {}
+        for k, entry in enumerate(entries):
+            path = f"inputs[{k}]"
+            if isinstance(entry, str):
+                entry = {"name": entry}
+                name_path = path
+            elif isinstance(entry, dict):
+                self.keys(entry, path, _INPUT_KEYS, required=("name",))
+                name_path = path + ".name"
+            else:
+                self.fail(path, f'an input is an object {{"name": ..., "default": ...}} or a name, got {_kind(entry)}')
+            name = entry["name"]
+            if not isinstance(name, str) or not name.isidentifier():
+                self.fail(name_path, f"an input name must be an identifier (letters, digits, '_'), got {name!r}")
+            if name in self.refs:
+                self.fail(name_path, f"duplicate input name {name!r} (also inputs[{self.refs[name]}])")
+            self.refs[name] = len(self.nodes)
+            self.nodes.append(Node(INPUT, name=name))
+            if "default" in entry:
+                defaults[name] = self.number(entry["default"], path + ".default", f"the default of {name!r}")
+        return defaults
+
+    def node_ids(self, nodes: list[Any]) -> dict[str, int]:
+        """Every node id and its position, checked before any node is read (for "later")."""
+        ids: dict[str, int] = {}
+        for k, node in enumerate(nodes):
+            path = f"nodes[{k}]"
+            if not isinstance(node, dict):
+                self.fail(path, f'a node is an object {{"id": ..., "gate": ..., "args": [...]}}, got {_kind(node)}')
+            self.keys(node, path, _NODE_KEYS, required=("id", "gate", "args"))
+            node_id = node["id"]
+            if not isinstance(node_id, str) or not node_id.strip():
+                self.fail(path + ".id", f"a node id must be a non-empty string, got {node_id!r}")
+            if node_id in self.refs:
+                self.fail(path + ".id", f"node id {node_id!r} is already an input name; ids and inputs must differ")
+            if node_id in ids:
+                self.fail(path + ".id", f"duplicate node id {node_id!r} (also nodes[{ids[node_id]}])")
+            ids[node_id] = k
+        return ids
+
+    def node(self, k: int, node: dict[str, Any], ids: dict[str, int]) -> None:
+        path = f"nodes[{k}]"
+        name = node["gate"]
+        if not isinstance(name, str):
+            self.fail(path + ".gate", f"a gate name must be a string, got {_kind(name)}")
+        try:
+            gate = self.registry.gate(name)
+        except UnknownNameError as exc:
+            self.fail(path + ".gate", str(exc))
+        args = node["args"]
+        if not isinstance(args, list):
+            self.fail(path + ".args", f"expected a list of arguments, got {_kind(args)}")
+        if len(args) != gate.arity:
+            self.fail(path + ".args", f"gate {name!r} takes {gate.arity} argument(s), got {len(args)}: {gate.doc}")
+        label = node.get("label", _default_label(node["id"]))
+        if label is not None and not isinstance(label, str):
+            self.fail(path + ".label", f"a label must be a string or null, got {_kind(label)}")
+        refs = tuple(self.argument(arg, f"{path}.args[{j}]", k, ids) for j, arg in enumerate(args))
+        self.refs[node["id"]] = len(self.nodes)
+        self.nodes.append(Node(GATE, name=name, args=refs, label=label))
+
+    def argument(self, arg: Any, path: str, k: int, ids: dict[str, int]) -> int:
+        if isinstance(arg, str):
+            return self.reference(arg, path, k, ids)
+        if isinstance(arg, bool) or not isinstance(arg, (int, float)):
+            self.fail(path, f"an argument is an input name, an earlier node id or a number, got {_kind(arg)}")
+        value = self.number(arg, path, "a constant")
+        key = (value, math.copysign(1.0, value) < 0)  # 0.0 and -0.0 are different constants
+        if key not in self.consts:
+            self.consts[key] = len(self.nodes)
+            self.nodes.append(Node(CONST, value=value))
+        return self.consts[key]
+
+    def reference(self, name: str, path: str, k: int | None, ids: dict[str, int]) -> int:
+        if name in self.refs:
+            return self.refs[name]
+        if name in ids:
+            later = ids[name]
+            what = "itself (a cycle)" if later == k else f"node {name!r}, defined later (nodes[{later}])"
+            self.fail(path, f"refers to {what}; a node may use only inputs and earlier nodes, so move it "
+                            "after the nodes it uses")
+        known = list(self.refs)
+        close = suggest(name, known)
+        hint = f"did you mean {close[0]!r}?" if close else (
+            "known: " + ", ".join(known) if known else "the file declares no inputs or nodes")
+        self.fail(path, f"{name!r} is not an input or a node id ({hint}); declare inputs in \"inputs\"")
+
+    def output(self, data: dict[str, Any], nodes: list[Any]) -> int:
+        if "output" not in data:
+            if not nodes:
+                self.fail("", "missing key 'output' (the file has no nodes to default to)")
+            return len(self.nodes) - 1
+        out = data["output"]
+        if isinstance(out, str):
+            return self.reference(out, "output", None, {})
+        return self.argument(out, "output", -1, {})
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key

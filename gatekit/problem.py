@@ -1,0 +1,262 @@
+"""The Problem: what a strategy sees of a circuit, and the meter on every evaluation.
+
+Only the free inputs are exposed, as a numpy vector in ``problem.names`` order; held
+inputs stay at their start values. Every way to learn about the circuit goes
+through here, so the counts are honest by construction:
+
+=============================  ==================================================
+``score(point)``               1 forward
+``scores(points)``             k forwards for k candidate points (one vectorised pass)
+``gradient(point)``            1 forward + 1 backward (the forward is free at the
+                               current point, which the core has already evaluated)
+``numerical_gradient(point)``  forward differences: n + 1 forwards (n at the current
+                               point, whose value is known); central: 2n forwards
+=============================  ==================================================
+
+A strategy always climbs the *score*: the output when maximising, minus the output
+when minimising. Running out of budget, or meeting an inf or a nan, ends the run
+right there (the core reports why); a strategy does not need to handle either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import UsageError
+from .strategy import StrategyContractError
+
+if TYPE_CHECKING:
+    from .circuit import Circuit
+    from .trace import Trace
+
+__all__ = ["Problem", "StopRun"]
+
+
+class StopRun(Exception):
+    """Raised inside a step to end the run: ``reason`` is "budget" or "non-finite".
+
+    The core catches it; a strategy that swallows it is stopped anyway, because the
+    problem remembers that it has stopped.
+    """
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+class Problem:
+    """The free inputs of one circuit, their evaluation, and the counts.
+
+    Read by strategies: ``names``, ``n``, ``options``, ``rng``, ``maximize``,
+    ``start``, ``current``, ``current_score``, ``best``, ``best_score``, ``step``,
+    ``steps``, ``forward_evals``, ``backward_evals``, ``budget``. Points are float64
+    arrays of shape ``(n,)``; batches have shape ``(k, n)``.
+    """
+
+    def __init__(
+        self,
+        circuit: Circuit,
+        names: tuple[str, ...],
+        held: Mapping[str, float],
+        *,
+        maximize: bool = True,
+        rng: np.random.Generator | None = None,
+        options: Mapping[str, Any] | None = None,
+        budget: int | None = None,
+        steps: int = 1,
+    ):
+        self.circuit = circuit
+        self.names = tuple(names)
+        self.n = len(self.names)
+        self.held = MappingProxyType({name: float(v) for name, v in held.items()})
+        given = sorted(self.names + tuple(self.held))
+        if given != sorted(circuit.inputs):
+            raise UsageError(
+                f"free inputs ({', '.join(self.names)}) and held inputs ({', '.join(self.held)}) must together be "
+                f"the circuit's inputs ({', '.join(circuit.inputs)}), each once"
+            )
+        self.maximize = maximize
+        self.sign = 1.0 if maximize else -1.0
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.options = MappingProxyType(dict(options or {}))
+        self.budget = budget
+        self.steps = steps
+        self.step = 0
+        self.forward_evals = 0
+        self.backward_evals = 0
+        self.stopped: StopRun | None = None
+        # Set by begin(): nothing is known before the start is evaluated.
+        self.start = self.current = self.best = np.full(self.n, np.nan)
+        self.start_score = self.current_score = self.best_score = float("nan")
+        self._trace: Trace | None = None  # the single-point trace at ``current``
+        self._trace_point: np.ndarray | None = None
+        self._seen: list[tuple[np.ndarray, np.ndarray]] = []  # (points, scores) evaluated this step
+
+    # -- points ------------------------------------------------------------------------
+    def as_dict(self, point: Any) -> dict[str, float]:
+        """Every input (free and held) at ``point``, as plain floats."""
+        values = dict(zip(self.names, (float(v) for v in np.asarray(point, dtype=np.float64))))
+        values.update({name: float(v) for name, v in self.held.items()})
+        return {name: values[name] for name in self.circuit.inputs}
+
+    def _point(self, point: Any) -> np.ndarray:
+        array = np.array(point, dtype=np.float64)  # a copy: the caller may reuse its buffer
+        if array.shape != (self.n,):
+            wanted = f"{self.n} value(s) ({', '.join(self.names)})"
+            raise StrategyContractError(f"a point needs {wanted}, got shape {array.shape}")
+        return array
+
+    def _batch(self, points: Any) -> np.ndarray:
+        array = np.asarray(points, dtype=np.float64)
+        if array.ndim != 2 or array.shape[1] != self.n:
+            raise StrategyContractError(f"a batch needs shape (k, {self.n}), got shape {array.shape}")
+        return array
+
+    # -- the meter ---------------------------------------------------------------------
+    def _stop(self, reason: str, detail: str) -> StopRun:
+        self.stopped = StopRun(reason, detail)
+        return self.stopped
+
+    def _charge(self, forwards: int) -> None:
+        """Refuse an evaluation the budget cannot pay for in full (nothing is spent)."""
+        if self.stopped is not None:
+            raise self.stopped
+        if self.budget is not None and self.forward_evals + forwards > self.budget:
+            left = self.budget - self.forward_evals
+            raise self._stop("budget", f"the next evaluation needs {forwards} forward(s); {left} of {self.budget} left")
+        self.forward_evals += forwards
+
+    # -- evaluation ----------------------------------------------------------------------
+    def score(self, point: Any) -> float:
+        """The score at one point (1 forward)."""
+        return float(self.scores(self._point(point)[None, :])[0])
+
+    def scores(self, points: Any) -> np.ndarray:
+        """The scores of k points in one vectorised pass (k forwards)."""
+        batch = self._batch(points)
+        k = batch.shape[0]
+        if k == 0:
+            return np.zeros(0)
+        self._charge(k)
+        values = {name: batch[:, i] for i, name in enumerate(self.names)}
+        values.update(self.held)
+        output = np.broadcast_to(np.asarray(self.circuit.forward(values).output, dtype=np.float64), (k,))
+        bad = ~np.isfinite(output)
+        if bad.any():
+            raise self._stop("non-finite", self._nonfinite_detail(batch[int(np.argmax(bad))]))
+        result = self.sign * output
+        self._seen.append((batch.copy(), result))
+        return result
+
+    def _evaluate(self, point: np.ndarray) -> float:
+        """One point evaluated as Python floats (1 forward); its trace becomes reusable."""
+        self._charge(1)
+        trace = self.circuit.forward(self.as_dict(point))
+        if np.ndim(trace.output) != 0:
+            shape = np.shape(trace.output)
+            raise UsageError(f"the circuit's output must be one number to optimise, got shape {shape}")
+        if not np.isfinite(trace.output):
+            raise self._stop("non-finite", self._nonfinite_detail(point, trace))
+        self._trace_point, self._trace = point, trace
+        return self.sign * float(trace.output)
+
+    def gradient(self, point: Any) -> np.ndarray:
+        """The score's gradient by backprop: 1 forward (free at ``current``) + 1 backward."""
+        if self.stopped is not None:
+            raise self.stopped
+        point = self._point(point)
+        if self._trace is None or not np.array_equal(self._trace_point, point):
+            self._evaluate(point)
+        trace = self._trace
+        assert trace is not None
+        trace.backward()
+        self.backward_evals += 1
+        grads = trace.input_grads()
+        gradient = self.sign * np.array([float(grads[name]) for name in self.names])
+        if not np.all(np.isfinite(gradient)):
+            raise self._stop("non-finite", self._nonfinite_gradient_detail(point, trace))
+        return gradient
+
+    def numerical_gradient(self, point: Any, h: float = 1e-4, difference: str = "forward") -> np.ndarray:
+        """The score's gradient by finite differences of step ``h``, in one vectorised pass.
+
+        ``difference="forward"``: ``(f(x + h) - f(x)) / h``, n + 1 forwards (n when
+        ``point`` is the current point, whose score is known). ``"central"``:
+        ``(f(x + h) - f(x - h)) / 2h``, 2n forwards.
+        """
+        point = self._point(point)
+        if difference not in ("forward", "central"):
+            raise StrategyContractError(f"unknown difference {difference!r} (valid: forward, central)")
+        if isinstance(h, bool) or not (isinstance(h, (int, float)) and np.isfinite(h) and h > 0):
+            raise StrategyContractError(f"the difference step h must be a positive number, got {h!r}")
+        eye = h * np.eye(self.n)
+        if difference == "central":
+            both = self.scores(np.vstack([point + eye, point - eye]))
+            return (both[: self.n] - both[self.n :]) / (2 * h)
+        if np.array_equal(point, self.current) and np.isfinite(self.current_score):
+            return (self.scores(point + eye) - self.current_score) / h
+        with_base = self.scores(np.vstack([point + eye, point[None, :]]))
+        return (with_base[: self.n] - with_base[self.n]) / h
+
+    # -- the core's side -----------------------------------------------------------------
+    def known_score(self, point: np.ndarray) -> float | None:
+        """The score of ``point`` if it was already evaluated (now or this step)."""
+        if np.array_equal(point, self.current):
+            return self.current_score
+        if np.array_equal(point, self.best):
+            return self.best_score
+        for points, scores in reversed(self._seen):
+            hits = np.flatnonzero((points == point).all(axis=1))
+            if hits.size:
+                return float(scores[hits[0]])
+        return None
+
+    def visit(self, point: Any) -> float:
+        """Move to ``point`` (evaluating it unless its score is known) and update the best."""
+        point = self._point(point)
+        score = self.known_score(point)
+        if score is None:
+            score = self._evaluate(point)
+        elif self._trace is not None and not np.array_equal(self._trace_point, point):
+            self._trace = None  # the cached trace belongs to a point we are leaving
+        point.setflags(write=False)
+        self.current, self.current_score = point, score
+        if not score <= self.best_score:  # also true while best_score is still nan
+            self.best, self.best_score = point, score
+        return score
+
+    def begin(self, start: np.ndarray) -> None:
+        """Evaluate the start point (1 forward); it becomes current and best."""
+        self.visit(start)
+        self.start, self.start_score = self.current, self.current_score
+
+    def begin_step(self, step: int) -> None:
+        self.step = step
+        self._seen.clear()
+
+    # -- non-finite reports --------------------------------------------------------------
+    def _at(self, point: np.ndarray) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.as_dict(point).items())
+
+    def _nonfinite_detail(self, point: np.ndarray, trace: Trace | None = None) -> str:
+        if trace is None:
+            # Diagnostic only (not counted): rerun the offending candidate alone, so the
+            # message can name the node with that candidate's own values.
+            trace = self.circuit.forward(self.as_dict(point))
+        found = trace.first_nonfinite()
+        what = found.message if found is not None else f"the output is {trace.output!r}"
+        return f"{what} at {self._at(point)}"
+
+    def _nonfinite_gradient_detail(self, point: np.ndarray, trace: Trace) -> str:
+        grads = trace.grads or []
+        for i in range(len(grads) - 1, -1, -1):  # from the output back: where it first went bad
+            if not np.all(np.isfinite(grads[i])):
+                node = self.circuit.nodes[i]
+                what = "nan" if np.any(np.isnan(grads[i])) else "inf"
+                where = f"input {node.name!r}" if node.kind == "input" else f"node {self.circuit.node_name(i)}"
+                return f"the gradient w.r.t. {where} is {what} at {self._at(point)}"
+        return f"the gradient is not finite at {self._at(point)}"
