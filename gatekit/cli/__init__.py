@@ -1,0 +1,63 @@
+"""The ``gatekit`` command line: list, explain, evaluate, run, optimise, check, draw, tour.
+
+One module per command (or group of commands), each with a ``register(app)``; this
+module holds the root app, the global ``--plugin`` option and the entry point.
+Command names, options and ``--json`` shapes are a contract (see the README).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from . import check, gates, graph, optimize, plugins, run, strategies, tour
+from .session import Session
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="gatekit",
+    help="Backpropagation on real-valued circuits: gates as plugins, every value and gradient visible.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,  # errors are one line (GATEKIT_DEBUG=1 for the traceback)
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"gatekit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    plugin: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--plugin",
+            metavar="MODULE_OR_PATH",
+            help="Load an importable module or a .py file as a plugin for this run (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print gatekit's version and exit."),
+    ] = False,
+) -> None:
+    """Backpropagation on real-valued circuits: gates as plugins, every value and gradient visible."""
+    ctx.obj = Session(tuple(plugin or ()))
+
+
+for _module in (gates, run, graph, optimize, strategies, check, plugins, tour):
+    _module.register(app)
+
+
+def main() -> None:
+    """The console script: ``gatekit ...``."""
+    app(prog_name="gatekit")

@@ -1,0 +1,71 @@
+"""``gatekit check [GATE ...]``: every gate's backward against central differences."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..check import check_gate
+from .completion import complete_gate
+from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
+
+__all__ = ["register"]
+
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    @reports_errors
+    def check(
+        ctx: typer.Context,
+        gates: Annotated[
+            Optional[list[str]],
+            typer.Argument(metavar="[GATE]...", help="Gates to check (default: every registered gate).",
+                           autocompletion=complete_gate, show_default=False),
+        ] = None,
+        points: Annotated[int, typer.Option("--points", min=1, help="Random rounds per gate.")] = 5,
+        seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random points.")] = 0,
+        json: Json = False,
+    ) -> None:
+        """Gradient-check gates at random points of their domains; exit 1 if any fails."""
+        registry = registry_of(ctx)
+        entries = [registry.entry("gate", name) for name in gates] if gates else list(registry.iter_entries("gate"))
+        rows: list[dict[str, Any]] = []
+        for entry in entries:
+            result = check_gate(entry.obj, points=points, seed=seed, plugin=entry.plugin.name)
+            rows.append({
+                "gate": entry.name,
+                "plugin": entry.plugin.name,
+                "ok": bool(result.ok),
+                "max_abs_error": result.max_abs_error,
+                "max_rel_error": result.max_rel_error,
+                "error": result.error,
+                "detail": None if result.ok else result.describe(),
+            })
+        if json:
+            emit_json(rows)
+        else:
+            _print_rows(rows)
+        failed = [row["gate"] for row in rows if not row["ok"]]
+        if failed:
+            typer.echo(f"Error: {len(failed)} of {len(rows)} gate(s) failed the gradient check: "
+                       f"{', '.join(failed)}", err=True)
+            raise typer.Exit(1)
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table()
+    for column in ("gate", "plugin", "result", "max abs error", "max rel error"):
+        table.add_column(column, justify="right" if "error" in column else "left")
+    for row in rows:
+        table.add_row(row["gate"], row["plugin"], "ok" if row["ok"] else "FAILED",
+                      fmt(row["max_abs_error"], 3), fmt(row["max_rel_error"], 3))
+    out = console()
+    out.print(titled("gradient check: backward against central differences", table))
+    failed = [row for row in rows if not row["ok"]]
+    for row in failed:
+        out.print(f"FAILED {row['detail']}")
+    out.print(f"{len(rows) - len(failed)} of {len(rows)} gate(s) passed")

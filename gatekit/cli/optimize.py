@@ -1,0 +1,176 @@
+"""``gatekit optimize`` (one strategy) and ``gatekit compare`` (several, side by side)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Optional
+
+import typer
+
+import gatekit
+
+from ..errors import UsageError
+from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
+from .completion import complete_strategy
+from .progress import ProgressBar, wanted
+from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
+
+__all__ = ["register", "parse_options"]
+
+Steps = Annotated[int, typer.Option("--steps", help="How many steps each strategy takes.")]
+Seed = Annotated[Optional[int], typer.Option("--seed", help="Seed for random strategies (reproducible runs).")]
+Minimize = Annotated[bool, typer.Option("--minimize", help="Minimise the output instead of maximising it.")]
+Hold = Annotated[
+    Optional[list[str]], typer.Option("--hold", metavar="NAME", help="Keep this input fixed (repeatable).")
+]
+StepSize = Annotated[
+    Optional[float], typer.Option("--step-size", help="The strategy's step_size option.", show_default=False)
+]
+Options = Annotated[
+    Optional[list[str]],
+    typer.Option("--option", metavar="KEY=VALUE", help="A strategy option, e.g. h=1e-4 (repeatable).",
+                 show_default=False),
+]
+Budget = Annotated[
+    Optional[int], typer.Option("--budget", help="Stop before using more forward evaluations than this.")
+]
+
+
+#: Settings of the run itself, which have their own command-line options.
+RUN_SETTINGS = {
+    "steps": "--steps", "seed": "--seed", "hold": "--hold", "budget": "--budget", "maximize": "--minimize",
+    "strategy": "--strategy", "strategies": "--strategy", "start": "NAME=VALUE", "circuit": "EXPR or --file",
+    "registry": "--plugin", "progress": None,
+}
+
+
+def parse_options(words: Sequence[str], step_size: float | None) -> dict[str, str]:
+    """``--option KEY=VALUE`` words (and ``--step-size``) as strings for the strategy to parse."""
+    options: dict[str, str] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise UsageError(f"--option expects KEY=VALUE (for example h=1e-4), got {word!r}")
+        if key in RUN_SETTINGS:
+            instead = RUN_SETTINGS[key]
+            raise UsageError(f"{key!r} is a setting of the run, not a strategy option"
+                             + (f": use {instead}" if instead else ""))
+        if key in options:
+            raise UsageError(f"option {key!r} is given twice")
+        options[key] = value
+    if step_size is not None:
+        if "step_size" in options:
+            raise UsageError("option 'step_size' is given twice (--step-size and --option step_size=...)")
+        options["step_size"] = repr(step_size)
+    return options
+
+
+def _print_result(result: Any, names: Sequence[str]) -> None:
+    from rich.table import Table
+
+    direction = "maximise" if result.maximize else "minimise"
+    table = Table()
+    table.add_column("")
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_column("output", justify="right")
+    for label, point, output in (
+        ("start", result.start, result.start_output),
+        ("final", result.final, result.final_output),
+        ("best", result.best, result.best_output),
+    ):
+        table.add_row(label, *[fmt(point[n], 12) for n in names], fmt(output, 12))
+    out = console()
+    out.print(titled(f"{result.strategy}: {direction}, {result.steps_done} step(s), stopped: {result.stop_reason}",
+                     table))
+    if result.stop_detail:
+        out.print(f"stopped: {result.stop_detail}")
+    out.print(
+        f"cost: {result.forward_evals} forward and {result.backward_evals} backward evaluations, "
+        f"{result.seconds:.3g} s"
+    )
+
+
+def _print_comparison(results: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table()
+    for column in ("strategy", "best output", "forward", "backward", "seconds", "stopped"):
+        table.add_column(column, justify="left" if column in ("strategy", "stopped") else "right")
+    for r in results:
+        table.add_row(r.strategy, fmt(r.best_output, 10), str(r.forward_evals), str(r.backward_evals),
+                      f"{r.seconds:.3g}", r.stop_reason)
+    console().print(titled("strategies compared (same circuit, start, steps and seed)", table))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("optimize", context_settings=POSITIONAL_SETTINGS)
+    @reports_errors
+    def optimize(
+        ctx: typer.Context,
+        words: Words = None,
+        file: FileOption = None,
+        strategy: Annotated[
+            str, typer.Option("--strategy", help="A registered strategy.", autocompletion=complete_strategy)
+        ] = "analytic-gradient",
+        steps: Steps = 100,
+        step_size: StepSize = None,
+        seed: Seed = None,
+        minimize: Minimize = False,
+        hold: Hold = None,
+        option: Options = None,
+        budget: Budget = None,
+        json: Json = False,
+    ) -> None:
+        """Climb (or descend) the circuit's output with one strategy, from the given point."""
+        registry = registry_of(ctx)
+        registry.strategy(strategy)  # an unknown strategy first, before the circuit
+        given = circuit_and_values(words, file, registry, "optimize")
+        with ProgressBar([strategy], wanted(json)) as progress:
+            result = gatekit.optimize(
+                given.circuit, given.values, strategy, steps=steps, maximize=not minimize, hold=hold or (),
+                seed=seed, budget=budget, registry=registry, progress=progress,
+                **parse_options(option or (), step_size),
+            )
+        if json:
+            emit_json(result.to_dict())
+        else:
+            _print_result(result, given.circuit.inputs)
+
+    @app.command("compare", context_settings=POSITIONAL_SETTINGS)
+    @reports_errors
+    def compare(
+        ctx: typer.Context,
+        words: Words = None,
+        file: FileOption = None,
+        strategy: Annotated[
+            Optional[list[str]],
+            typer.Option("--strategy", help="Compare only these strategies (repeatable; default: all).",
+                         autocompletion=complete_strategy, show_default=False),
+        ] = None,
+        steps: Steps = 100,
+        step_size: StepSize = None,
+        seed: Seed = None,
+        minimize: Minimize = False,
+        hold: Hold = None,
+        option: Options = None,
+        budget: Budget = None,
+        json: Json = False,
+    ) -> None:
+        """Every registered strategy (or those named) on the same circuit, start and budget."""
+        registry = registry_of(ctx)
+        for name in strategy or ():
+            registry.strategy(name)
+        given = circuit_and_values(words, file, registry, "compare")
+        names = list(strategy) if strategy else registry.strategy_names()
+        with ProgressBar(names, wanted(json)) as progress:
+            results = gatekit.compare(
+                given.circuit, given.values, names, steps=steps, maximize=not minimize, hold=hold or (),
+                seed=seed, budget=budget, registry=registry, progress=progress,
+                **parse_options(option or (), step_size),
+            )
+        if json:
+            emit_json([r.to_dict() for r in results])
+        else:
+            _print_comparison(results)

@@ -1,0 +1,70 @@
+"""``gatekit plugins``: what loaded, what each gave, and what failed to load."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ..registry import Registry
+from .session import Json, console, emit_json, names, registry_of, reports_errors, titled
+
+__all__ = ["register", "plugin_rows"]
+
+
+
+def plugin_rows(registry: Registry, include_builtin: bool) -> list[dict[str, Any]]:
+    """One row per plugin: loaded ones in load order, then any that failed before loading."""
+    errors: dict[str, list[dict[str, str]]] = {}
+    for problem in registry.load_errors:
+        errors.setdefault(problem.plugin, []).append({"stage": problem.stage, "message": problem.message})
+    rows = []
+    for info in registry.plugins:
+        if info.builtin and not include_builtin and info.name not in errors:
+            continue
+        given = registry.provided_by(info.name)
+        rows.append({
+            "name": info.name,
+            "version": info.version,
+            "distribution": info.distribution,
+            "builtin": info.builtin,
+            "loaded": True,
+            "gates": given.get("gate", []),
+            "strategies": given.get("strategy", []),
+            "errors": errors.get(info.name, []),
+        })
+    loaded = {info.name for info in registry.plugins}
+    for name, problems in errors.items():
+        if name not in loaded:
+            rows.append({"name": name, "version": None, "distribution": None, "builtin": False, "loaded": False,
+                         "gates": [], "strategies": [], "errors": problems})
+    return rows
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("plugins")
+    @reports_errors
+    def plugins(
+        ctx: typer.Context,
+        all_: Annotated[bool, typer.Option("--all", help="Include the plugins built into gatekit.")] = False,
+        json: Json = False,
+    ) -> None:
+        """Loaded plugins with their versions, the gates and strategies each gave, and load errors."""
+        rows = plugin_rows(registry_of(ctx), include_builtin=all_)
+        if json:
+            emit_json(rows)
+            return
+        from rich.table import Table
+
+        table = Table()
+        for column in ("plugin", "version", "gates", "strategies", "problems"):
+            table.add_column(column)
+        for row in rows:
+            name = row["name"] + (" (built-in)" if row["builtin"] else "") + ("" if row["loaded"] else " (not loaded)")
+            problems = "; ".join(f"{p['stage']}: {p['message']}" for p in row["errors"])
+            table.add_row(name, row["version"] or "-", names(row["gates"]), names(row["strategies"]), problems or "-")
+        out = console()
+        if rows:
+            out.print(titled("Plugins" + ("" if all_ else " (built-ins with --all)"), table))
+        else:
+            out.print("No third-party plugins are loaded (gatekit plugins --all shows the built-in ones).")
