@@ -137,8 +137,8 @@ class Trace:
 
 
 def _plain(value: Any) -> Any:
-    """A 0-d array (what ``np.where`` gives for scalars) as a Python float; else as is."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
+    """A 0-d array or numpy scalar (what ufuncs give for floats) as a Python float; else as is."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return float(value)
     return value
 
