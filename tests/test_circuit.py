@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import gatekit
+from helpers import plugin_registry
 from gatekit import (
     Circuit,
     CircuitError,
@@ -24,20 +25,6 @@ from gatekit import (
 )
 
 PLUGIN = "test_gates"
-
-
-def plugin_registry(*gates, name: str = PLUGIN, override: bool = False) -> gatekit.Registry:
-    """A registry with the built-ins plus ``gates``, registered by a plugin called ``name``."""
-
-    @hookimpl
-    def gatekit_register_gates(self, register):
-        for gate in gates:
-            register(gate, override=override)
-
-    plugin = type(name, (), {"gatekit_register_gates": gatekit_register_gates})()
-    registry = gatekit.load_registry(extra=[plugin], env={}, entry_points=())
-    assert [e for e in registry.load_errors if e.plugin == name] == []
-    return registry
 
 
 def one_gate_circuit(registry, gate_name: str, arity: int = 2) -> Circuit:

@@ -13,21 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gatekit
+from helpers import SECTION6
 from gatekit import CircuitFileError, Composer, circuit_from_dict, circuit_to_dict, load, parse, save
 from gatekit.circuit_file import dumps, loads
-
-SECTION6 = """
-c = a + b
-d = a * b + b**3
-c += c + 1
-c += 1 + c + (-a)
-d += d * 2 + relu(b + a)
-d += 3 * d + relu(b - a)
-e = c - d
-f = e**2
-g = f / 2.0
-g += 10.0 / f
-"""
 
 HAND_WRITTEN = """{
   "format": "gatekit-circuit",

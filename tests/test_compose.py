@@ -6,21 +6,8 @@ import numpy as np
 import pytest
 
 import gatekit
+from helpers import plugin_registry
 from gatekit import CircuitError, Composer, Gate, UnknownNameError, UsageError, check_circuit, hookimpl
-
-
-def plugin_registry(*gates, name: str = "test_gates", override: bool = False) -> gatekit.Registry:
-    """A registry with the built-ins plus ``gates``, registered by a plugin called ``name``."""
-
-    @hookimpl
-    def gatekit_register_gates(self, register):
-        for gate in gates:
-            register(gate, override=override)
-
-    plugin = type(name, (), {"gatekit_register_gates": gatekit_register_gates})()
-    registry = gatekit.load_registry(extra=[plugin], env={}, entry_points=())
-    assert [e for e in registry.load_errors if e.plugin == name] == []
-    return registry
 
 
 def gates_of(circuit) -> list[str]:

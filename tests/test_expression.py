@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gatekit
+from helpers import SECTION6, plugin_registry
 from gatekit import (
     ExpressionError,
     Gate,
@@ -27,20 +28,6 @@ def gates_of(circuit: gatekit.Circuit) -> list[str]:
 
 def labels_of(circuit: gatekit.Circuit) -> list[str]:
     return [node.label for node in circuit.nodes if node.label]
-
-
-def plugin_registry(*gates: Gate, override: bool = False) -> gatekit.Registry:
-    """The built-ins plus ``gates``, from a plugin object passed as ``extra``."""
-
-    @hookimpl
-    def gatekit_register_gates(self, register):
-        for gate in gates:
-            register(gate, override=override)
-
-    plugin = type("expression_test_gates", (), {"gatekit_register_gates": gatekit_register_gates})()
-    registry = gatekit.load_registry(extra=[plugin], env={}, entry_points=())
-    assert registry.load_errors == []
-    return registry
 
 
 # -- reference-numbers.md, written as expressions --------------------------------------------
@@ -109,20 +96,6 @@ def test_section5_sigmoid_neuron(registry):
             "x": 0.10499358540350662, "y": 0.20998717080701323}  # fmt: skip
     assert all(abs(grads[k] - v) <= EXACT for k, v in want.items())
     assert check_circuit(circuit, point).ok
-
-
-SECTION6 = """
-c = a + b
-d = a * b + b**3
-c += c + 1
-c += 1 + c + (-a)
-d += d * 2 + relu(b + a)
-d += 3 * d + relu(b - a)
-e = c - d
-f = e**2
-g = f / 2.0
-g += 10.0 / f
-"""
 
 
 def test_section6_written_as_in_its_source(registry):
