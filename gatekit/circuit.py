@@ -295,13 +295,13 @@ class Circuit:
                         if not (ga.__class__ in scalar and x.__class__ in scalar) and (
                             (() if ga.__class__ is float else getattr(ga, "shape", None)) != getattr(x, "shape", ())
                         ):
-                            ga = self._reduce(i, ga, x, [x, y, values[i]])
+                            ga = self._reduce_pair(i, ga, x, y, [x, y, values[i]])
                         prev = g[a]
                         g[a] = ga if prev is None else prev + ga
                         if not (gb.__class__ in scalar and y.__class__ in scalar) and (
                             (() if gb.__class__ is float else getattr(gb, "shape", None)) != getattr(y, "shape", ())
                         ):
-                            gb = self._reduce(i, gb, y, [x, y, values[i]])
+                            gb = self._reduce_pair(i, gb, y, x, [x, y, values[i]])
                         prev = g[b]
                         g[b] = gb if prev is None else prev + gb
                         continue
@@ -364,6 +364,25 @@ class Circuit:
             array = np.broadcast_to(array, out_shape)
         array = array.astype(np.float64)  # a copy: the caller's seed is never aliased
         return array if array.ndim else float(array)
+
+    def _reduce_pair(self, i: int, grad: Any, x: Any, other: Any, operands: list[Any]) -> Any:
+        """:meth:`_reduce` for an input ``x`` of a two-input gate, its commonest case done directly.
+
+        A Python float (a constant, say) meeting arrays gets a float64 gradient in the
+        shape of the node and of the other input: that fits, and _reduce would sum it
+        over every axis too, so the sum is taken here without _reduce's checks.
+        """
+        out = operands[2]
+        if (
+            x.__class__ is float
+            and grad.__class__ is np.ndarray
+            and other.__class__ is np.ndarray
+            and out.__class__ is np.ndarray
+            and grad.dtype == np.float64
+            and grad.shape == out.shape == other.shape
+        ):
+            return float(grad.sum(axis=tuple(range(grad.ndim))))
+        return self._reduce(i, grad, x, operands)
 
     def _reduce(self, i: int, grad: Any, x: Any, operands: Sequence[Any]) -> Any:
         """Bring a gradient to the shape of the input it belongs to.
