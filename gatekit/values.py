@@ -1,0 +1,65 @@
+"""What a value may be: input values and constants are real numbers or float64 arrays.
+
+Kept in one place so that a circuit's inputs, its defaults (from a file) and its
+constants are all refused or accepted by the same rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import UsageError
+
+__all__ = ["as_input", "is_real"]
+
+
+def as_input(name: str, value: Any) -> Any:
+    """An input value as float or float64 array; a clear error for anything else.
+
+    Strings and booleans are refused rather than converted: ``"3"`` or ``True``
+    as an input is far more often a mistake than a number. A float64 array is
+    used as given, not copied.
+    """
+    if isinstance(value, float):
+        return value
+
+    def refused(why: str = "") -> UsageError:
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        return UsageError(f"input {name!r} must be a real number or an array of real numbers, got {shown}{why}")
+
+    if isinstance(value, (int, np.integer, np.floating)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float range
+            raise refused(" (too large for a float)") from None
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise refused()
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise refused() from None
+    if array.dtype.kind not in "iuf" and not (array.dtype.kind == "O" and _all_real(array)):
+        raise refused()
+    try:
+        array = array.astype(np.float64, copy=False)
+    except OverflowError:
+        raise refused(" (too large for a float)") from None
+    return array if array.ndim else float(array)
+
+
+def _all_real(array: np.ndarray) -> bool:
+    """An object array (a ragged or mixed list) that still holds only real numbers."""
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in array.flat)
+
+
+def is_real(value: Any) -> bool:
+    """A number a constant can hold: int or float (not bool), within float range."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
