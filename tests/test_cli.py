@@ -292,3 +292,20 @@ def test_the_installed_console_script_runs_and_reports_errors():
 def test_version():
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.strip() == f"gatekit {gatekit.__version__}"
+
+
+@pytest.mark.skipif(_console_script() is None, reason="the gatekit console script is not installed here")
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["optimize", "x * y", "x=1", "y=2", "--steps", "abc"], "Error: Invalid value for '--steps'"),
+        (["frobnicate"], "Error: No such command 'frobnicate'"),
+    ],
+)
+def test_the_parsers_own_usage_errors_are_one_line_too(args, expected):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKIT_")}
+    result = subprocess.run([str(_console_script()), *args], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected) and "--help" in lines[0]
+    assert result.stdout == ""

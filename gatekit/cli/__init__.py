@@ -7,6 +7,7 @@ Command names, options and ``--json`` shapes are a contract (see the README).
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -59,5 +60,27 @@ for _module in (gates, run, graph, optimize, strategies, check, plugins, tour):
 
 
 def main() -> None:
-    """The console script: ``gatekit ...``."""
-    app(prog_name="gatekit")
+    """The console script: ``gatekit ...``.
+
+    Runs the app outside click's standalone mode so that the parser's own usage errors
+    (an unknown command or option, ``--steps abc``) come out as one line too, like every
+    error gatekit raises, instead of click's multi-line box.
+    """
+    try:
+        code = app(prog_name="gatekit", standalone_mode=False)
+    except typer.Abort:
+        print("Error: aborted", file=sys.stderr)
+        sys.exit(1)
+    except Exception as exc:
+        # typer vendors click, so its exceptions are matched by what they offer.
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `gatekit`: the help, as usual
+            print(exc.format_message())
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        print(f"Error: {message}{hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
