@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 import gatekit
 from gatekit.plugins import reset_default_registry
+
+
+# CI (which sets CI=true) runs the same examples every time, so a run that passed here
+# passes there: a failure found by exploring is fixed, never left to chance.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture
