@@ -312,20 +312,36 @@ def load_registry(
     for info, module in sources:
         loader.add(info, module)
     loader.run_hooks()
-    loader.registry.plugin_manager = loader.pm  # type: ignore[attr-defined]
+    loader.registry.plugin_manager = loader.pm
     return loader.registry
 
 
 _default: Registry | None = None
-_default_lock = threading.Lock()
+_default_lock = threading.RLock()
+_loading = threading.local()
 
 
 def default_registry() -> Registry:
-    """The registry used when none is given: loaded once per process."""
+    """The registry used when none is given: loaded once per process.
+
+    A plugin's hook that asks for it while it is being loaded (to build a composite
+    gate, say) gets a clear error, recorded as that plugin's load error, rather than
+    a registry half filled or a lock that never opens.
+    """
     global _default
     with _default_lock:
         if _default is None:
-            _default = load_registry()
+            if getattr(_loading, "active", False):
+                raise PluginLoadError(
+                    "the default registry was asked for while plugins are still loading into it; inside a "
+                    "hook, build circuits against a registry of your own: "
+                    "gatekit.Composer(gatekit.load_registry(env={}, entry_points=()))"
+                )
+            _loading.active = True
+            try:
+                _default = load_registry()
+            finally:
+                _loading.active = False
         return _default
 
 

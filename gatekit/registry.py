@@ -177,6 +177,8 @@ class Registry:
     load_errors: list[LoadError] = field(default_factory=list)
     #: (operator symbol, arity) -> name of the gate that binds it.
     symbols: dict[tuple[str, int], str] = field(default_factory=dict)
+    #: The pluggy manager that loaded the plugins (None for a registry filled by hand).
+    plugin_manager: Any = field(default=None, repr=False, compare=False)
 
     # -- adding ---------------------------------------------------------------------
     def add(self, kind: str, obj: Any, plugin: PluginInfo | str, override: bool = False) -> Entry:

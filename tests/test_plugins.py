@@ -524,3 +524,26 @@ def test_a_strategies_hook_that_raises_is_isolated_too(tmp_path):
     [error] = errors_of(registry, "bad_strategies")
     assert error.stage == "hook" and error.message == "gatekit_register_strategies raised KeyError: 'lr'"
     assert "cube" in registry
+
+
+ASKS_FOR_THE_DEFAULT_REGISTRY = """
+    import gatekit
+
+    @gatekit.hookimpl
+    def gatekit_register_gates(register):
+        c = gatekit.Composer()  # the default registry: the one being loaded right now
+        (x,) = c.inputs("x")
+        register(c.build(x * x).as_gate("square2"))
+"""
+
+
+def test_a_hook_that_asks_for_the_default_registry_while_it_loads_gets_a_clear_error(site, monkeypatch):
+    make_distribution(site, "gatekit-eager", "0.1", {"eager": "gatekit_test_eager"},
+                      {"gatekit_test_eager": ASKS_FOR_THE_DEFAULT_REGISTRY})  # fmt: skip
+    monkeypatch.setenv("GATEKIT_LOAD_PLUGINS", "eager")
+    gatekit.reset_default_registry()
+    registry = gatekit.default_registry()  # would hang on its own lock, or recurse, without the guard
+    [error] = errors_of(registry, "eager")
+    assert error.stage == "hook" and "still loading" in error.message and "load_registry" in error.message
+    assert "square2" not in registry and "mul" in registry
+    assert gatekit.default_registry() is registry
