@@ -32,3 +32,11 @@ def _isolated_default_registry(monkeypatch):
     reset_default_registry(gatekit.load_registry(env={}, entry_points=()))
     yield
     reset_default_registry()
+
+
+@pytest.fixture
+def product(registry) -> gatekit.Circuit:
+    """The lesson's first circuit: ``x * y``."""
+    c = gatekit.Composer(registry)
+    x, y = c.inputs("x", "y")
+    return c.build(x * y)

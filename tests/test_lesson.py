@@ -16,13 +16,6 @@ START = {"x": 1.0, "y": -3.0}
 
 
 @pytest.fixture
-def product(registry):
-    c = Composer(registry)
-    x, y = c.inputs("x", "y")
-    return c.build(x * y)
-
-
-@pytest.fixture
 def neuron(registry):
     """Section 4: mul, mul, add, add, neg, exp, add 1, reciprocal."""
     c = Composer(registry)

@@ -15,13 +15,6 @@ START = {"x": 1.0, "y": -3.0}
 
 
 @pytest.fixture
-def product(registry):
-    c = Composer(registry)
-    x, y = c.inputs("x", "y")
-    return c.build(x * y)
-
-
-@pytest.fixture
 def bowl(registry):
     """-(x - 1)^2 - (y + 2)^2 - (z - 3)^2: one peak, at (1, -2, 3)."""
     c = Composer(registry)
