@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import CircuitError, GateContractError, GatekitError, NonFiniteError, UnknownNameError, UsageError
 from .trace import Trace
+from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
 from .values import as_input, is_real
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ class Circuit:
         up, and each is reduced to the shape of the value it belongs to.
         """
         g: list[Any] = [None] * len(self.nodes)
-        g[self.output] = self._seed(values[self.output], seed)
+        g[self.output] = seed_gradient(values[self.output], seed)
         i = -1
         scalar = _SCALAR_TYPES
         try:
@@ -237,7 +238,7 @@ class Circuit:
                     # that input already has (fan-out). Scalars (float, float64) have shape
                     # (), so only other pairs are compared; a Python float has no .shape,
                     # and anything else without one (None, a string, an int) goes through
-                    # _reduce, which refuses or converts it. Two-input gates, the common
+                    # reduce_gradient, which refuses or converts it. Two-input gates, the common
                     # case, are written out; the loop below serves every other arity.
                     if b >= 0:
                         x, y = values[a], values[b]
@@ -248,13 +249,13 @@ class Circuit:
                         if not (ga.__class__ in scalar and x.__class__ in scalar) and (
                             (() if ga.__class__ is float else getattr(ga, "shape", None)) != getattr(x, "shape", ())
                         ):
-                            ga = self._reduce_pair(i, ga, x, y, [x, y, values[i]])
+                            ga = reduce_pair_gradient(ga, x, y, values[i])
                         prev = g[a]
                         g[a] = ga if prev is None else prev + ga
                         if not (gb.__class__ in scalar and y.__class__ in scalar) and (
                             (() if gb.__class__ is float else getattr(gb, "shape", None)) != getattr(y, "shape", ())
                         ):
-                            gb = self._reduce_pair(i, gb, y, x, [x, y, values[i]])
+                            gb = reduce_pair_gradient(gb, y, x, values[i])
                         prev = g[b]
                         g[b] = gb if prev is None else prev + gb
                         continue
@@ -266,14 +267,16 @@ class Circuit:
                         if not (ga.__class__ in scalar and x.__class__ in scalar) and (
                             (() if ga.__class__ is float else getattr(ga, "shape", None)) != getattr(x, "shape", ())
                         ):
-                            ga = self._reduce(i, ga, x, [values[j] for j in args] + [values[i]])
+                            ga = reduce_gradient(ga, x, [values[j] for j in args] + [values[i]])
                         prev = g[k]
                         g[k] = ga if prev is None else prev + ga
         except GatekitError:
             raise
+        except BadGradient as exc:
+            raise self._contract_error(i, str(exc)) from None
         except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
             raise self._gate_failure(i, "backward", exc) from exc
-        return [_zero_like(values[k]) if gk is None else gk for k, gk in enumerate(g)]
+        return [zero_gradient(values[k]) if gk is None else gk for k, gk in enumerate(g)]
 
     # -- helpers ----------------------------------------------------------------------------
     def _where(self, i: int) -> str:
@@ -296,82 +299,6 @@ class Circuit:
             f"in {method}: {exc}",
             plugin=plugin,
         )
-
-    def _seed(self, out: Any, seed: Any) -> Any:
-        """The output's gradient in the output's shape (so every node's gradient has its shape)."""
-        if seed.__class__ is float:
-            return seed if out.__class__ is float or not np.shape(out) else np.full(np.shape(out), seed)
-        array = np.asarray(seed) if not isinstance(seed, (bool, np.bool_, str, bytes)) else None
-        if array is None or array.dtype.kind not in "iuf":
-            raise UsageError(f"the output's gradient must be a real number or array, got {seed!r}")
-        out_shape = np.shape(out)
-        try:
-            fits = np.broadcast_shapes(array.shape, out_shape) == out_shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise UsageError(
-                f"the output's gradient has shape {array.shape}, which does not fit the output's shape {out_shape}"
-            )
-        if array.shape != out_shape:
-            array = np.broadcast_to(array, out_shape)
-        array = array.astype(np.float64)  # a copy: the caller's seed is never aliased
-        return array if array.ndim else float(array)
-
-    def _reduce_pair(self, i: int, grad: Any, x: Any, other: Any, operands: list[Any]) -> Any:
-        """:meth:`_reduce` for an input ``x`` of a two-input gate, its commonest case done directly.
-
-        A Python float (a constant, say) meeting arrays gets a float64 gradient in the
-        shape of the node and of the other input: that fits, and _reduce would sum it
-        over every axis too, so the sum is taken here without _reduce's checks.
-        """
-        out = operands[2]
-        if (
-            x.__class__ is float
-            and grad.__class__ is np.ndarray
-            and other.__class__ is np.ndarray
-            and out.__class__ is np.ndarray
-            and grad.dtype == np.float64
-            and grad.shape == out.shape == other.shape
-        ):
-            return float(grad.sum(axis=tuple(range(grad.ndim))))
-        return self._reduce(i, grad, x, operands)
-
-    def _reduce(self, i: int, grad: Any, x: Any, operands: Sequence[Any]) -> Any:
-        """Bring a gradient to the shape of the input it belongs to.
-
-        A gradient stands for the gradient over the node's whole broadcast shape
-        (its output's and its inputs' shapes together): one smaller than that (a
-        constant, say) is broadcast up to it, then summed over the axes along which
-        the input was broadcast. A gradient larger than the node's broadcast shape,
-        or one that is not an array of real numbers, breaks the protocol.
-        """
-        shape = np.shape(x)
-        raw = grad
-        grad = np.asarray(grad) if not isinstance(grad, (str, bytes)) else None
-        if grad is None or grad.dtype.kind not in "biuf":
-            raise self._contract_error(i, f"returned {raw!r} as a gradient, not a real number or array")
-        grad = grad.astype(np.float64, copy=False)
-        try:
-            full = np.broadcast_shapes(*(np.shape(v) for v in operands))
-            fits = np.broadcast_shapes(grad.shape, shape, full) == full
-        except ValueError:
-            fits = False
-        if not fits:
-            raise self._contract_error(
-                i, f"returned a gradient of shape {grad.shape} for an input of shape {shape}"
-            )
-        if full != grad.shape:
-            grad = np.broadcast_to(grad, full)
-        extra = len(full) - len(shape)
-        if extra:
-            grad = grad.sum(axis=tuple(range(extra)))
-        axes = tuple(k for k, s in enumerate(shape) if s == 1 and grad.shape[k] != 1)
-        if axes:
-            grad = grad.sum(axis=axes, keepdims=True)
-        if not shape:
-            return float(grad)
-        return grad if grad.flags.writeable else grad.copy()
 
     def as_gate(self, name: str, doc: str | None = None, domain: Any = None) -> Any:
         """This circuit as one gate whose backward is backprop through it.
@@ -403,12 +330,6 @@ def _step(i: int, gate: Any, args: tuple[int, ...]) -> tuple[Any, ...]:
     if len(args) == 2:
         return (i, gate, args[0], args[1], args)
     return (i, gate, -1, -1, args)
-
-
-def _zero_like(value: Any) -> Any:
-    """The gradient of a node no path leads from to the output: zero, in its shape."""
-    shape = np.shape(value)
-    return np.zeros(shape) if shape else 0.0
 
 
 def _count_message(grads: Any, arity: int) -> str:
