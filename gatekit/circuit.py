@@ -9,7 +9,7 @@ recurses: a chain of 100,000 gates runs like any other circuit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -309,14 +309,6 @@ class Circuit:
         from .composite import CompositeGate
 
         return CompositeGate(self, name, doc, domain)
-
-    # -- construction helpers ------------------------------------------------------------------
-    @classmethod
-    def from_nodes(
-        cls, nodes: Iterable[Node], output: int | None = None, registry: Registry | None = None, **kw: Any
-    ) -> Circuit:
-        nodes = list(nodes)
-        return cls(nodes, len(nodes) - 1 if output is None else output, registry, **kw)
 
 
 #: Values whose shape is () without asking: the scalar path skips the shape comparison.
