@@ -21,7 +21,6 @@ from gatekit import (
     UnknownNameError,
     UsageError,
     check_circuit,
-    hookimpl,
 )
 
 PLUGIN = "test_gates"

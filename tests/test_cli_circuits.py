@@ -274,7 +274,7 @@ def test_the_progress_bar_follows_each_run_of_a_comparison(monkeypatch, capsys):
 
     monkeypatch.setattr(progress, "DELAY", 0.0)
     with progress.ProgressBar(["first", "second"], enabled=True) as bar:
-        for run in range(2):
+        for _run in range(2):
             for step in (1, 2, 3):
                 bar(step, 3)
         assert bar._label() == "second"

@@ -7,7 +7,7 @@ import pytest
 
 import gatekit
 from helpers import plugin_registry
-from gatekit import CircuitError, Composer, Gate, UnknownNameError, UsageError, check_circuit, hookimpl
+from gatekit import CircuitError, Composer, Gate, UnknownNameError, UsageError, check_circuit
 
 
 def gates_of(circuit) -> list[str]:

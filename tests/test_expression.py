@@ -15,7 +15,6 @@ from gatekit import (
     Gate,
     check_circuit,
     expression_source,
-    hookimpl,
     parse,
 )
 
