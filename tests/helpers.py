@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gatekit
-from gatekit import hookimpl
+from gatekit import Gate, hookimpl
 
 #: reference-numbers.md section 6, written as in its source.
 SECTION6 = """
@@ -32,3 +32,16 @@ def plugin_registry(*gates, name: str = "test_gates", override: bool = False) ->
     registry = gatekit.load_registry(extra=[plugin], env={}, entry_points=())
     assert [e for e in registry.load_errors if e.plugin == name] == []
     return registry
+
+
+class DoublingMul(Gate):
+    """A plugin's ``mul`` that doubles: registered with override, it changes what ``*`` does."""
+
+    name, arity, symbol = "mul", 2, "*"
+    doc = "mul(x, y) = 2 * x * y (a test override)"
+
+    def forward(self, x, y):
+        return 2 * x * y
+
+    def backward(self, grad, out, x, y):
+        return 2 * grad * y, 2 * grad * x

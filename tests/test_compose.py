@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gatekit
-from helpers import plugin_registry
+from helpers import DoublingMul, plugin_registry
 from gatekit import CircuitError, Composer, Gate, UnknownNameError, UsageError, check_circuit
 
 
@@ -73,16 +73,6 @@ def test_a_constant_is_shared_but_zero_and_minus_zero_stay_apart(registry):
 
 
 def test_a_plugin_overriding_mul_changes_what_star_does():
-    class DoublingMul(Gate):
-        name, arity, symbol = "mul", 2, "*"
-        doc = "mul(x, y) = 2 * x * y (a test override)"
-
-        def forward(self, x, y):
-            return 2 * x * y
-
-        def backward(self, grad, out, x, y):
-            return 2 * grad * y, 2 * grad * x
-
     registry = plugin_registry(DoublingMul(), override=True)
     c = Composer(registry)
     x, y = c.inputs("x", "y")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gatekit
-from helpers import SECTION6, plugin_registry
+from helpers import DoublingMul, SECTION6, plugin_registry
 from gatekit import (
     ExpressionError,
     Gate,
@@ -205,16 +205,6 @@ def test_every_registered_gate_is_callable_by_name(registry, gate_name):
 
 
 def test_a_plugin_overriding_mul_changes_what_star_means():
-    class DoublingMul(Gate):
-        name, arity, symbol = "mul", 2, "*"
-        doc = "mul(x, y) = 2 * x * y (a test override)"
-
-        def forward(self, x, y):
-            return 2 * x * y
-
-        def backward(self, grad, out, x, y):
-            return 2 * grad * y, 2 * grad * x
-
     registry = plugin_registry(DoublingMul(), override=True)
     circuit = parse("x * y", registry)
     assert circuit(x=3.0, y=4.0) == 24.0

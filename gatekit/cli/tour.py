@@ -18,6 +18,7 @@ from ..registry import Registry
 from .gates import evaluate_gate
 from .run import gate_call, run_report
 from .session import console, emit_json, fmt, registry_of, reports_errors, titled
+from .values import is_number
 
 __all__ = ["register", "tour_data", "print_tour", "PRODUCT", "BACKWARD", "NEURON", "SIGMOID_NEURON"]
 
@@ -125,20 +126,12 @@ def tour_data(registry: Registry, seed: int = 0) -> dict[str, Any]:
 # -- for people --------------------------------------------------------------------------------
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> Any:
     from rich.table import Table
 
     table = Table()
     for k, column in enumerate(columns):
-        numbers = all(_is_number(row[k]) for row in rows)
+        numbers = all(is_number(row[k]) for row in rows)
         table.add_column(column, justify="right" if numbers else "left")
     for row in rows:
         table.add_row(*row)

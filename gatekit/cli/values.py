@@ -14,17 +14,18 @@ from typing import Any
 
 from ..errors import UnknownNameError, UsageError
 
-__all__ = ["parse_number", "parse_numbers", "parse_assignments", "input_values", "looks_like_assignment"]
+__all__ = ["is_number", "parse_number", "parse_numbers", "parse_assignments", "input_values", "looks_like_assignment"]
 
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 
 
 def _reject_option(word: str, command: str) -> None:
-    if word.startswith("-") and len(word) > 1 and not _is_number(word):
+    if word.startswith("-") and len(word) > 1 and not is_number(word):
         raise UsageError(f"no such option {word!r} (see 'gatekit {command} --help')")
 
 
-def _is_number(word: str) -> bool:
+def is_number(word: str) -> bool:
+    """Whether ``word`` reads as a number (``-3``, ``1e-3``, ``inf``)."""
     try:
         float(word)
     except ValueError:
@@ -51,7 +52,7 @@ def parse_numbers(words: Sequence[str], command: str) -> list[float]:
 def looks_like_assignment(word: str) -> bool:
     """Whether ``word`` reads as ``NAME=NUMBER`` (and so cannot be an expression)."""
     match = _ASSIGNMENT.match(word.strip())
-    return bool(match) and _is_number(match.group(2))
+    return bool(match) and is_number(match.group(2))
 
 
 def parse_assignments(words: Iterable[str], command: str) -> dict[str, float]:
