@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .errors import CircuitError, GateContractError, GatekitError, NonFiniteError, UnknownNameError, UsageError
-from .trace import Trace
-from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
+from . import tape
+from .broadcast import zero_gradient
+from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
+from .tape import Step, make_step
+from .trace import Trace, _plain
 from .values import as_input, is_real
 
 if TYPE_CHECKING:
@@ -111,13 +113,18 @@ class Circuit:
         if unknown:
             raise UnknownNameError("input", sorted(unknown)[0], self.input_ids, "in the defaults")
         self.defaults: dict[str, Any] = {name: as_input(name, v) for name, v in (defaults or {}).items()}
-        # The tape: (node id, gate, argument ids) for each gate node, in order.
-        self._tape = tuple((i, gates[i], self.nodes[i].args) for i in range(n) if gates[i] is not None)
-        # The same, specialised by arity for the passes: (node, gate, first arg, second arg,
-        # args) with -1 for an absent argument, so one- and two-input gates (nearly all)
-        # are called without building an argument list per node.
-        self._steps = tuple(_step(i, gate, args) for i, gate, args in self._tape)
-        self._consts = tuple((i, float(node.value)) for i, node in enumerate(self.nodes) if node.kind == CONST)
+        #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
+        self.steps: tuple[Step, ...] = tuple(make_step(i, gates[i], self.nodes[i].args) for i in range(n) if gates[i] is not None)
+        self.constants: tuple[tuple[int, float], ...] = tuple(
+            (i, float(node.value)) for i, node in enumerate(self.nodes) if node.kind == CONST  # type: ignore[arg-type]
+        )
+        #: Nodes no input reaches (constants and gates of constants): no gradient is needed there.
+        reached = [node.kind == INPUT for node in self.nodes]
+        for i, _, _, _, args in self.steps:
+            reached[i] = any(reached[a] for a in args)
+        self.constant_nodes: frozenset[int] = frozenset(i for i in range(n) if not reached[i])
+        #: Every gate keeps Python floats floats (see ``Gate.keeps_floats``): the scalar fast path.
+        self.keeps_floats: bool = all(getattr(step[1], "keeps_floats", False) is True for step in self.steps)
 
     # -- shape ----------------------------------------------------------------------------
     @property
@@ -129,7 +136,7 @@ class Circuit:
         return len(self.nodes)
 
     def __repr__(self) -> str:
-        return f"<Circuit {len(self._tape)} gates, inputs {', '.join(self.inputs)}>"
+        return f"<Circuit {len(self.steps)} gates, inputs {', '.join(self.inputs)}>"
 
     def node_name(self, i: int) -> str:
         """How a node is shown: its label, input name, constant or ``#i``."""
@@ -182,27 +189,7 @@ class Circuit:
         With ``check_finite`` a :class:`NonFiniteError` names the first node whose
         value is inf or nan.
         """
-        inputs = self.resolve_inputs(values, **kwargs)
-        v: list[Any] = [None] * len(self.nodes)
-        for name, i in self.input_ids.items():
-            v[i] = inputs[name]
-        for i, value in self._consts:
-            v[i] = value
-        i = -1
-        try:
-            with np.errstate(all="ignore"):
-                for i, gate, a, b, args in self._steps:
-                    if b >= 0:
-                        v[i] = gate.forward(v[a], v[b])
-                    elif a >= 0:
-                        v[i] = gate.forward(v[a])
-                    else:
-                        v[i] = gate.forward(*[v[k] for k in args])
-        except GatekitError:
-            raise
-        except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
-            raise self._gate_failure(i, "forward", exc) from exc
-        trace = Trace(self, v)
+        trace = Trace(self, tape.forward(self, self.resolve_inputs(values, **kwargs)))
         if check_finite:
             problem = trace.first_nonfinite()
             if problem is not None:
@@ -214,91 +201,29 @@ class Circuit:
         return self.forward(values, **kwargs).output
 
     def gradient(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        """``(output, {input name: gradient})`` in one forward and one backward pass."""
-        trace = self.forward(values, **kwargs).backward()
-        return trace.output, trace.input_grads()
+        """``(output, {input name: gradient})`` in one forward and one backward pass.
+
+        Only the input gradients are kept, so on arrays no intermediate gradient
+        outlives its use.
+        """
+        v = tape.forward(self, self.resolve_inputs(values, **kwargs))
+        g = tape.backward(self, v, 1.0, keep="inputs")
+        return _plain(v[self.output]), {
+            name: _plain(zero_gradient(v[i]) if g[i] is None else g[i]) for name, i in self.input_ids.items()
+        }
 
     def backpropagate(self, values: Sequence[Any], seed: Any = 1.0) -> list[Any]:
         """Every node's gradient, given every node's value and the output's gradient.
 
-        Used by :meth:`Trace.backward`; gradients of a value used several times add
-        up, and each is reduced to the shape of the value it belongs to.
+        Gradients of a value used several times add up, and each is reduced to the
+        shape of the value it belongs to (the walk is :func:`gatekit.tape.backward`).
         """
-        g: list[Any] = [None] * len(self.nodes)
-        g[self.output] = seed_gradient(values[self.output], seed)
-        i = -1
-        scalar = _SCALAR_TYPES
-        try:
-            with np.errstate(all="ignore"):
-                for i, gate, a, b, args in reversed(self._steps):
-                    gi = g[i]
-                    if gi is None:
-                        continue  # not on any path to the output
-                    # Each gradient is checked against its input's shape and added to what
-                    # that input already has (fan-out). Scalars (float, float64) have shape
-                    # (), so only other pairs are compared; a Python float has no .shape,
-                    # and anything else without one (None, a string, an int) goes through
-                    # reduce_gradient, which refuses or converts it. Two-input gates, the common
-                    # case, are written out; the loop below serves every other arity.
-                    if b >= 0:
-                        x, y = values[a], values[b]
-                        grads = gate.backward(gi, values[i], x, y)
-                        if (grads.__class__ is not tuple and not isinstance(grads, (tuple, list))) or len(grads) != 2:
-                            raise self._contract_error(i, _count_message(grads, 2))
-                        ga, gb = grads
-                        if not (ga.__class__ in scalar and x.__class__ in scalar) and (
-                            (() if ga.__class__ is float else getattr(ga, "shape", None)) != getattr(x, "shape", ())
-                        ):
-                            ga = reduce_pair_gradient(ga, x, y, values[i])
-                        prev = g[a]
-                        g[a] = ga if prev is None else prev + ga
-                        if not (gb.__class__ in scalar and y.__class__ in scalar) and (
-                            (() if gb.__class__ is float else getattr(gb, "shape", None)) != getattr(y, "shape", ())
-                        ):
-                            gb = reduce_pair_gradient(gb, y, x, values[i])
-                        prev = g[b]
-                        g[b] = gb if prev is None else prev + gb
-                        continue
-                    xs = (values[a],) if a >= 0 else [values[k] for k in args]
-                    grads = gate.backward(gi, values[i], *xs)
-                    if (grads.__class__ is not tuple and not isinstance(grads, (tuple, list))) or len(grads) != len(xs):
-                        raise self._contract_error(i, _count_message(grads, len(args)))
-                    for k, x, ga in zip(args, xs, grads):
-                        if not (ga.__class__ in scalar and x.__class__ in scalar) and (
-                            (() if ga.__class__ is float else getattr(ga, "shape", None)) != getattr(x, "shape", ())
-                        ):
-                            ga = reduce_gradient(ga, x, [values[j] for j in args] + [values[i]])
-                        prev = g[k]
-                        g[k] = ga if prev is None else prev + ga
-        except GatekitError:
-            raise
-        except BadGradient as exc:
-            raise self._contract_error(i, str(exc)) from None
-        except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
-            raise self._gate_failure(i, "backward", exc) from exc
-        return [zero_gradient(values[k]) if gk is None else gk for k, gk in enumerate(g)]
+        return tape.fill_unreached(values, tape.backward(self, values, seed, keep="everything"))
 
     # -- helpers ----------------------------------------------------------------------------
     def _where(self, i: int) -> str:
         label = self.nodes[i].label
         return f"node {i}" + (f" ({label!r})" if label else "")
-
-    def _gate_and_plugin(self, i: int) -> tuple[str, str | None]:
-        name = str(self.nodes[i].name)
-        return name, self.gate_plugins.get(name)
-
-    def _contract_error(self, i: int, what: str) -> GateContractError:
-        name, plugin = self._gate_and_plugin(i)
-        return GateContractError(f"gate {name!r} (plugin {plugin!r}) at {self._where(i)}: backward {what}", plugin=plugin)
-
-    def _gate_failure(self, i: int, method: str, exc: Exception) -> GateContractError:
-        """A gate that raised instead of returning (gates give inf/nan, never raise)."""
-        name, plugin = self._gate_and_plugin(i)
-        return GateContractError(
-            f"gate {name!r} (plugin {plugin!r}) at {self._where(i)} raised {type(exc).__name__} "
-            f"in {method}: {exc}",
-            plugin=plugin,
-        )
 
     def as_gate(self, name: str, doc: str | None = None, domain: Any = None) -> Any:
         """This circuit as one gate whose backward is backprop through it.
@@ -309,22 +234,3 @@ class Circuit:
         from .composite import CompositeGate
 
         return CompositeGate(self, name, doc, domain)
-
-
-#: Values whose shape is () without asking: the scalar path skips the shape comparison.
-_SCALAR_TYPES = frozenset((float, np.float64))
-
-
-def _step(i: int, gate: Any, args: tuple[int, ...]) -> tuple[Any, ...]:
-    """One compiled step: ``(node, gate, first arg or -1, second arg or -1, args)``."""
-    if len(args) == 1:
-        return (i, gate, args[0], -1, args)
-    if len(args) == 2:
-        return (i, gate, args[0], args[1], args)
-    return (i, gate, -1, -1, args)
-
-
-def _count_message(grads: Any, arity: int) -> str:
-    if not isinstance(grads, (tuple, list)):
-        return f"must return a tuple of {arity} gradient(s), got {type(grads).__name__}"
-    return f"returned {len(grads)} gradient(s) for {arity} input(s)"

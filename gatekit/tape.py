@@ -1,0 +1,220 @@
+"""The tape walk: the forward loop and the backward loop that run every circuit.
+
+A circuit's tape is its gate nodes in topological order, each a *step*
+``(node, gate, first arg, second arg, args)`` (-1 for an absent argument, so one- and
+two-input gates, nearly all, are called without building an argument list). Forward
+walks it in order and stores each node's value; backward walks it in reverse, the
+way micrograd's ``backward`` does::
+
+    grad[output] = seed
+    for node in reversed(tape):
+        for arg, share in zip(node.args, node.gate.backward(grad[node], value[node], *args)):
+            grad[arg] += reduce_to_shape(share, value[arg])      # fan-out adds up
+
+That loop is :func:`_backward_checked`. Everything else here is what makes it fast,
+each with one line saying what it buys. Loops, never recursion: depth is the user's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
+from .errors import GateContractError, GatekitError
+
+if TYPE_CHECKING:
+    from .circuit import Circuit
+
+__all__ = ["Step", "make_step", "forward", "backward", "Shares"]
+
+#: One tape entry: (node id, gate, first argument or -1, second argument or -1, all arguments).
+Step = tuple[int, Any, int, int, tuple[int, ...]]
+#: Each wire's share of a gradient: ``{(node, k): what node's gate sent to its k-th argument}``.
+Shares = dict[tuple[int, int], Any]
+
+#: Values whose shape is () without asking: the checked loop skips their shape comparison.
+_SCALAR_TYPES = frozenset((float, np.float64))
+
+
+def make_step(i: int, gate: Any, args: tuple[int, ...]) -> Step:
+    """The tape entry of gate node ``i``."""
+    if len(args) == 1:
+        return (i, gate, args[0], -1, args)
+    if len(args) == 2:
+        return (i, gate, args[0], args[1], args)
+    return (i, gate, -1, -1, args)
+
+
+def _call_forward(gate: Any, v: list[Any], a: int, b: int, args: tuple[int, ...]) -> Any:
+    """The one place a gate's forward is called (inlined below for speed; keep them alike)."""
+    if b >= 0:
+        return gate.forward(v[a], v[b])
+    if a >= 0:
+        return gate.forward(v[a])
+    return gate.forward(*[v[k] for k in args])
+
+
+def forward(circuit: Circuit, inputs: dict[str, Any]) -> list[Any]:
+    """Every node's value, given every input's (resolved) value."""
+    v: list[Any] = [None] * len(circuit.nodes)
+    floats = True
+    for name, i in circuit.input_ids.items():
+        x = v[i] = inputs[name]
+        floats = floats and x.__class__ is float
+    for i, value in circuit.constants:
+        v[i] = value
+    i = -1
+    try:
+        if floats and circuit.keeps_floats:
+            # What it buys: np.errstate costs ~3 us, more than a whole small circuit; gates
+            # that keep floats floats never touch numpy, so there is nothing to silence.
+            for i, gate, a, b, args in circuit.steps:
+                v[i] = gate.forward(v[a], v[b]) if b >= 0 else gate.forward(v[a]) if a >= 0 else _call_forward(gate, v, a, b, args)
+        else:
+            with np.errstate(all="ignore"):  # once per pass: out-of-domain gives inf/nan, silently
+                for i, gate, a, b, args in circuit.steps:
+                    v[i] = _call_forward(gate, v, a, b, args)
+    except GatekitError:
+        raise
+    except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+        raise gate_failure(circuit, i, "forward", exc) from exc
+    return v
+
+
+def backward(
+    circuit: Circuit,
+    values: Sequence[Any],
+    seed: Any = 1.0,
+    *,
+    shares: Shares | None = None,
+    keep: str = "read",
+) -> list[Any]:
+    """Every node's gradient (None where skipped or unreached), given the values and the seed.
+
+    ``shares``, if given, is filled with each wire's share of the gradient (after any
+    broadcast reduction, before fan-out adds shares up). On arrays, gradients nobody
+    reads are skipped: with ``keep="read"`` those of nodes no input reaches (constants);
+    with ``keep="inputs"`` also every intermediate gradient, dropped once used;
+    ``keep="everything"`` skips nothing. Floats compute everything: it costs nothing.
+    """
+    g: list[Any] = [None] * len(circuit.nodes)
+    out = circuit.output
+    g[out] = seed_gradient(values[out], seed)
+    if shares is None and g[out].__class__ is float and circuit.keeps_floats:
+        if _backward_floats(circuit.steps, values, g):
+            return g
+        g = [None] * len(circuit.nodes)  # not all floats after all: start again, checked
+        g[out] = seed_gradient(values[out], seed)
+    _backward_checked(circuit, values, g, shares, keep)
+    return g
+
+
+def _backward_floats(steps: Sequence[Step], v: Sequence[Any], g: list[Any]) -> bool:
+    """The backward loop for Python floats: True if every value and gradient was a float.
+
+    What it buys: no np.errstate, no shape tests and no contract tests per gate (about
+    half the cost of a small circuit). Anything unexpected (a gate returning a numpy
+    scalar, the wrong number of gradients, an exception) makes it give up, and the
+    checked loop runs from scratch and reports the problem properly.
+    """
+    try:
+        for i, gate, a, b, args in reversed(steps):
+            gi = g[i]
+            if gi is None:
+                continue  # not on any path to the output
+            if b >= 0:
+                ga, gb = gate.backward(gi, v[i], v[a], v[b])
+                prev = g[a]
+                g[a] = ga if prev is None else prev + ga
+                prev = g[b]
+                g[b] = gb if prev is None else prev + gb
+            elif a >= 0:
+                (ga,) = gate.backward(gi, v[i], v[a])
+                prev = g[a]
+                g[a] = ga if prev is None else prev + ga
+            else:
+                return False
+    except Exception:
+        return False
+    kinds = set(map(type, g))
+    kinds.discard(type(None))
+    return kinds == {float} and set(map(type, v)) == {float}
+
+
+def _backward_checked(circuit: Circuit, values: Sequence[Any], g: list[Any], shares: Shares | None, keep: str) -> None:
+    """The backward loop for anything: checks each gate's gradients and brings them to shape."""
+    arrays = keep != "everything" and np.ndim(values[circuit.output]) > 0
+    unread = circuit.constant_nodes if arrays else frozenset()
+    drop = arrays and keep == "inputs"
+    inputs = set(circuit.input_ids.values())
+    scalar = _SCALAR_TYPES
+    i = -1
+    try:
+        with np.errstate(all="ignore"):  # once per pass
+            for i, gate, a, b, args in reversed(circuit.steps):
+                gi = g[i]
+                if gi is None:
+                    continue  # not on any path to the output
+                xs = (values[a], values[b]) if b >= 0 else (values[a],) if a >= 0 else tuple(values[k] for k in args)
+                grads = gate.backward(gi, values[i], *xs)  # the one place a gate's backward is called here
+                if (grads.__class__ is not tuple and not isinstance(grads, (tuple, list))) or len(grads) != len(xs):
+                    raise contract_error(circuit, i, _count_message(grads, len(xs)))
+                for k, (arg, x, share) in enumerate(zip(args, xs, grads)):
+                    if arg in unread:
+                        continue  # no input reaches it: nobody reads its gradient
+                    # Scalars (float, float64) have shape (): only other pairs are compared.
+                    if not (share.__class__ in scalar and x.__class__ in scalar) and (
+                        (() if share.__class__ is float else getattr(share, "shape", None)) != getattr(x, "shape", ())
+                    ):
+                        if len(xs) == 2:
+                            share = reduce_pair_gradient(share, x, xs[1 - k], values[i])
+                        else:
+                            share = reduce_gradient(share, x, [*xs, values[i]])
+                    if shares is not None:
+                        shares[(i, k)] = share
+                    prev = g[arg]
+                    g[arg] = share if prev is None else prev + share
+                if drop and i not in inputs:
+                    g[i] = None  # used up: an array this size need not live to the end
+    except GatekitError:
+        raise
+    except BadGradient as exc:
+        raise contract_error(circuit, i, str(exc)) from None
+    except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+        raise gate_failure(circuit, i, "backward", exc) from exc
+
+
+def fill_unreached(values: Sequence[Any], g: list[Any]) -> list[Any]:
+    """Zeros, in shape, for the nodes no path leads from to the output (after ``keep="everything"``)."""
+    return [zero_gradient(values[k]) if gk is None else gk for k, gk in enumerate(g)]
+
+
+# -- errors that name the gate and the plugin it came from ------------------------------------
+def _where(circuit: Circuit, i: int) -> str:
+    label = circuit.nodes[i].label
+    return f"node {i}" + (f" ({label!r})" if label else "")
+
+
+def contract_error(circuit: Circuit, i: int, what: str) -> GateContractError:
+    name = str(circuit.nodes[i].name)
+    plugin = circuit.gate_plugins.get(name)
+    return GateContractError(f"gate {name!r} (plugin {plugin!r}) at {_where(circuit, i)}: backward {what}", plugin=plugin)
+
+
+def gate_failure(circuit: Circuit, i: int, method: str, exc: Exception) -> GateContractError:
+    """A gate that raised instead of returning (gates give inf/nan, never raise)."""
+    name = str(circuit.nodes[i].name)
+    plugin = circuit.gate_plugins.get(name)
+    return GateContractError(
+        f"gate {name!r} (plugin {plugin!r}) at {_where(circuit, i)} raised {type(exc).__name__} in {method}: {exc}",
+        plugin=plugin,
+    )
+
+
+def _count_message(grads: Any, arity: int) -> str:
+    if not isinstance(grads, (tuple, list)):
+        return f"must return a tuple of {arity} gradient(s), got {type(grads).__name__}"
+    return f"returned {len(grads)} gradient(s) for {arity} input(s)"
