@@ -25,7 +25,7 @@ from .errors import (
     UnknownNameError,
     UsageError,
 )
-from .gate import Domain, Gate, Interval
+from .gate import Domain, Gate, Interval, Source
 from .hookspecs import hookimpl
 from .plugins import default_registry, load_registry, reset_default_registry
 from .registry import Entry, LoadError, PluginInfo, Registry
@@ -50,6 +50,7 @@ __all__ = [
     "Gate",
     "Domain",
     "Interval",
+    "Source",
     "hookimpl",
     "Registry",
     "Entry",
