@@ -115,16 +115,17 @@ class Circuit:
         self.defaults: dict[str, Any] = {name: as_input(name, v) for name, v in (defaults or {}).items()}
         #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
         self.steps: tuple[Step, ...] = tuple(make_step(i, gates[i], self.nodes[i].args) for i in range(n) if gates[i] is not None)
+        self.reversed_steps: tuple[Step, ...] = self.steps[::-1]
         self.constants: tuple[tuple[int, float], ...] = tuple(
             (i, float(node.value)) for i, node in enumerate(self.nodes) if node.kind == CONST  # type: ignore[arg-type]
         )
         #: Nodes no input reaches (constants and gates of constants): no gradient is needed there.
         reached = [node.kind == INPUT for node in self.nodes]
-        for i, _, _, _, args in self.steps:
+        for i, _, _, _, _, args in self.steps:
             reached[i] = any(reached[a] for a in args)
         self.constant_nodes: frozenset[int] = frozenset(i for i in range(n) if not reached[i])
         #: Every gate keeps Python floats floats (see ``Gate.keeps_floats``): the scalar fast path.
-        self.keeps_floats: bool = all(getattr(step[1], "keeps_floats", False) is True for step in self.steps)
+        self.keeps_floats: bool = all(getattr(gates[step[0]], "keeps_floats", False) is True for step in self.steps)
 
     # -- shape ----------------------------------------------------------------------------
     @property
@@ -166,6 +167,13 @@ class Circuit:
     # -- running --------------------------------------------------------------------------
     def resolve_inputs(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         """Input values with defaults filled in; errors for missing and unknown names."""
+        if values.__class__ is dict and not kwargs and values.keys() == self.input_ids.keys():
+            # The common call, every input given as a float: nothing to look up or convert.
+            for x in values.values():  # type: ignore[union-attr]
+                if x.__class__ is not float:
+                    break
+            else:
+                return values  # type: ignore[return-value]
         given = dict(values or {})
         given.update(kwargs)
         for name in given:
@@ -208,9 +216,11 @@ class Circuit:
         """
         v = tape.forward(self, self.resolve_inputs(values, **kwargs))
         g = tape.backward(self, v, 1.0, keep="inputs")
-        return _plain(v[self.output]), {
-            name: _plain(zero_gradient(v[i]) if g[i] is None else g[i]) for name, i in self.input_ids.items()
-        }
+        grads = {}
+        for name, i in self.input_ids.items():
+            gi = g[i]
+            grads[name] = gi if gi.__class__ is float else _plain(zero_gradient(v[i]) if gi is None else gi)
+        return _plain(v[self.output]), grads
 
     def backpropagate(self, values: Sequence[Any], seed: Any = 1.0) -> list[Any]:
         """Every node's gradient, given every node's value and the output's gradient.

@@ -1,8 +1,9 @@
 """The tape walk: the forward loop and the backward loop that run every circuit.
 
 A circuit's tape is its gate nodes in topological order, each a *step*
-``(node, gate, first arg, second arg, args)`` (-1 for an absent argument, so one- and
-two-input gates, nearly all, are called without building an argument list). Forward
+``(node, gate.forward, gate.backward, first arg, second arg, args)``: -1 for an absent
+argument, so one- and two-input gates (nearly all) are called without building an
+argument list, and the methods bound once, not looked up per call. Forward
 walks it in order and stores each node's value; backward walks it in reverse, the
 way micrograd's ``backward`` does::
 
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Step", "make_step", "forward", "backward", "Shares"]
 
-#: One tape entry: (node id, gate, first argument or -1, second argument or -1, all arguments).
-Step = tuple[int, Any, int, int, tuple[int, ...]]
+#: One tape entry: (node id, forward, backward, first argument or -1, second or -1, all arguments).
+Step = tuple[int, Any, Any, int, int, tuple[int, ...]]
 #: Each wire's share of a gradient: ``{(node, k): what node's gate sent to its k-th argument}``.
 Shares = dict[tuple[int, int], Any]
 
@@ -41,20 +42,18 @@ _SCALAR_TYPES = frozenset((float, np.float64))
 
 def make_step(i: int, gate: Any, args: tuple[int, ...]) -> Step:
     """The tape entry of gate node ``i``."""
-    if len(args) == 1:
-        return (i, gate, args[0], -1, args)
-    if len(args) == 2:
-        return (i, gate, args[0], args[1], args)
-    return (i, gate, -1, -1, args)
+    a = args[0] if len(args) in (1, 2) else -1
+    b = args[1] if len(args) == 2 else -1
+    return (i, gate.forward, gate.backward, a, b, args)
 
 
-def _call_forward(gate: Any, v: list[Any], a: int, b: int, args: tuple[int, ...]) -> Any:
+def _call_forward(forward: Any, v: list[Any], a: int, b: int, args: tuple[int, ...]) -> Any:
     """The one place a gate's forward is called (inlined below for speed; keep them alike)."""
     if b >= 0:
-        return gate.forward(v[a], v[b])
+        return forward(v[a], v[b])
     if a >= 0:
-        return gate.forward(v[a])
-    return gate.forward(*[v[k] for k in args])
+        return forward(v[a])
+    return forward(*[v[k] for k in args])
 
 
 def forward(circuit: Circuit, inputs: dict[str, Any]) -> list[Any]:
@@ -71,12 +70,12 @@ def forward(circuit: Circuit, inputs: dict[str, Any]) -> list[Any]:
         if floats and circuit.keeps_floats:
             # What it buys: np.errstate costs ~3 us, more than a whole small circuit; gates
             # that keep floats floats never touch numpy, so there is nothing to silence.
-            for i, gate, a, b, args in circuit.steps:
-                v[i] = gate.forward(v[a], v[b]) if b >= 0 else gate.forward(v[a]) if a >= 0 else _call_forward(gate, v, a, b, args)
+            for i, fwd, _, a, b, args in circuit.steps:
+                v[i] = fwd(v[a], v[b]) if b >= 0 else fwd(v[a]) if a >= 0 else _call_forward(fwd, v, a, b, args)
         else:
             with np.errstate(all="ignore"):  # once per pass: out-of-domain gives inf/nan, silently
-                for i, gate, a, b, args in circuit.steps:
-                    v[i] = _call_forward(gate, v, a, b, args)
+                for i, fwd, _, a, b, args in circuit.steps:
+                    v[i] = _call_forward(fwd, v, a, b, args)
     except GatekitError:
         raise
     except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
@@ -102,17 +101,18 @@ def backward(
     """
     g: list[Any] = [None] * len(circuit.nodes)
     out = circuit.output
-    g[out] = seed_gradient(values[out], seed)
-    if shares is None and g[out].__class__ is float and circuit.keeps_floats:
-        if _backward_floats(circuit.steps, values, g):
+    if shares is None and seed.__class__ is float and circuit.keeps_floats and _floats(circuit, values):
+        g[out] = seed
+        if _backward_floats(circuit.reversed_steps, values, g):
             return g
         g = [None] * len(circuit.nodes)  # not all floats after all: start again, checked
-        g[out] = seed_gradient(values[out], seed)
+    g[out] = seed_gradient(values[out], seed)
     _backward_checked(circuit, values, g, shares, keep)
     return g
 
 
 def _backward_floats(steps: Sequence[Step], v: Sequence[Any], g: list[Any]) -> bool:
+    # ``steps`` in reverse order.
     """The backward loop for Python floats: True if every value and gradient was a float.
 
     What it buys: no np.errstate, no shape tests and no contract tests per gate (about
@@ -121,18 +121,18 @@ def _backward_floats(steps: Sequence[Step], v: Sequence[Any], g: list[Any]) -> b
     checked loop runs from scratch and reports the problem properly.
     """
     try:
-        for i, gate, a, b, args in reversed(steps):
+        for i, _, bwd, a, b, args in steps:
             gi = g[i]
             if gi is None:
                 continue  # not on any path to the output
             if b >= 0:
-                ga, gb = gate.backward(gi, v[i], v[a], v[b])
+                ga, gb = bwd(gi, v[i], v[a], v[b])
                 prev = g[a]
                 g[a] = ga if prev is None else prev + ga
                 prev = g[b]
                 g[b] = gb if prev is None else prev + gb
             elif a >= 0:
-                (ga,) = gate.backward(gi, v[i], v[a])
+                (ga,) = bwd(gi, v[i], v[a])
                 prev = g[a]
                 g[a] = ga if prev is None else prev + ga
             else:
@@ -141,7 +141,15 @@ def _backward_floats(steps: Sequence[Step], v: Sequence[Any], g: list[Any]) -> b
         return False
     kinds = set(map(type, g))
     kinds.discard(type(None))
-    return kinds == {float} and set(map(type, v)) == {float}
+    return kinds == {float}
+
+
+def _floats(circuit: Circuit, values: Sequence[Any]) -> bool:
+    """Every input a Python float (then, gates keeping floats floats, every value is one)."""
+    for i in circuit.input_ids.values():
+        if values[i].__class__ is not float:
+            return False
+    return True
 
 
 def _backward_checked(circuit: Circuit, values: Sequence[Any], g: list[Any], shares: Shares | None, keep: str) -> None:
@@ -154,12 +162,12 @@ def _backward_checked(circuit: Circuit, values: Sequence[Any], g: list[Any], sha
     i = -1
     try:
         with np.errstate(all="ignore"):  # once per pass
-            for i, gate, a, b, args in reversed(circuit.steps):
+            for i, _, bwd, a, b, args in circuit.reversed_steps:
                 gi = g[i]
                 if gi is None:
                     continue  # not on any path to the output
                 xs = (values[a], values[b]) if b >= 0 else (values[a],) if a >= 0 else tuple(values[k] for k in args)
-                grads = gate.backward(gi, values[i], *xs)  # the one place a gate's backward is called here
+                grads = bwd(gi, values[i], *xs)  # the one place a gate's backward is called here
                 if (grads.__class__ is not tuple and not isinstance(grads, (tuple, list))) or len(grads) != len(xs):
                     raise contract_error(circuit, i, _count_message(grads, len(xs)))
                 for k, (arg, x, share) in enumerate(zip(args, xs, grads)):
