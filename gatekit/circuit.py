@@ -16,6 +16,7 @@ import numpy as np
 
 from . import tape
 from .broadcast import zero_gradient
+from .codegen import CompiledCircuit
 from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
 from .tape import Step, make_step
 from .trace import Trace, _plain
@@ -124,6 +125,7 @@ class Circuit:
         for i, _, _, _, _, args in self.steps:
             reached[i] = any(reached[a] for a in args)
         self.constant_nodes: frozenset[int] = frozenset(i for i in range(n) if not reached[i])
+        self._compiled: CompiledCircuit | None = None
         #: Every gate keeps Python floats floats (see ``Gate.keeps_floats``): the scalar fast path.
         self.keeps_floats: bool = all(getattr(gates[step[0]], "keeps_floats", False) is True for step in self.steps)
 
@@ -221,6 +223,20 @@ class Circuit:
             gi = g[i]
             grads[name] = gi if gi.__class__ is float else _plain(zero_gradient(v[i]) if gi is None else gi)
         return _plain(v[self.output]), grads
+
+    def compile(self) -> CompiledCircuit:
+        """This circuit as generated straight-line Python (see :mod:`gatekit.codegen`).
+
+        Kept with the circuit; each variant (floats, arrays) is generated on first use,
+        since generating costs tens of microseconds per gate.
+        """
+        if self._compiled is None:
+            self._compiled = CompiledCircuit(self)
+        return self._compiled
+
+    def source(self, arrays: bool = False) -> str:
+        """The generated forward and backward pass, as a person would write it."""
+        return self.compile().source(arrays)
 
     def backpropagate(self, values: Sequence[Any], seed: Any = 1.0) -> list[Any]:
         """Every node's gradient, given every node's value and the output's gradient.

@@ -1,0 +1,262 @@
+"""Compiled circuits: a circuit's tape turned into straight-line Python, forward and backward.
+
+For ``q = x + y; f = q * z`` the generated function is the lesson's hand-written pass::
+
+    def forward_backward(x, y, z, d_f=1.0):
+        q = x + y
+        f = q * z
+        d_q = z * d_f
+        d_z = q * d_f
+        d_x = d_q
+        d_y = d_q
+        return f, (d_x, d_y, d_z)
+
+Each gate's part comes from its :class:`~gatekit.gate.Source` templates; a gate without
+them is called through its methods (bound by reference, never by name), so every gate
+compiles. The text is made only of validated parts: template expressions checked
+against a small vocabulary (:mod:`gatekit.templates`), variable names that pass the name
+rule (anything else is renamed), and constants as exact float literals. Nothing a user
+typed reaches it except an identifier that passed that rule.
+
+Two variants exist: one for Python floats (``math``) and one for numpy arrays (``np``,
+with gradients summed back to each input's shape where it was broadcast). Where Python
+raises and numpy would give inf or nan (``1.0 / 0.0``), the compiled call falls back to
+the interpreter for that call, so both tiers always give the same answers.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from .templates import template_for
+
+if TYPE_CHECKING:
+    from .circuit import Circuit
+
+__all__ = ["CompiledCircuit", "generate_source", "safe_name"]
+
+#: Names the generated code itself uses (modules, helpers), never given to a variable.
+_RESERVED = frozenset({"math", "np", "unbroadcast", "forward_backward"}) | frozenset(dir(builtins))
+
+_ARRAY_HELPER = '''
+def unbroadcast(g, x):
+    """g summed down to the shape of x, where x was broadcast against bigger arrays."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    g = np.broadcast_to(g, np.broadcast_shapes(np.shape(g), shape))
+    if g.ndim > len(shape):
+        g = g.sum(axis=tuple(range(g.ndim - len(shape))))
+    axes = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return float(g) if not shape else np.array(g)
+'''
+
+
+def safe_name(name: str | None) -> bool:
+    """Whether ``name`` may be a variable in generated code as it is.
+
+    ASCII identifiers only (NFKC folding could merge two distinct non-ASCII names),
+    no keyword, no builtin or module name the code relies on, no leading underscore
+    (bound objects use those).
+    """
+    return (
+        isinstance(name, str)
+        and name.isascii()
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_")
+        and name not in _RESERVED
+    )
+
+
+def _literal(value: float) -> str:
+    """A float as exact source: repr round-trips every finite float (subnormals and -0.0 too)."""
+    if math.isnan(value):
+        return "math.nan"
+    if math.isinf(value):
+        return "math.inf" if value > 0 else "(-math.inf)"
+    text = repr(float(value))
+    return f"({text})" if text.startswith("-") else text
+
+
+class _Names:
+    """Unique, safe variable names: a stage's label, an input's name, else ``<gate><k>``."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+        self.counts: dict[str, int] = {}
+
+    def take(self, wanted: str | None, fallback: str) -> str:
+        base = wanted if safe_name(wanted) else fallback
+        name = base
+        while name in self.used or not safe_name(name):
+            self.counts[base] = self.counts.get(base, 1) + 1
+            name = f"{base}_{self.counts[base]}"
+        self.used.add(name)
+        return name
+
+    def numbered(self, stem: str) -> str:
+        """``stem1``, ``stem2``, ... (a gate's name as the stem, when it makes a safe name)."""
+        if not safe_name(stem + "1"):
+            stem = "t"
+        while True:
+            self.counts[stem] = self.counts.get(stem, 0) + 1
+            name = f"{stem}{self.counts[stem]}"
+            if name not in self.used and safe_name(name):
+                self.used.add(name)
+                return name
+
+
+def generate_source(circuit: Circuit, arrays: bool = False) -> tuple[str, dict[str, Any]]:
+    """The module source of ``forward_backward`` and the objects it needs bound.
+
+    The bound objects are the gates without templates (``_g<node>``); the source of
+    a circuit of built-in gates needs none and runs on its own.
+    """
+    nodes = circuit.nodes
+    out = circuit.output
+    # Only what the output reads is computed: a loop from the output down, not recursion.
+    live = [False] * len(nodes)
+    live[out] = True
+    for i in range(out, -1, -1):
+        if live[i]:
+            for a in nodes[i].args:
+                live[a] = True
+    needs_grad = [live[i] and i not in circuit.constant_nodes for i in range(len(nodes))]
+
+    names = _Names()
+    var: dict[int, str] = {}
+    for name, i in circuit.input_ids.items():
+        var[i] = names.take(name, f"x{i}")
+    for i, value in circuit.constants:
+        var[i] = _literal(value)
+    for i, node in enumerate(nodes):
+        if node.kind == "gate" and live[i]:
+            label = node.label if node.label is not None else ("f" if i == out else None)
+            var[i] = names.take(label, "t") if safe_name(label) else names.numbered(str(node.name).replace("-", "_"))
+    grad: dict[int, str] = {}
+    for i in range(len(nodes)):
+        if needs_grad[i]:
+            grad[i] = names.take(f"d_{var[i]}", f"d{i}")
+
+    bound: dict[str, Any] = {}
+    forward_lines: list[str] = []
+    backward_lines: list[str] = []
+    for i, node in enumerate(nodes):
+        if node.kind != "gate" or not live[i]:
+            continue
+        gate = circuit.gates[i]
+        args = [var[a] for a in node.args]
+        template = template_for(gate, arrays)
+        if template is not None and template.forward is not None:
+            forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
+        else:
+            bound[f"_g{i}"] = gate
+            forward_lines.append(f"{var[i]} = _g{i}.forward({', '.join(args)})")
+    assigned: set[int] = set()
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        if node.kind != "gate" or not needs_grad[i]:
+            continue
+        gate = circuit.gates[i]
+        args = [var[a] for a in node.args]
+        template = template_for(gate, arrays)
+        if template is not None and template.backward is not None:
+            shares = [template.backward_text(k, args, grad[i], var[i]) for k in range(len(args))]
+        else:
+            bound[f"_g{i}"] = gate
+            temps = [f"_s{i}_{k}" for k in range(len(args))]
+            backward_lines.append(f"{', '.join(temps)}, = _g{i}.backward({grad[i]}, {var[i]}, {', '.join(args)})")
+            shares = temps
+        for a, share in zip(node.args, shares):
+            if not needs_grad[a]:
+                continue  # a constant: nobody reads its gradient
+            if arrays:
+                share = f"unbroadcast({share}, {var[a]})"
+            if a in assigned:
+                backward_lines.append(f"{grad[a]} = {grad[a]} + {share}" if arrays else f"{grad[a]} += {share}")
+            else:
+                backward_lines.append(f"{grad[a]} = {share}")
+                assigned.add(a)
+
+    params = [var[i] for i in circuit.input_ids.values()]
+    seed = grad.get(out, "d_out")
+    if out not in grad:  # an output no input reaches: every gradient is zero
+        seed = names.take("d_out", "d_out")
+    results = []
+    for i in circuit.input_ids.values():
+        if i in assigned or (i == out and i in grad):
+            results.append(grad[i])
+        else:
+            results.append(f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
+    head = ["import math", ""] if not arrays else ["import math", "", "import numpy as np", "", _ARRAY_HELPER.strip(), "", ""]
+    seed_line = [f"{seed} = np.full(np.shape({var[out]}), {seed})"] if arrays and out in grad else []
+    body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
+    signature = ", ".join(params + [f"{seed}=1.0"])
+    source = "\n".join(head + [f"def forward_backward({signature}):"] + ["    " + line for line in body]) + "\n"
+    return source, bound
+
+
+class CompiledCircuit:
+    """A circuit as generated Python: the same numbers as the interpreter, faster.
+
+    Built by :meth:`Circuit.compile() <gatekit.circuit.Circuit.compile>`; each variant
+    (floats, arrays) is generated on first use. ``gradient`` and ``__call__`` take the
+    same arguments as the circuit's.
+    """
+
+    def __init__(self, circuit: Circuit):
+        self.circuit = circuit
+        self._functions: dict[bool, Callable[..., Any]] = {}
+
+    def source(self, arrays: bool = False) -> str:
+        """The generated module (the function ``forward_backward``), as a person would write it."""
+        return generate_source(self.circuit, arrays)[0]
+
+    def _function(self, arrays: bool) -> Callable[..., Any]:
+        fn = self._functions.get(arrays)
+        if fn is None:
+            text, bound = generate_source(self.circuit, arrays)
+            namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
+            exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)  # noqa: S102 - validated parts only
+            fn = self._functions[arrays] = namespace["forward_backward"]
+        return fn
+
+    def gradient(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """``(output, {input name: gradient})``, as :meth:`Circuit.gradient` gives them."""
+        circuit = self.circuit
+        inputs = circuit.resolve_inputs(values, **kwargs)
+        xs = [inputs[name] for name in circuit.input_ids]
+        floats = all(x.__class__ is float for x in xs)
+        try:
+            if floats:
+                out, grads = self._function(False)(*xs)
+                if out.__class__ is float and all(g.__class__ is float for g in grads):
+                    return out, dict(zip(circuit.input_ids, grads))
+            else:
+                with np.errstate(all="ignore"):
+                    out, grads = self._function(True)(*xs)
+                return _plain(out), {name: _plain(g) for name, g in zip(circuit.input_ids, grads)}
+        except Exception:  # noqa: BLE001 - Python raised where numpy gives inf/nan, or a gate misbehaved
+            pass
+        # The interpreter gives IEEE answers (and names a misbehaving gate).
+        return circuit.gradient(inputs)
+
+    def __call__(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        """The output value."""
+        return self.gradient(values, **kwargs)[0]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return float(value)
+    return value
+
