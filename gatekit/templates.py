@@ -48,7 +48,8 @@ def check_template(text: Any, names: tuple[str, ...], module: str, where: str) -
             raise GateValidationError(f"{where}: only numbers may appear as constants in a template ({text!r})")
         if isinstance(node, ast.Attribute):
             base = node.value
-            if not (isinstance(base, ast.Name) and base.id == module and hasattr(_MODULES[module], node.attr)):
+            if not (isinstance(base, ast.Name) and base.id == module and not node.attr.startswith("_")
+                    and hasattr(_MODULES[module], node.attr)):
                 raise GateValidationError(f"{where}: only {module}.<name> may be used in this template ({text!r})")
         if isinstance(node, ast.Call):
             if node.keywords or not (isinstance(node.func, ast.Attribute) or (isinstance(node.func, ast.Name) and node.func.id == "abs")):
