@@ -236,3 +236,32 @@ def test_every_built_in_gate_has_templates_for_floats(registry):
     for cls in GATES:
         assert cls.source is not None and cls.source.forward and cls.source.backward, cls.name
         assert cls.keeps_floats is True
+
+
+# -- the CLI -------------------------------------------------------------------------------------
+def test_cli_codegen_prints_the_source_and_its_json():
+    from cli_helpers import invoke, run_json
+
+    result = invoke("codegen", "q = x + y; f = q * z")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == XYZ_SOURCE
+    data = run_json("codegen", "q = x + y; f = q * z", "--arrays")
+    assert data["arrays"] is True and data["inputs"] == ["x", "y", "z"]
+    assert "unbroadcast(z * d_f, q)" in data["source"]
+
+
+def test_cli_codegen_reads_a_circuit_file(tmp_path):
+    from cli_helpers import invoke
+
+    path = tmp_path / "c.json"
+    gatekit.save(parse("q = x + y; f = q * z"), path)
+    result = invoke("codegen", "--file", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == XYZ_SOURCE
+
+
+def test_cli_codegen_errors_are_one_line():
+    from cli_helpers import assert_error, invoke
+
+    assert_error(invoke("codegen", "x *"), 2, "invalid syntax")
+    assert_error(invoke("codegen", "x * y", "x=1"), 2, "no input values")
