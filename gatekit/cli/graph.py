@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
 from ..circuit import CONST, INPUT, Circuit
@@ -67,19 +66,13 @@ class Drawing:
 def draw(trace: Trace, backward: bool = True) -> Drawing:
     """Every wire of ``trace``'s circuit, with the gradient share each carries back."""
     circuit = trace.circuit
-    if backward and trace.grads is None:
-        trace.backward()
+    if backward and trace.shares is None:
+        trace.backward(shares=True)  # the one backward walk: the tape records each wire's share
+    shares = trace.shares or {}
     wires = []
     for i, node in enumerate(circuit.nodes):
-        if not node.args:
-            continue
-        xs = [trace.values[a] for a in node.args]
-        shares: Any = [None] * len(node.args)
-        if backward:
-            with np.errstate(all="ignore"):
-                shares = circuit.gates[i].backward(trace.grads[i], trace.values[i], *xs)
         for k, a in enumerate(node.args):
-            wires.append(Wire(a, i, k, trace.values[a], shares[k]))
+            wires.append(Wire(a, i, k, trace.values[a], shares.get((i, k)) if backward else None))
     return Drawing(trace, tuple(wires), backward)
 
 
