@@ -115,11 +115,12 @@ class _Names:
                 return name
 
 
-def generate_source(circuit: Circuit, arrays: bool = False) -> tuple[str, dict[str, Any]]:
+def generate_source(circuit: Circuit, arrays: bool = False, *, with_forward: bool = False) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
     The bound objects are the gates without templates (``_g<node>``); the source of
-    a circuit of built-in gates needs none and runs on its own.
+    a circuit of built-in gates needs none and runs on its own. ``with_forward`` adds
+    ``forward``, the values only (for callers that need no gradient).
     """
     nodes = circuit.nodes
     out = circuit.output
@@ -201,8 +202,11 @@ def generate_source(circuit: Circuit, arrays: bool = False) -> tuple[str, dict[s
     seed_line = [f"{seed} = np.full(np.shape({var[out]}), {seed})"] if arrays and out in grad else []
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
-    source = "\n".join(head + [f"def forward_backward({signature}):"] + ["    " + line for line in body]) + "\n"
-    return source, bound
+    lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in body]
+    if with_forward:
+        lines += ["", "", f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]
+        lines += [f"    return {var[out]}"]
+    return "\n".join(lines) + "\n", bound
 
 
 class CompiledCircuit:
@@ -215,19 +219,22 @@ class CompiledCircuit:
 
     def __init__(self, circuit: Circuit):
         self.circuit = circuit
-        self._functions: dict[bool, Callable[..., Any]] = {}
+        self._functions: dict[tuple[bool, str], Callable[..., Any]] = {}
 
     def source(self, arrays: bool = False) -> str:
         """The generated module (the function ``forward_backward``), as a person would write it."""
         return generate_source(self.circuit, arrays)[0]
 
-    def _function(self, arrays: bool) -> Callable[..., Any]:
-        fn = self._functions.get(arrays)
+    def _function(self, arrays: bool, name: str = "forward_backward") -> Callable[..., Any]:
+        fn = self._functions.get((arrays, name))
         if fn is None:
-            text, bound = generate_source(self.circuit, arrays)
+            text, bound = generate_source(self.circuit, arrays, with_forward=True)
             namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
-            exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)  # noqa: S102 - validated parts only
-            fn = self._functions[arrays] = namespace["forward_backward"]
+            # Made of validated parts only (see the module docstring); never of user text.
+            exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)
+            for which in ("forward_backward", "forward"):
+                self._functions[(arrays, which)] = namespace[which]
+            fn = self._functions[(arrays, name)]
         return fn
 
     def gradient(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
@@ -251,8 +258,21 @@ class CompiledCircuit:
         return circuit.gradient(inputs)
 
     def __call__(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
-        """The output value."""
-        return self.gradient(values, **kwargs)[0]
+        """The output value (no gradient is computed)."""
+        circuit = self.circuit
+        inputs = circuit.resolve_inputs(values, **kwargs)
+        xs = [inputs[name] for name in circuit.input_ids]
+        try:
+            if all(x.__class__ is float for x in xs):
+                out = self._function(False, "forward")(*xs)
+                if out.__class__ is float:
+                    return out
+            else:
+                with np.errstate(all="ignore"):
+                    return _plain(self._function(True, "forward")(*xs))
+        except Exception:  # noqa: BLE001 - as in gradient()
+            pass
+        return circuit(inputs)
 
 
 def _plain(value: Any) -> Any:

@@ -262,11 +262,16 @@ def compare(
     return [_execute(run, progress) for run in runs]
 
 
+#: Runs this long evaluate the circuit's generated code (same numbers): compiling costs tens
+#: of microseconds per gate, which a few evaluations do not win back.
+COMPILE_FROM_STEPS = 10
+
+
 def _execute(run: _Run, progress: Callable[[int, int], Any] | None) -> Result:
     problem = Problem(
         run.circuit, run.free, {k: v for k, v in run.start.items() if k not in run.free},
         maximize=run.maximize, rng=np.random.default_rng(run.seed), options=run.options,
-        budget=run.budget, steps=run.steps,
+        budget=run.budget, steps=run.steps, compiled=run.steps >= COMPILE_FROM_STEPS,
     )
     history: list[StepRecord] = []
     reason, detail = "steps", None

@@ -265,3 +265,30 @@ def test_cli_codegen_errors_are_one_line():
 
     assert_error(invoke("codegen", "x *"), 2, "invalid syntax")
     assert_error(invoke("codegen", "x * y", "x=1"), 2, "no input values")
+
+
+# -- where circuits run many times ------------------------------------------------------------------
+@pytest.mark.parametrize("strategy", ["analytic-gradient", "numerical-gradient", "local-search", "adam"])
+def test_optimize_compiled_gives_the_interpreters_run(registry, strategy, monkeypatch):
+    import sys
+
+    optimize_module = sys.modules["gatekit.optimize"]
+
+    circuit = parse(NEURON, registry)
+    runs = []
+    for compile_from in (10**9, 1):  # never compiled, then always
+        monkeypatch.setattr(optimize_module, "COMPILE_FROM_STEPS", compile_from)
+        runs.append(gatekit.optimize(circuit, NEURON_AT, strategy, steps=30, seed=3, registry=registry))
+    interpreted, compiled = runs
+    assert compiled.best_output == pytest.approx(interpreted.best_output, rel=1e-12)
+    assert compiled.best == pytest.approx(interpreted.best, rel=1e-12)
+    assert [h.output for h in compiled.history] == pytest.approx([h.output for h in interpreted.history], rel=1e-12)
+    assert (compiled.forward_evals, compiled.backward_evals) == (interpreted.forward_evals, interpreted.backward_evals)
+
+
+def test_a_compiled_run_still_names_the_node_where_it_went_non_finite(registry):
+    circuit = parse("f = log(x) * y", registry)
+    result = gatekit.optimize(circuit, {"x": 1e-300, "y": 1.0}, "analytic-gradient", steps=20, step_size=1.0,
+                              maximize=False, registry=registry)
+    assert result.stop_reason == "non-finite"
+    assert "log" in (result.stop_detail or ""), result.stop_detail
