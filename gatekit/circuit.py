@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Node", "Circuit", "INPUT", "CONST", "GATE"]
 
+_FLOAT = frozenset((float,))
+
 INPUT, CONST, GATE = "input", "const", "gate"
 
 
@@ -109,25 +111,51 @@ class Circuit:
                 gates[i] = gate
             else:
                 raise CircuitError(f"{self._where(i)}: unknown node kind {node.kind!r} (input, const or gate)")
+        self._finish(gates, defaults)
+
+    @classmethod
+    def _built(
+        cls,
+        nodes: list[Node],
+        gates: list[Any],
+        output: int,
+        registry: Registry,
+        input_ids: dict[str, int],
+        gate_plugins: dict[str, str],
+        defaults: Mapping[str, float] | None,
+    ) -> Circuit:
+        """A circuit from :class:`~gatekit.compose.Composer`, which has already checked every
+        node and resolved every gate: validated once, built once."""
+        self = cls.__new__(cls)
+        self.registry, self.nodes, self.output = registry, tuple(nodes), output
+        self.input_ids, self.gate_plugins = input_ids, gate_plugins
+        self._finish(gates, defaults)
+        return self
+
+    def _finish(self, gates: list[Any], defaults: Mapping[str, float] | None) -> None:
+        """The tape and what the passes need to know about it, from the resolved gates."""
+        nodes, n = self.nodes, len(self.nodes)
         self.gates: tuple[Any, ...] = tuple(gates)
         unknown = set(defaults or ()) - set(self.input_ids)
         if unknown:
             raise UnknownNameError("input", sorted(unknown)[0], self.input_ids, "in the defaults")
         self.defaults: dict[str, Any] = {name: as_input(name, v) for name, v in (defaults or {}).items()}
         #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
-        self.steps: tuple[Step, ...] = tuple(make_step(i, gates[i], self.nodes[i].args) for i in range(n) if gates[i] is not None)
+        self.steps: tuple[Step, ...] = tuple([make_step(i, gate, nodes[i].args) for i, gate in enumerate(gates) if gate is not None])
         self.reversed_steps: tuple[Step, ...] = self.steps[::-1]
         self.constants: tuple[tuple[int, float], ...] = tuple(
-            (i, float(node.value)) for i, node in enumerate(self.nodes) if node.kind == CONST  # type: ignore[arg-type]
+            [(i, float(node.value)) for i, node in enumerate(nodes) if node.kind == CONST]  # type: ignore[arg-type]
         )
         #: Nodes no input reaches (constants and gates of constants): no gradient is needed there.
-        reached = [node.kind == INPUT for node in self.nodes]
-        for i, _, _, _, _, args in self.steps:
-            reached[i] = any(reached[a] for a in args)
-        self.constant_nodes: frozenset[int] = frozenset(i for i in range(n) if not reached[i])
+        reached = [False] * n
+        for i in self.input_ids.values():
+            reached[i] = True
+        for i, _, _, a, b, args in self.steps:
+            reached[i] = reached[a] or reached[b] if b >= 0 else reached[a] if a >= 0 else any(reached[k] for k in args)
+        self.constant_nodes: frozenset[int] = frozenset([i for i in range(n) if not reached[i]])
         self._compiled: CompiledCircuit | None = None
         #: Every gate keeps Python floats floats (see ``Gate.keeps_floats``): the scalar fast path.
-        self.keeps_floats: bool = all(getattr(gates[step[0]], "keeps_floats", False) is True for step in self.steps)
+        self.keeps_floats: bool = all(getattr(g, "keeps_floats", False) is True for g in {id(g): g for g in gates if g is not None}.values())
 
     # -- shape ----------------------------------------------------------------------------
     @property
@@ -171,10 +199,7 @@ class Circuit:
         """Input values with defaults filled in; errors for missing and unknown names."""
         if values.__class__ is dict and not kwargs and values.keys() == self.input_ids.keys():
             # The common call, every input given as a float: nothing to look up or convert.
-            for x in values.values():  # type: ignore[union-attr]
-                if x.__class__ is not float:
-                    break
-            else:
+            if set(map(type, values.values())) <= _FLOAT:  # type: ignore[union-attr]
                 return values  # type: ignore[return-value]
         given = dict(values or {})
         given.update(kwargs)

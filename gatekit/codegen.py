@@ -27,6 +27,7 @@ the interpreter for that call, so both tiers always give the same answers.
 from __future__ import annotations
 
 import builtins
+import functools
 import keyword
 import math
 from collections.abc import Mapping
@@ -60,6 +61,7 @@ def unbroadcast(g, x):
 '''
 
 
+@functools.lru_cache(maxsize=65536)
 def safe_name(name: str | None) -> bool:
     """Whether ``name`` may be a variable in generated code as it is.
 
@@ -115,12 +117,12 @@ class _Names:
                 return name
 
 
-def generate_source(circuit: Circuit, arrays: bool = False, *, with_forward: bool = False) -> tuple[str, dict[str, Any]]:
+def generate_source(circuit: Circuit, arrays: bool = False, *, forward_only: bool = False) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
     The bound objects are the gates without templates (``_g<node>``); the source of
-    a circuit of built-in gates needs none and runs on its own. ``with_forward`` adds
-    ``forward``, the values only (for callers that need no gradient).
+    a circuit of built-in gates needs none and runs on its own. ``forward_only`` makes
+    ``forward`` instead, the output only (for callers that need no gradient).
     """
     nodes = circuit.nodes
     out = circuit.output
@@ -163,7 +165,7 @@ def generate_source(circuit: Circuit, arrays: bool = False, *, with_forward: boo
             bound[f"_g{i}"] = gate
             forward_lines.append(f"{var[i]} = _g{i}.forward({', '.join(args)})")
     assigned: set[int] = set()
-    for i in range(len(nodes) - 1, -1, -1):
+    for i in range(len(nodes) - 1, -1 if not forward_only else len(nodes) - 1, -1):
         node = nodes[i]
         if node.kind != "gate" or not needs_grad[i]:
             continue
@@ -202,10 +204,11 @@ def generate_source(circuit: Circuit, arrays: bool = False, *, with_forward: boo
     seed_line = [f"{seed} = np.full(np.shape({var[out]}), {seed})"] if arrays and out in grad else []
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
-    lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in body]
-    if with_forward:
-        lines += ["", "", f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]
+    if forward_only:
+        lines = head + [f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]
         lines += [f"    return {var[out]}"]
+    else:
+        lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in body]
     return "\n".join(lines) + "\n", bound
 
 
@@ -220,6 +223,9 @@ class CompiledCircuit:
     def __init__(self, circuit: Circuit):
         self.circuit = circuit
         self._functions: dict[tuple[bool, str], Callable[..., Any]] = {}
+        self._names = tuple(circuit.input_ids)
+        self._floats_gradient: Callable[..., Any] | None = None  # the float variant, once made
+        self._floats_pure = False  # no gate called through its methods: floats in, floats out
 
     def source(self, arrays: bool = False) -> str:
         """The generated module (the function ``forward_backward``), as a person would write it."""
@@ -228,26 +234,40 @@ class CompiledCircuit:
     def _function(self, arrays: bool, name: str = "forward_backward") -> Callable[..., Any]:
         fn = self._functions.get((arrays, name))
         if fn is None:
-            text, bound = generate_source(self.circuit, arrays, with_forward=True)
+            # Each function is made when first needed: compiling costs more than generating.
+            text, bound = generate_source(self.circuit, arrays, forward_only=name == "forward")
             namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
             # Made of validated parts only (see the module docstring); never of user text.
             exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)
-            for which in ("forward_backward", "forward"):
-                self._functions[(arrays, which)] = namespace[which]
-            fn = self._functions[(arrays, name)]
+            fn = self._functions[(arrays, name)] = namespace[name]
+            if not arrays and name == "forward_backward":
+                self._floats_pure = not bound
         return fn
 
     def gradient(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``(output, {input name: gradient})``, as :meth:`Circuit.gradient` gives them."""
         circuit = self.circuit
-        inputs = circuit.resolve_inputs(values, **kwargs)
-        xs = [inputs[name] for name in circuit.input_ids]
-        floats = all(x.__class__ is float for x in xs)
+        names = self._names
+        if values.__class__ is dict and not kwargs and values.keys() == circuit.input_ids.keys():
+            inputs: Mapping[str, Any] = values  # type: ignore[assignment]
+            xs = list(map(values.__getitem__, names))  # type: ignore[union-attr]
+            floats = set(map(type, xs)) == _FLOAT
+            if not floats:  # arrays, ints, or something to refuse: the one resolver decides
+                inputs = circuit.resolve_inputs(values)
+                xs = list(map(inputs.__getitem__, names))
+        else:
+            inputs = circuit.resolve_inputs(values, **kwargs)
+            xs = list(map(inputs.__getitem__, names))
+            floats = set(map(type, xs)) == _FLOAT
         try:
             if floats:
-                out, grads = self._function(False)(*xs)
-                if out.__class__ is float and all(g.__class__ is float for g in grads):
-                    return out, dict(zip(circuit.input_ids, grads))
+                fn = self._floats_gradient
+                if fn is None:
+                    fn = self._floats_gradient = self._function(False)
+                out, grads = fn(*xs)
+                # Built-in templates keep floats floats; a gate called by method may not.
+                if self._floats_pure or (out.__class__ is float and set(map(type, grads)) <= _FLOAT):
+                    return out, dict(zip(names, grads))
             else:
                 with np.errstate(all="ignore"):
                     out, grads = self._function(True)(*xs)
@@ -273,6 +293,9 @@ class CompiledCircuit:
         except Exception:  # noqa: BLE001 - as in gradient()
             pass
         return circuit(inputs)
+
+
+_FLOAT = {float}
 
 
 def _plain(value: Any) -> Any:

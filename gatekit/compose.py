@@ -87,20 +87,24 @@ class Composer:
             registry = default_registry()
         self.registry = registry
         self.nodes: list[Node] = []
+        self._gates: list[Any] = []  # each node's resolved gate (None for inputs and constants)
         self._consts: dict[str, int] = {}
-        self._input_names: set[str] = set()  # so a duplicate is found without a scan
+        self._input_ids: dict[str, int] = {}  # so a duplicate is found without a scan
+        # Each gate name and operator is resolved once per Composer: (gate, its plugin's name).
+        self._resolved: dict[Any, tuple[Any, str]] = {}
 
     # -- nodes -------------------------------------------------------------------------
-    def _add(self, node: Node) -> Wire:
+    def _add(self, node: Node, gate: Any = None) -> Wire:
         self.nodes.append(node)
+        self._gates.append(gate)
         return Wire(self, len(self.nodes) - 1)
 
     def input(self, name: str) -> Wire:
         if not isinstance(name, str) or not name.isidentifier():
             raise CircuitError(f"input name {name!r} must be an identifier (letters, digits, '_')")
-        if name in self._input_names:
+        if name in self._input_ids:
             raise CircuitError(f"duplicate input name {name!r}")
-        self._input_names.add(name)
+        self._input_ids[name] = len(self.nodes)
         return self._add(Node(INPUT, name=name))
 
     def inputs(self, *names: str) -> tuple[Wire, ...]:
@@ -120,7 +124,7 @@ class Composer:
         key = value.hex()  # tells 0.0 from -0.0 (1 / x differs) and gives nan one key
         if key not in self._consts:
             self._consts[key] = len(self.nodes)
-            self.nodes.append(Node(CONST, value=value))
+            self._add(Node(CONST, value=value))
         return Wire(self, self._consts[key])
 
     def _wire(self, x: Any, where: str) -> Wire:
@@ -134,7 +138,16 @@ class Composer:
 
     def gate(self, name: str, *args: Any, label: str | None = None) -> Wire:
         """A node applying the gate registered as ``name`` to ``args``."""
-        gate = self.registry.gate(name)
+        resolved = self._resolved.get(name)
+        if resolved is None:
+            entry = self.registry.entry("gate", name)  # the one lookup: unknown names get "did you mean"
+            resolved = self._resolved[name] = (entry.obj, entry.plugin.name)
+        wire = self._gate_node(resolved[0], name, args)
+        if label is not None:
+            self.label(wire, label)
+        return wire
+
+    def _gate_node(self, gate: Any, name: str, args: tuple[Any, ...]) -> Wire:
         if len(args) != gate.arity:
             raise CircuitError(f"gate {name!r} takes {gate.arity} argument(s), got {len(args)}")
         # Wires of this composer pass straight through; anything else (and the message
@@ -143,17 +156,21 @@ class Composer:
             a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {name!r}").id
             for k, a in enumerate(args)
         ])
-        wire = self._add(Node(GATE, name=name, args=ids))
-        if label is not None:
-            self.label(wire, label)
-        return wire
+        self.nodes.append(Node(GATE, name, ids))
+        self._gates.append(gate)
+        return Wire(self, len(self.nodes) - 1)
 
     def operator(self, symbol: str, *args: Any) -> Wire:
-        gate = self.registry.operator(symbol, len(args))
-        if gate is None:
-            kind = "unary" if len(args) == 1 else "binary"
-            raise CircuitError(f"no registered gate binds the {kind} operator {symbol!r}")
-        return self.gate(gate.name, *args)
+        key = (symbol, len(args))
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            gate = self.registry.operator(symbol, len(args))
+            if gate is None:
+                kind = "unary" if len(args) == 1 else "binary"
+                raise CircuitError(f"no registered gate binds the {kind} operator {symbol!r}")
+            entry = self.registry.entry("gate", gate.name)
+            resolved = self._resolved[key] = self._resolved[gate.name] = (entry.obj, entry.plugin.name)
+        return self._gate_node(resolved[0], resolved[0].name, args)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -194,19 +211,30 @@ class Composer:
         if not self.nodes:
             raise CircuitError("the circuit is empty: declare inputs and combine them first")
         out = len(self.nodes) - 1 if output is None else output.id
-        keep = [node.kind == INPUT for node in self.nodes]
+        all_nodes, all_gates = self.nodes, self._gates
+        keep = [False] * len(all_nodes)
+        for i in self._input_ids.values():
+            keep[i] = True
         keep[out] = True
         for i in range(out, -1, -1):  # reverse topological order: a loop, not recursion
             if keep[i]:
-                for a in self.nodes[i].args:
+                for a in all_nodes[i].args:
                     keep[a] = True
-        new_id: dict[int, int] = {}
-        nodes = []
-        for i, node in enumerate(self.nodes):
-            if keep[i]:
-                new_id[i] = len(nodes)
-                # Until a node is dropped every id stays the same, and so can the node.
-                if node.args and new_id[i] != i:
-                    node = Node(node.kind, node.name, tuple(new_id[a] for a in node.args), node.value, node.label)
-                nodes.append(node)
-        return Circuit(nodes, new_id[out], self.registry, defaults=defaults)
+        if all(keep):  # nothing to drop: every id stays the same, and so can every node
+            nodes, gates, new_out = list(all_nodes), list(all_gates), out
+        else:
+            new_id = [-1] * len(all_nodes)
+            nodes, gates = [], []
+            for i, node in enumerate(all_nodes):
+                if keep[i]:
+                    new_id[i] = len(nodes)
+                    if node.args and new_id[i] != i:
+                        node = Node(node.kind, node.name, tuple([new_id[a] for a in node.args]), node.value, node.label)
+                    nodes.append(node)
+                    gates.append(all_gates[i])
+            new_out = new_id[out]
+        input_ids = {node.name: i for i, node in enumerate(nodes) if node.kind == INPUT}
+        plugins = {name: plugin for name, (_, plugin) in self._resolved.items() if isinstance(name, str)}
+        used = {node.name for node in nodes if node.kind == GATE}
+        return Circuit._built(nodes, gates, new_out, self.registry, input_ids,  # type: ignore[arg-type]
+                              {name: plugins[name] for name in used}, defaults)

@@ -60,7 +60,9 @@ def check_template(text: Any, names: tuple[str, ...], module: str, where: str) -
                 node.id = f"__p{names.index(node.id)}__"
             elif node.id not in (module, "abs"):
                 raise GateValidationError(f"{where}: unknown name {node.id!r} in {text!r} (it may use {', '.join(names)})")
-    return ast.unparse(tree)
+    text = ast.unparse(tree)
+    # A conditional or and/or binds looser than anything around it: keep it one atom.
+    return f"({text})" if isinstance(tree.body, (ast.IfExp, ast.BoolOp)) else text
 
 
 @dataclass(frozen=True)
@@ -70,19 +72,33 @@ class Template:
     forward: str | None  # over the arguments
     backward: tuple[str, ...] | None  # over the arguments, then g, then out
 
+    def __post_init__(self) -> None:
+        # Split once: filling a template in is then a join, not a regex pass per node.
+        object.__setattr__(self, "_forward", None if self.forward is None else _split(self.forward))
+        object.__setattr__(self, "_backward", None if self.backward is None else tuple(map(_split, self.backward)))
+
     def forward_text(self, args: list[str]) -> str:
-        assert self.forward is not None
-        return _fill(self.forward, args)
+        return _fill(self._forward, args)  # type: ignore[attr-defined]
 
     def backward_text(self, k: int, args: list[str], g: str, out: str) -> str:
-        assert self.backward is not None
-        return _fill(self.backward[k], [*args, g, out])
+        return _fill(self._backward[k], [*args, g, out])  # type: ignore[attr-defined]
 
 
-def _fill(text: str, parts: list[str]) -> str:
+def _split(text: str) -> tuple[list[str], list[int]]:
+    """(the text between placeholders, the placeholder numbers)."""
+    pieces = _PLACEHOLDER.split(text)
+    return pieces[0::2], [int(k) for k in pieces[1::2]]
+
+
+def _fill(split: tuple[list[str], list[int]], parts: list[str]) -> str:
     # Every part is an identifier or a literal in parentheses: an atom, so no precedence
     # can change by putting it in.
-    return _PLACEHOLDER.sub(lambda m: parts[int(m.group(1))], text)
+    texts, slots = split
+    out = [texts[0]]
+    for slot, text in zip(slots, texts[1:]):
+        out.append(parts[slot])
+        out.append(text)
+    return "".join(out)
 
 
 _CACHE: dict[tuple[int, bool], tuple[Any, Template | None]] = {}

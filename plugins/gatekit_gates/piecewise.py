@@ -30,9 +30,10 @@ class Max(Gate):
     keeps_floats = True
     source = Source(
         "(x if x > y or x != x else y)",
-        ("g * (1.0 if x > y else 0.5 if x == y else 0.0)", "g * (0.0 if x > y else 0.5 if x == y else 1.0)"),
+        ("g * ((x > y) + 0.5 * (x == y))", "g * (1.0 - ((x > y) + 0.5 * (x == y)))"),
         array_forward="np.maximum(x, y)",
-        array_backward=("g * (np.greater(x, y) + 0.5 * np.equal(x, y))", "g * (np.less(x, y) + 0.5 * np.equal(x, y))"),
+        array_backward=("g * (np.greater(x, y) + 0.5 * np.equal(x, y))",
+                        "g * (1.0 - (np.greater(x, y) + 0.5 * np.equal(x, y)))"),
     )
 
     def forward(self, x, y):
@@ -57,9 +58,10 @@ class Min(Gate):
     keeps_floats = True
     source = Source(
         "(x if x < y or x != x else y)",
-        ("g * (1.0 if x < y else 0.5 if x == y else 0.0)", "g * (0.0 if x < y else 0.5 if x == y else 1.0)"),
+        ("g * ((x < y) + 0.5 * (x == y))", "g * (1.0 - ((x < y) + 0.5 * (x == y)))"),
         array_forward="np.minimum(x, y)",
-        array_backward=("g * (np.less(x, y) + 0.5 * np.equal(x, y))", "g * (np.greater(x, y) + 0.5 * np.equal(x, y))"),
+        array_backward=("g * (np.less(x, y) + 0.5 * np.equal(x, y))",
+                        "g * (1.0 - (np.less(x, y) + 0.5 * np.equal(x, y)))"),
     )
 
     def forward(self, x, y):
@@ -83,7 +85,7 @@ class Relu(Gate):
     keeps_floats = True
     source = Source(
         "(x if x > 0.0 or x != x else 0.0)",
-        ("g * (1.0 if x > 0.0 else 0.5 if x == 0.0 else 0.0)",),
+        ("g * ((x > 0.0) + 0.5 * (x == 0.0))",),
         args=("x",),
         array_forward="np.maximum(x, 0.0)",
         array_backward=("g * (np.greater(x, 0.0) + 0.5 * np.equal(x, 0.0))",),
@@ -108,7 +110,7 @@ class Abs(Gate):
     keeps_floats = True
     source = Source(
         "abs(x)",
-        ("g * (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0 if x == 0.0 else math.nan)",),
+        ("g * ((x > 0.0) - (x < 0.0) if x == x else math.nan)",),
         args=("x",),
         array_forward="np.abs(x)",
         array_backward=("g * np.sign(x)",),
