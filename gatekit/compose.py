@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["Composer", "Wire"]
 
 _NUMBER = (int, float, np.integer, np.floating)
+#: A Node without the Python-level ``__new__`` a named tuple has: building is per node.
+_new_node = tuple.__new__
 
 
 def _is_number(x: Any) -> bool:
@@ -156,7 +158,7 @@ class Composer:
             a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {name!r}").id
             for k, a in enumerate(args)
         ])
-        self.nodes.append(Node(GATE, name, ids))
+        self.nodes.append(_new_node(Node, (GATE, name, ids, None, None)))
         self._gates.append(gate)
         return Wire(self, len(self.nodes) - 1)
 
