@@ -117,12 +117,15 @@ class _Names:
                 return name
 
 
-def generate_source(circuit: Circuit, arrays: bool = False, *, forward_only: bool = False) -> tuple[str, dict[str, Any]]:
+def generate_source(
+    circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False
+) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
     The bound objects are the gates without templates (``_g<node>``); the source of
     a circuit of built-in gates needs none and runs on its own. ``forward_only`` makes
-    ``forward`` instead, the output only (for callers that need no gradient).
+    ``forward`` instead, the output only (for callers that need no gradient); ``dict_call``
+    makes ``gradient(values)`` for floats, dicts in and out (the fastest call).
     """
     nodes = circuit.nodes
     out = circuit.output
@@ -204,7 +207,26 @@ def generate_source(circuit: Circuit, arrays: bool = False, *, forward_only: boo
     seed_line = [f"{seed} = np.full(np.shape({var[out]}), {seed})"] if arrays and out in grad else []
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
-    if forward_only:
+    if dict_call:
+        # Values in, gradients out, as dicts; None unless every input is a float. Keys are
+        # the input names where they passed the name rule, else bound (never typed text).
+        keys = []
+        for k, (name, i) in enumerate(circuit.input_ids.items()):
+            if name == var[i]:  # a safe identifier, unchanged: its repr is just quoted
+                keys.append(repr(name))
+            else:
+                bound[f"_key{k}"] = name
+                keys.append(f"_key{k}")
+        unpack = [f"{var[i]} = _values[{key}]" for i, key in zip(circuit.input_ids.values(), keys)]
+        params_only = [f"{var[i]}.__class__" for i in circuit.input_ids.values()]
+        check_lines = []
+        for k in range(0, len(params_only), 16):  # a chain of 16 per test: few branches to compile
+            check_lines += [f"if not {' is '.join(params_only[k:k + 16])} is float:", "    return None"]
+        result = ", ".join(f"{key}: {r}" for key, r in zip(keys, results))
+        body = unpack + check_lines + [f"{seed} = 1.0"] * (out in grad) + forward_lines + backward_lines
+        body += [f"return {var[out]}, {{{result}}}"]
+        lines = head + ["def gradient(_values):"] + ["    " + line for line in body]
+    elif forward_only:
         lines = head + [f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]
         lines += [f"    return {var[out]}"]
     else:
@@ -225,6 +247,7 @@ class CompiledCircuit:
         self._functions: dict[tuple[bool, str], Callable[..., Any]] = {}
         self._names = tuple(circuit.input_ids)
         self._floats_gradient: Callable[..., Any] | None = None  # the float variant, once made
+        self._dict_gradient: Callable[..., Any] | None = None  # the same, dicts in and out
         self._floats_pure = False  # no gate called through its methods: floats in, floats out
 
     def source(self, arrays: bool = False) -> str:
@@ -235,19 +258,31 @@ class CompiledCircuit:
         fn = self._functions.get((arrays, name))
         if fn is None:
             # Each function is made when first needed: compiling costs more than generating.
-            text, bound = generate_source(self.circuit, arrays, forward_only=name == "forward")
+            text, bound = generate_source(self.circuit, arrays, forward_only=name == "forward",
+                                          dict_call=name == "gradient")
             namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
             # Made of validated parts only (see the module docstring); never of user text.
             exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)
             fn = self._functions[(arrays, name)] = namespace[name]
-            if not arrays and name == "forward_backward":
-                self._floats_pure = not bound
+            if not arrays and name in ("forward_backward", "gradient"):
+                self._floats_pure = not [key for key in bound if not key.startswith("_key")]
         return fn
 
     def gradient(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``(output, {input name: gradient})``, as :meth:`Circuit.gradient` gives them."""
         circuit = self.circuit
         names = self._names
+        if values.__class__ is dict and not kwargs and len(values) == len(names):  # type: ignore[arg-type]
+            fast = self._dict_gradient
+            if fast is None:
+                fast = self._dict_gradient = self._function(False, "gradient")
+            if self._floats_pure:  # floats in, floats out: nothing to check afterwards
+                try:
+                    result = fast(values)
+                    if result is not None:
+                        return result  # type: ignore[no-any-return]
+                except Exception:  # noqa: BLE001 - a missing name, or Python raised: the careful path
+                    pass
         if values.__class__ is dict and not kwargs and values.keys() == circuit.input_ids.keys():
             inputs: Mapping[str, Any] = values  # type: ignore[assignment]
             xs = list(map(values.__getitem__, names))  # type: ignore[union-attr]
