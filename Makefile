@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/gatekit tour
 
 test: $(STAMP)
+	$(BIN)/python -m mypy gatekit plugins
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -79,7 +79,7 @@ def numerical_gradient(
         with np.errstate(all="ignore"):
             return float(np.sum(f(values)))
 
-    f0 = total(base) if method == "forward" else None
+    f0 = total(base) if method == "forward" else 0.0  # central differences do not use it
     grads = {}
     for name in wanted:
         x = base[name]

@@ -200,14 +200,14 @@ class Circuit:
     # -- running --------------------------------------------------------------------------
     def resolve_inputs(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         """Input values with defaults filled in; errors for missing and unknown names."""
-        if values.__class__ is dict and not kwargs and len(values) == len(self.input_ids):  # type: ignore[arg-type]
+        if values.__class__ is dict and not kwargs and len(values) == len(self.input_ids):
             # The common call, every input given as a float: nothing to look up or convert.
-            get = values.get  # type: ignore[union-attr]
+            get = values.get
             for name in self.input_ids:
                 if get(name).__class__ is not float:
                     break
             else:
-                return values  # type: ignore[return-value]
+                return values
         given = dict(values or {})
         given.update(kwargs)
         for name in given:

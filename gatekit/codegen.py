@@ -97,7 +97,7 @@ class _Names:
         self.counts: dict[str, int] = {}
 
     def take(self, wanted: str | None, fallback: str) -> str:
-        base = wanted if safe_name(wanted) else fallback
+        base = wanted if wanted is not None and safe_name(wanted) else fallback
         name = base
         while name in self.used or not safe_name(name):
             self.counts[base] = self.counts.get(base, 1) + 1
@@ -204,7 +204,7 @@ def generate_source(
         else:
             results.append(f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
     head = ["import math", ""] if not arrays else ["import math", "", "import numpy as np", "", _ARRAY_HELPER.strip(), "", ""]
-    seed_line = [f"{seed} = np.full(np.shape({var[out]}), {seed})"] if arrays and out in grad else []
+    seed_line: list[str] = []  # a scalar seed broadcasts: unbroadcast brings each gradient to shape
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
     if dict_call:
@@ -272,7 +272,7 @@ class CompiledCircuit:
         """``(output, {input name: gradient})``, as :meth:`Circuit.gradient` gives them."""
         circuit = self.circuit
         names = self._names
-        if values.__class__ is dict and not kwargs and len(values) == len(names):  # type: ignore[arg-type]
+        if values.__class__ is dict and not kwargs and len(values) == len(names):
             fast = self._dict_gradient
             if fast is None:
                 fast = self._dict_gradient = self._function(False, "gradient")
@@ -280,12 +280,12 @@ class CompiledCircuit:
                 try:
                     result = fast(values)
                     if result is not None:
-                        return result  # type: ignore[no-any-return]
+                        return result
                 except Exception:  # noqa: BLE001 - a missing name, or Python raised: the careful path
                     pass
         if values.__class__ is dict and not kwargs and values.keys() == circuit.input_ids.keys():
-            inputs: Mapping[str, Any] = values  # type: ignore[assignment]
-            xs = list(map(values.__getitem__, names))  # type: ignore[union-attr]
+            inputs: Mapping[str, Any] = values
+            xs = list(map(values.__getitem__, names))
             floats = set(map(type, xs)) == _FLOAT
             if not floats:  # arrays, ints, or something to refuse: the one resolver decides
                 inputs = circuit.resolve_inputs(values)

@@ -237,6 +237,6 @@ class Composer:
             new_out = new_id[out]
         input_ids = {node.name: i for i, node in enumerate(nodes) if node.kind == INPUT}
         plugins = {name: plugin for name, (_, plugin) in self._resolved.items() if isinstance(name, str)}
-        used = {node.name for node in nodes if node.kind == GATE}
+        used = {str(node.name) for node in nodes if node.kind == GATE}
         return Circuit._built(nodes, gates, new_out, self.registry, input_ids,  # type: ignore[arg-type]
                               {name: plugins[name] for name in used}, defaults)

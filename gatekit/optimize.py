@@ -134,7 +134,7 @@ def _check_budget(budget: Any) -> int | None:
 def _check_seed(seed: Any) -> int:
     if seed is None:
         # Draw one so the run can still be repeated: the result reports it.
-        return int(np.random.SeedSequence().entropy % (2**63))
+        return int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]  # entropy is an int here
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UsageError(f"seed must be a non-negative whole number, got {seed!r}")
     return int(seed)

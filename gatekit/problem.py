@@ -146,7 +146,7 @@ class Problem:
         if k == 0:
             return np.zeros(0)
         self._charge(k)
-        values = {name: batch[:, i] for i, name in enumerate(self.names)}
+        values: dict[str, Any] = {name: batch[:, i] for i, name in enumerate(self.names)}
         values.update(self.held)
         run = self._compiled if self._compiled is not None else self.circuit
         output = np.broadcast_to(np.asarray(run(values), dtype=np.float64), (k,))

@@ -222,7 +222,7 @@ class Registry:
         entry = Entry(kind, obj.name, obj, plugin, previous.plugin if previous else None)
         table[obj.name] = entry
         if previous is not None and kind == "gate":
-            old_key = (getattr(previous.obj, "symbol", None), previous.obj.arity)
+            old_key: tuple[str, int] = (getattr(previous.obj, "symbol", None), previous.obj.arity)  # type: ignore[assignment]
             if self.symbols.get(old_key) == obj.name:
                 del self.symbols[old_key]
         if symbol_key is not None:
@@ -246,9 +246,10 @@ class Registry:
         except (KeyError, TypeError):
             raise UnknownNameError(kind, str(name), table) from None
 
-    def gate(self, name: str) -> Any:
+    def gate(self, name: str) -> Gate:
         """The gate registered as ``name``; an error with the closest names if none is."""
-        return self.entry("gate", name).obj
+        gate: Gate = self.entry("gate", name).obj
+        return gate
 
     def strategy(self, name: str) -> Any:
         return self.entry("strategy", name).obj

@@ -52,7 +52,7 @@ def parse_numbers(words: Sequence[str], command: str) -> list[float]:
 def looks_like_assignment(word: str) -> bool:
     """Whether ``word`` reads as ``NAME=NUMBER`` (and so cannot be an expression)."""
     match = _ASSIGNMENT.match(word.strip())
-    return bool(match) and is_number(match.group(2))
+    return match is not None and is_number(match.group(2))
 
 
 def parse_assignments(words: Iterable[str], command: str) -> dict[str, float]:
