@@ -17,6 +17,7 @@ import numpy as np
 from . import tape
 from .broadcast import zero_gradient
 from .codegen import CompiledCircuit
+from .composite import CompositeGate
 from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
 from .tape import Step, make_step
 from .trace import Trace, _plain
@@ -66,10 +67,9 @@ class Circuit:
         registry: Registry | None = None,
         defaults: Mapping[str, float] | None = None,
     ):
-        if registry is None:
-            from .plugins import default_registry
-
-            registry = default_registry()
+        if registry is None:  # the engine never loads plugins: the builders default it
+            raise UsageError("Circuit(nodes, output, registry) needs the registry its gates come from; "
+                             "Composer, parse and load default it")
         self.registry = registry
         self.nodes: tuple[Node, ...] = tuple(nodes)
         n = len(self.nodes)
@@ -289,6 +289,4 @@ class Circuit:
         ``domain`` (a :class:`~gatekit.Domain`) says where its gradient check draws
         points; the default is every argument in [-3, 3].
         """
-        from .composite import CompositeGate
-
         return CompositeGate(self, name, doc, domain)

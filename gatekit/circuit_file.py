@@ -56,6 +56,7 @@ import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .errors import CircuitError, CircuitFileError, UnknownNameError, suggest
+from .plugins import default_registry
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -239,8 +240,6 @@ def loads(text: str, registry: Registry | None = None, source: str | None = None
 def circuit_from_dict(data: Any, registry: Registry | None = None, source: str | None = None) -> Circuit:
     """The circuit described by plain data in the file format (validated piece by piece)."""
     if registry is None:
-        from .plugins import default_registry
-
         registry = default_registry()
     return _Reader(registry, source).read(data)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .errors import CircuitError, UsageError, suggest
+from .plugins import default_registry
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -84,8 +85,6 @@ class Composer:
 
     def __init__(self, registry: Registry | None = None):
         if registry is None:
-            from .plugins import default_registry
-
             registry = default_registry()
         self.registry = registry
         self.nodes: list[Node] = []

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CircuitError
 from .gate import DEFAULT_DOMAIN, Domain
-from .registry import NAME_PATTERN
+from .values import NAME_PATTERN
 
 if TYPE_CHECKING:
     from .circuit import Circuit

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional, Union
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .compose import Composer, Wire
 from .errors import CircuitError, ExpressionError, UnknownNameError, suggest
+from .plugins import default_registry
 from .expression_source import ALLOWED, TOO_LARGE, ChainOp, ExpressionSource
 from .gate import OPERATOR_SYMBOLS
 
@@ -147,8 +148,6 @@ def parse(text: str, registry: Registry | None = None, *, inputs: Sequence[str] 
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be a string, got {type(text).__name__}")
     if registry is None:
-        from .plugins import default_registry
-
         registry = default_registry()
     source = ExpressionSource(text)
     return _Builder(source, registry, inputs).build(source.statements())

@@ -15,11 +15,10 @@ from typing import Any
 
 from .errors import GateValidationError, NameConflictError, UnknownNameError
 from .gate import OPERATOR_SYMBOLS, Domain, Gate
+from .strategy import validate_strategy
+from .values import NAME_PATTERN
 
 __all__ = ["Registry", "Entry", "LoadError", "PluginInfo", "validate_gate", "NAME_PATTERN"]
-
-#: Names of gates and strategies: what an expression or a command line can spell.
-NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
 
 
 @dataclass(frozen=True)
@@ -156,15 +155,9 @@ def validate_gate(gate: Any) -> list[str]:
     return problems
 
 
-def _validate_strategy(strategy: Any) -> list[str]:
-    from .strategy import validate_strategy  # strategies build on the registry, not vice versa
-
-    return validate_strategy(strategy)
-
-
 VALIDATORS: dict[str, Callable[[Any], list[str]]] = {
     "gate": validate_gate,
-    "strategy": _validate_strategy,
+    "strategy": validate_strategy,
 }
 
 

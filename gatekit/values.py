@@ -6,13 +6,17 @@ constants are all refused or accepted by the same rules.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 
 from .errors import UsageError
 
-__all__ = ["as_input", "is_real"]
+__all__ = ["as_input", "is_real", "NAME_PATTERN"]
+
+#: Names of gates and strategies: what an expression or a command line can spell.
+NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
 
 
 def as_input(name: str, value: Any) -> Any:
