@@ -192,6 +192,10 @@ def generate_source(
             else:
                 backward_lines.append(f"{grad[a]} = {share}")
                 assigned.add(a)
+        if arrays and i != out:
+            # Used up: an array the size of the batch need not live to the end (on floats
+            # it costs a line and buys nothing).
+            backward_lines.append(f"del {', '.join([grad[i]] + (shares if shares and shares[0].startswith('_s') else []))}")
 
     params = [var[i] for i in circuit.input_ids.values()]
     seed = grad.get(out, "d_out")
