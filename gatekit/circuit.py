@@ -21,7 +21,7 @@ from .composite import CompositeGate
 from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
 from .tape import Step, make_step
 from .trace import Trace, _plain
-from .values import as_input, is_real
+from .values import CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -85,14 +85,14 @@ class Circuit:
             if not isinstance(node, Node):
                 raise CircuitError(f"node {i}: expected a gatekit.Node, got {type(node).__name__}")
             if node.kind == INPUT:
-                if not isinstance(node.name, str) or not node.name:
-                    raise CircuitError(f"{self._where(i)}: an input needs a name (a non-empty string)")
+                if not is_input_name(node.name):
+                    raise CircuitError(f"{self._where(i)}: an input name must be {INPUT_NAME_RULE}, got {node.name!r}")
                 if node.name in self.input_ids:
                     raise CircuitError(f"{self._where(i)}: duplicate input name {node.name!r}")
                 self.input_ids[node.name] = i
             elif node.kind == CONST:
-                if not is_real(node.value):
-                    raise CircuitError(f"{self._where(i)}: a constant needs a real number as its value, got {node.value!r}")
+                if not is_constant(node.value):
+                    raise CircuitError(f"{self._where(i)}: a constant must be {CONSTANT_RULE}, got {node.value!r}")
             elif node.kind == GATE:
                 if not isinstance(node.name, str) or node.name not in registry:
                     raise UnknownNameError("gate", str(node.name), registry.gate_names(), f"at {self._where(i)}")

@@ -57,6 +57,7 @@ import numpy as np
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .errors import CircuitError, CircuitFileError, UnknownNameError, suggest
 from .plugins import default_registry
+from .values import INPUT_NAME_RULE, is_input_name
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -321,8 +322,8 @@ class _Reader:
             else:
                 self.fail(path, f'an input is an object {{"name": ..., "default": ...}} or a name, got {_kind(entry)}')
             name = entry["name"]
-            if not isinstance(name, str) or not name.isidentifier():
-                self.fail(name_path, f"an input name must be an identifier (letters, digits, '_'), got {name!r}")
+            if not is_input_name(name):
+                self.fail(name_path, f"an input name must be {INPUT_NAME_RULE}, got {name!r}")
             if name in self.refs:
                 self.fail(name_path, f"duplicate input name {name!r} (also inputs[{self.refs[name]}])")
             self.refs[name] = len(self.nodes)

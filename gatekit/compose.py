@@ -14,6 +14,7 @@ that overrides ``mul`` changes what ``*`` does. Any gate is reachable by name:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .errors import CircuitError, UsageError, suggest
 from .plugins import default_registry
+from .values import CONSTANT_RULE, INPUT_NAME_RULE, is_input_name
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -101,8 +103,8 @@ class Composer:
         return Wire(self, len(self.nodes) - 1)
 
     def input(self, name: str) -> Wire:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise CircuitError(f"input name {name!r} must be an identifier (letters, digits, '_')")
+        if not is_input_name(name):
+            raise CircuitError(f"input name {name!r} must be {INPUT_NAME_RULE}")
         if name in self._input_ids:
             raise CircuitError(f"duplicate input name {name!r}")
         self._input_ids[name] = len(self.nodes)
@@ -122,6 +124,8 @@ class Composer:
             value = float(value)
         except OverflowError:
             raise CircuitError(f"the constant {value!r} is too large for a float") from None
+        if not math.isfinite(value):  # what a file cannot hold, no builder makes
+            raise CircuitError(f"the constant {value!r} must be {CONSTANT_RULE}")
         key = value.hex()  # tells 0.0 from -0.0 (1 / x differs) and gives nan one key
         if key not in self._consts:
             self._consts[key] = len(self.nodes)

@@ -6,6 +6,8 @@ constants are all refused or accepted by the same rules.
 
 from __future__ import annotations
 
+import keyword
+import math
 import re
 from typing import Any
 
@@ -13,7 +15,7 @@ import numpy as np
 
 from .errors import UsageError
 
-__all__ = ["as_input", "is_real", "NAME_PATTERN"]
+__all__ = ["as_input", "is_real", "is_constant", "is_input_name", "NAME_PATTERN", "INPUT_NAME_RULE", "CONSTANT_RULE"]
 
 #: Names of gates and strategies: what an expression or a command line can spell.
 NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
@@ -67,3 +69,19 @@ def is_real(value: Any) -> bool:
     except OverflowError:
         return False
     return True
+
+
+#: What an input name may be, as the builder, the file reader and the writer all say it.
+INPUT_NAME_RULE = "an identifier (letters, digits, '_'; not a Python keyword)"
+#: What a constant may be: what a circuit file can hold and an expression can spell.
+CONSTANT_RULE = "a finite real number"
+
+
+def is_input_name(name: Any) -> bool:
+    """An input name every way in and out accepts: an identifier that is not a keyword."""
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def is_constant(value: Any) -> bool:
+    """A constant every way in and out accepts: a real number within float range, finite."""
+    return is_real(value) and math.isfinite(float(value))

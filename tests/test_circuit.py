@@ -232,7 +232,7 @@ def test_defaults_fill_missing_inputs_and_are_checked(registry):
         ([Node("input", "x"), Node("const", value="2")], 1, "real number"),
         ([Node("input", "x"), Node("const")], 1, "real number"),
         ([Node("input", "x"), Node("const", value=2**2000)], 1, "real number"),
-        ([Node("input", "")], 0, "needs a name"),
+        ([Node("input", "")], 0, "an input name must be an identifier"),
         ([Node("input", "x"), Node("wire", "x")], 1, "unknown node kind 'wire'"),
         ([Node("input", "x")], 3, "output node 3 does not exist"),
     ],
