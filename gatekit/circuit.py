@@ -89,7 +89,7 @@ class Circuit:
                     raise CircuitError(f"{self._where(i)}: an input name must be {INPUT_NAME_RULE}, got {node.name!r}")
                 if node.name in self.input_ids:
                     raise CircuitError(f"{self._where(i)}: duplicate input name {node.name!r}")
-                self.input_ids[node.name] = i
+                self.input_ids[str(node.name)] = i
             elif node.kind == CONST:
                 if not is_constant(node.value):
                     raise CircuitError(f"{self._where(i)}: a constant must be {CONSTANT_RULE}, got {node.value!r}")

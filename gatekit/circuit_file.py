@@ -55,7 +55,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, Union
 import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
-from .errors import CircuitError, CircuitFileError, UnknownNameError, suggest
+from .errors import CircuitError, CircuitFileError, UnknownNameError, did_you_mean
 from .plugins import default_registry
 from .values import INPUT_NAME_RULE, is_input_name
 
@@ -285,8 +285,7 @@ class _Reader:
     def keys(self, obj: dict[str, Any], path: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
         for key in obj:
             if key not in allowed:
-                close = suggest(str(key), allowed)
-                hint = f"did you mean {close[0]!r}?" if close else "valid keys: " + ", ".join(allowed)
+                hint = did_you_mean(str(key), allowed, "valid keys: " + ", ".join(allowed))
                 self.fail(_join(path, str(key)), f"unknown key {key!r}; {hint}")
         for key in required:
             if key not in obj:
@@ -392,9 +391,7 @@ class _Reader:
             self.fail(path, f"refers to {what}; a node may use only inputs and earlier nodes, so move it "
                             "after the nodes it uses")
         known = list(self.refs)
-        close = suggest(name, known)
-        hint = f"did you mean {close[0]!r}?" if close else (
-            "known: " + ", ".join(known) if known else "the file declares no inputs or nodes")
+        hint = did_you_mean(name, known, "known: " + ", ".join(known) if known else "the file declares no inputs or nodes")
         self.fail(path, f"{name!r} is not an input or a node id ({hint}); declare inputs in \"inputs\"")
 
     def output(self, data: dict[str, Any], nodes: list[Any]) -> int:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
-from .errors import CircuitError, UsageError, suggest
+from .errors import CircuitError, UsageError, did_you_mean
 from .plugins import default_registry
 from .values import CONSTANT_RULE, INPUT_NAME_RULE, is_input_name
 
@@ -182,8 +182,8 @@ class Composer:
             raise AttributeError(name)
         registry = self.__dict__.get("registry")
         if registry is None or name not in registry:
-            close = suggest(name, registry.gate_names()) if registry is not None else []
-            hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
+            close = did_you_mean(name, registry.gate_names()) if registry is not None else ""
+            hint = "; " + close if close else ""
             raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
         return lambda *args, label=None: self.gate(name, *args, label=label)
 

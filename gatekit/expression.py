@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional, Union
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .compose import Composer, Wire
-from .errors import CircuitError, ExpressionError, UnknownNameError, suggest
+from .errors import CircuitError, ExpressionError, UnknownNameError, did_you_mean
 from .plugins import default_registry
 from .expression_source import ALLOWED, TOO_LARGE, ChainOp, ExpressionSource
 from .gate import OPERATOR_SYMBOLS
@@ -304,10 +304,10 @@ class _Builder:
             return self.values[name]
         if self.declared:
             known = list(self.values)
-            hint = suggest(name, known)
+            hint = did_you_mean(name, known)
             message = f"unknown name {name!r}: not a declared input and not assigned before this use"
             if hint:
-                message += "; did you mean " + " or ".join(repr(s) for s in hint) + "?"
+                message += "; " + hint
             elif known:
                 message += "; known names: " + ", ".join(known)
             self.fail(message, node)

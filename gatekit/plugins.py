@@ -36,7 +36,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import GatekitError, PluginError, PluginLoadError, UsageError, suggest
+from .errors import GatekitError, PluginError, PluginLoadError, UsageError, did_you_mean
 from .registry import LoadError, PluginInfo, Registry
 
 __all__ = [
@@ -115,8 +115,7 @@ class _Loader:
         # gatekit_register_gate) and never calls it: report it instead of loading nothing.
         for caller in self.pm.get_hookcallers(module) or []:
             if caller.name not in HOOKS:
-                close = suggest(caller.name, HOOKS)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; gatekit's hooks are {', '.join(HOOKS)}"
+                hint = "; " + did_you_mean(caller.name, HOOKS, f"gatekit's hooks are {', '.join(HOOKS)}")
                 self.fail(info.name, "hook", PluginLoadError(f"{caller.name} is not a gatekit hook{hint}", info.name))
 
     # -- sources ----------------------------------------------------------------------

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .errors import GateValidationError, OptionError, PluginError, suggest
+from .errors import GateValidationError, OptionError, PluginError, did_you_mean
 from .values import NAME_PATTERN
 
 if TYPE_CHECKING:
@@ -282,10 +282,10 @@ def coerce_options(strategy: Any, raw: Mapping[str, Any] | None = None) -> dict[
         name = str(key).replace("-", "_")
         option = declared.get(name)
         if option is None:
-            hint = suggest(name, declared)
-            did_you_mean = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
+            hint = did_you_mean(name, declared)
             raise OptionError(
-                f"unknown option {key!r} for strategy {strategy.name!r}{did_you_mean} ({_list_options(strategy)})"
+                f"unknown option {key!r} for strategy {strategy.name!r}{'; ' + hint if hint else ''} "
+                f"({_list_options(strategy)})"
             )
         try:
             resolved[name] = option.parse(value)

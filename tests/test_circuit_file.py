@@ -248,7 +248,7 @@ def _delete(path: list):
         (_set(["inputs"], "x y z"), "inputs", "expected a list, got a string"),
         (_set(["output"], "nope"), "output", "'nope' is not an input or a node id"),
         (_set(["output"], False), "output", "got a boolean"),
-        (_set(["ouput"], "f"), "ouput", "unknown key 'ouput'; did you mean 'output'?"),
+        (_set(["ouput"], "f"), "ouput", "unknown key 'ouput'; did you mean 'output'"),
         (_set(["format"], "gatekit"), "format", "expected 'gatekit-circuit'"),
         (_delete(["format"]), "", "missing key 'format'"),
         (_set(["version"], 2), "version", "unsupported version 2; this gatekit reads version 1"),
