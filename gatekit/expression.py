@@ -387,4 +387,7 @@ def _canonical(circuit: Circuit) -> Circuit:
     new_id = {old: new for new, old in enumerate(order)}
     moved = [nodes[i] for i in order]
     moved = [Node(n.kind, n.name, tuple(new_id[a] for a in n.args), n.value, n.label) if n.args else n for n in moved]
-    return Circuit(moved, new_id[circuit.output], circuit.registry, defaults=circuit.defaults)
+    # Only the order changes: the nodes were checked and their gates resolved once, by the Composer.
+    input_ids = {str(n.name): k for k, n in enumerate(moved) if n.kind == INPUT}
+    return Circuit._built(moved, [circuit.gates[i] for i in order], new_id[circuit.output], circuit.registry,
+                          input_ids, dict(circuit.gate_plugins), circuit.defaults)
