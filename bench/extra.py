@@ -32,7 +32,7 @@ import workloads as wl  # noqa: E402
 
 import gatekit  # noqa: E402
 
-__all__ = ["w5_rows", "scaling_rows", "compile_rows", "memory_rows"]
+__all__ = ["w5_rows", "scaling_rows", "compile_rows", "memory_rows", "floor_rows"]
 
 
 def seconds(fn: Callable[[], Any], repeats: int = 3) -> float:
@@ -155,4 +155,59 @@ def memory_rows(registry: gatekit.Registry) -> list[str]:
         ratio = peak / peaks["numpy (tight)"]
         goal = "" if name.startswith("numpy") else (" (goal <= 1.5x: met)" if ratio <= 1.5 else " (goal <= 1.5x: not met)")
         rows.append(f"| {name} | {peak / 2**20:.0f} MiB | {ratio:.2f}x{goal} |")
+    return rows
+
+
+class _Wire:
+    """The least a builder can do per node: one tuple appended, one handle made."""
+
+    __slots__ = ("nodes", "id")
+
+    def __init__(self, nodes: list[tuple[Any, ...]], id: int) -> None:
+        self.nodes, self.id = nodes, id
+
+    def _op(self, name: str, other: _Wire) -> _Wire:
+        self.nodes.append((name, self.id, other.id))
+        return _Wire(self.nodes, len(self.nodes) - 1)
+
+    def __mul__(self, other: _Wire) -> _Wire:
+        return self._op("mul", other)
+
+    def __add__(self, other: _Wire) -> _Wire:
+        return self._op("add", other)
+
+    def tanh(self) -> _Wire:
+        self.nodes.append(("tanh", self.id))
+        return _Wire(self.nodes, len(self.nodes) - 1)
+
+
+def floor_rows(registry: gatekit.Registry) -> list[str]:
+    """Minimal experiments on this machine: what no amount of tuning would beat."""
+    rows = ["| experiment | time | what it shows |", "|---|---|---|"]
+    w = wl.chain_workload()
+
+    def minimal_build() -> None:
+        nodes: list[tuple[Any, ...]] = []
+        wires = [_Wire(nodes, k) for k in range(len(w.names))]
+        nodes.extend(("input", name) for name in w.names)
+        x, a, b = wires[0], wires[1 : w.links + 1], wires[w.links + 1 :]
+        for i in range(w.links):
+            x = (a[i] * x + b[i]).tanh()
+
+    gates = 3 * w.links
+    t_min = seconds(minimal_build, 5) / (gates + len(w.names))
+    t_real = seconds(lambda: wl.BUILDERS[w.name](w, registry), 5) / (gates + len(w.names))
+    rows.append(f"| W2 built by a 20-line operator-overloading builder (a tuple per node) | {t_min * 1e6:.2f} us per node "
+                f"| gatekit's Composer + build: {t_real * 1e6:.2f} us per node ({t_real / t_min:.1f}x the floor) |")
+    n1 = wl.neuron_workload()
+    circuit = wl.BUILDERS[n1.name](n1, registry)
+    compiled = circuit.compile()
+    positional = compiled._function(False)  # the generated function itself, no dict in or out
+    xs = [n1.as_dict()[k] for k in circuit.inputs]
+    t_pos = seconds(lambda: [positional(*xs) for _ in range(1000)], 5) / 1000
+    t_ref = seconds(lambda: [ref.python_neuron(*n1.values) for _ in range(1000)], 5) / 1000
+    t_dict = seconds(lambda: [compiled.gradient(n1.as_dict()) for _ in range(1000)], 5) / 1000
+    rows.append(f"| W1: the generated function called with positional floats | {t_pos * 1e9:.0f} ns per call | "
+                f"{t_pos / t_ref:.2f}x the hand-written Python ({t_ref * 1e9:.0f} ns); through "
+                f"`compiled.gradient(dict)`: {t_dict * 1e9:.0f} ns ({t_dict / t_ref:.2f}x) |")
     return rows

@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         sections = [("W5: analytic against numerical gradient", extra.w5_rows(registry, args.repeats)),
                     ("scaling (interpreted; compiled run for comparison)", extra.scaling_rows(registry)),
                     ("compiling", extra.compile_rows(registry)),
-                    ("memory", extra.memory_rows(registry))]
+                    ("memory", extra.memory_rows(registry)),
+                    ("floors (minimal experiments on the same machine)", extra.floor_rows(registry))]
         extras = "".join(f"\n\n{title}:\n\n" + "\n".join(rows) for title, rows in sections)
         print("timed W5, scaling, compiling, memory", flush=True)
     info["load after"] = machine_info(load_only=True)["load"]

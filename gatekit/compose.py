@@ -59,11 +59,22 @@ class Wire:
     def _op(self, symbol: str, *args: Any) -> Wire:
         return self.composer.operator(symbol, *args)
 
-    def __add__(self, o): return self._op("+", self, o)
+    def _binary(self, symbol: str, a: Any, b: Any) -> Wire:
+        # The commonest call, wire (op) wire, written out: building costs per node.
+        composer = self.composer
+        resolved = composer._resolved.get(symbol)
+        if resolved is None or a.__class__ is not Wire or b.__class__ is not Wire or a.composer is not b.composer:
+            return composer.operator(symbol, a, b)
+        nodes = composer.nodes
+        nodes.append(_new_node(Node, (GATE, resolved[0].name, (a.id, b.id), None, None)))
+        composer._gates.append(resolved[0])
+        return Wire(composer, len(nodes) - 1)
+
+    def __add__(self, o): return self._binary("+", self, o)
     def __radd__(self, o): return self._op("+", o, self)
-    def __sub__(self, o): return self._op("-", self, o)
+    def __sub__(self, o): return self._binary("-", self, o)
     def __rsub__(self, o): return self._op("-", o, self)
-    def __mul__(self, o): return self._op("*", self, o)
+    def __mul__(self, o): return self._binary("*", self, o)
     def __rmul__(self, o): return self._op("*", o, self)
     def __truediv__(self, o): return self._op("/", self, o)
     def __rtruediv__(self, o): return self._op("/", o, self)
@@ -175,6 +186,8 @@ class Composer:
                 raise CircuitError(f"no registered gate binds the {kind} operator {symbol!r}")
             entry = self.registry.entry("gate", gate.name)
             resolved = self._resolved[key] = self._resolved[gate.name] = (entry.obj, entry.plugin.name)
+            if len(args) == 2:
+                self._resolved[symbol] = resolved  # what Wire._binary reads
         return self._gate_node(resolved[0], resolved[0].name, args)
 
     def __getattr__(self, name: str) -> Any:
@@ -185,7 +198,11 @@ class Composer:
             close = did_you_mean(name, registry.gate_names()) if registry is not None else ""
             hint = "; " + close if close else ""
             raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
-        return lambda *args, label=None: self.gate(name, *args, label=label)
+        def gate(*args: Any, label: str | None = None) -> Wire:
+            return self.gate(name, *args, label=label)
+
+        self.__dict__[name] = gate  # found without __getattr__ next time (the registry does not change)
+        return gate
 
     def label(self, wire: Wire, label: str) -> None:
         wire = self._wire(wire, "label")
