@@ -21,7 +21,7 @@ from .composite import CompositeGate
 from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
 from .tape import Step, make_step
 from .trace import Trace, _plain
-from .values import CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name
+from .values import CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name, resolve_inputs
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["Node", "Circuit", "INPUT", "CONST", "GATE"]
 
 _FLOAT = frozenset((float,))
+
+
+def _BY_KEYWORD(missing: list[str]) -> str:
+    return "; give " + ", ".join(f"{name}=..." for name in missing) + " (keywords or a mapping)"
 
 INPUT, CONST, GATE = "input", "const", "gate"
 
@@ -210,20 +214,7 @@ class Circuit:
                 return values
         given = dict(values or {})
         given.update(kwargs)
-        for name in given:
-            if name not in self.input_ids:
-                raise UnknownNameError("input", name, self.input_ids, "(not an input of this circuit)")
-        resolved = {}
-        for name in self.input_ids:
-            if name in given:
-                resolved[name] = as_input(name, given[name])
-            elif name in self.defaults:
-                resolved[name] = self.defaults[name]
-            else:
-                raise UsageError(
-                    f"no value for input {name!r}; the circuit needs {', '.join(self.input_ids)}"
-                )
-        return resolved
+        return resolve_inputs(tuple(self.input_ids), self.defaults, given, how=_BY_KEYWORD)
 
     def forward(self, values: Mapping[str, Any] | None = None, *, check_finite: bool = False, **kwargs: Any) -> Trace:
         """Every node's value at the given inputs (names as keywords or a mapping).

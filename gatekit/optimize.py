@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError
 from .problem import Problem, StopRun
+from .values import resolve_inputs
 from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
 
 if TYPE_CHECKING:
@@ -150,34 +151,21 @@ def _split_inputs(
     for name in held:
         if name not in circuit.input_ids:
             raise UnknownNameError("input", str(name), circuit.inputs, "to hold (not an input of this circuit)")
-    given = dict(start or {})
-    for name in given:
-        if name not in circuit.input_ids:
-            raise UnknownNameError(
-                "input", str(name), circuit.inputs, "in the start point (not an input of this circuit)"
-            )
     free = tuple(name for name in circuit.inputs if name not in held)
     if not free:
         raise UsageError(f"every input is held ({', '.join(circuit.inputs)}): nothing is left to optimise")
+    resolved = resolve_inputs(circuit.inputs, circuit.defaults, dict(start or {}),
+                              where="in the start point (not an input of this circuit)",
+                              how=lambda missing: " in the start point; give each a value or a default in the circuit",
+                              shown=lambda name: f"{name!r} ({'held' if name in held else 'free'})")
     values: dict[str, float] = {}
-    missing = []
-    for name in circuit.inputs:
-        value = given.get(name, circuit.defaults.get(name))
-        if value is None:
-            missing.append(name)
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    for name, value in resolved.items():
+        if np.ndim(value) != 0:
             kind = "held" if name in held else "free"
-            raise UsageError(f"the start value of {kind} input {name!r} must be one number, got {value!r}")
+            raise UsageError(f"the start value of {kind} input {name!r} must be one number, got shape {np.shape(value)}")
         if not math.isfinite(value):
             raise UsageError(f"the start value of input {name!r} must be finite, got {value!r}")
         values[name] = float(value)
-    if missing:
-        kinds = ", ".join(f"{name!r} ({'held' if name in held else 'free'})" for name in missing)
-        raise UsageError(
-            f"the start point has no value for {kinds}; give every input a value "
-            f"({', '.join(circuit.inputs)}) or a default in the circuit"
-        )
     return free, values
 
 
