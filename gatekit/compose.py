@@ -119,7 +119,7 @@ class Composer:
         if name in self._input_ids:
             raise CircuitError(f"duplicate input name {name!r}")
         self._input_ids[name] = len(self.nodes)
-        return self._add(Node(INPUT, name=name))
+        return self._add(_new_node(Node, (INPUT, name, (), None, None)))
 
     def inputs(self, *names: str) -> tuple[Wire, ...]:
         """One input wire per name; a single string may hold several: ``inputs("x y z")``."""
