@@ -88,6 +88,11 @@ class Trace:
             self._grads = tape.fill_unreached(self.values, raw)
         return self._grads
 
+    @grads.setter
+    def grads(self, grads: list[Any] | None) -> None:
+        self._raw = self._grads = None if grads is None else list(grads)
+        self.shares = None
+
     def _need_grads(self) -> list[Any]:
         if self._raw is None:
             self.backward()
