@@ -123,6 +123,14 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.ok
 
+    def __repr__(self) -> str:
+        return f"<CheckResult {self.describe()}>"
+
+    def _repr_html_(self) -> str:
+        from .notebook import check_html
+
+        return check_html(self)
+
     def describe(self) -> str:
         if self.error:
             return f"{self.name}: FAILED: {self.error}"

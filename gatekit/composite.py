@@ -48,6 +48,11 @@ class CompositeGate:
     def __repr__(self) -> str:
         return f"<CompositeGate {self.name}({', '.join(self.circuit.inputs)})>"
 
+    def _repr_svg_(self) -> str:
+        from .notebook import circuit_svg
+
+        return circuit_svg(self.circuit)
+
     def _values(self, xs: tuple[Any, ...]) -> dict[str, Any]:
         return dict(zip(self.circuit.inputs, xs))
 

@@ -156,6 +156,13 @@ class Gate(Protocol):
     #: Where test points are drawn from (see :class:`Domain`).
     domain: ClassVar[Domain] = DEFAULT_DOMAIN
 
+    # Only __repr__ here: every object has one, so it adds no member that
+    # isinstance(obj, Gate) would demand of a gate that does not subclass Gate.
+    def __repr__(self) -> str:
+        symbol = getattr(self, "symbol", None)
+        bound = f", operator {symbol!r}" if symbol else ""
+        return f"<Gate {getattr(self, 'name', '?')}: {getattr(self, 'doc', '')}{bound}>"
+
     def forward(self, *xs: Any) -> Any:
         """The gate's value; numpy in, numpy out, elementwise with broadcasting."""
         ...

@@ -122,7 +122,7 @@ def test_graph_of_a_deep_chain_is_listed_by_level_without_recursion():
 
 
 def test_graph_rejects_an_unknown_format():
-    assert invoke("graph", *XYZ, "--format", "svg").exit_code == 2
+    assert invoke("graph", *XYZ, "--format", "jpeg").exit_code == 2
 
 
 # -- optimize and compare ------------------------------------------------------------------
