@@ -9,7 +9,6 @@ CLI (:mod:`gatekit.draw`, :mod:`gatekit.plot`, :mod:`gatekit.explain`).
 from __future__ import annotations
 
 import base64
-import io
 from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -73,12 +72,10 @@ def result_html(result: Result) -> str:
     from .plot import plot_run
 
     try:
-        fig = plot_run(result)
+        png = plot_run(result).png()
     except MissingExtraError:  # without the plot extra, the table alone is still useful
         return html
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    data = base64.b64encode(png).decode("ascii")
     return html + f'<img alt="output by step" src="data:image/png;base64,{data}"/>'
 
 

@@ -92,7 +92,7 @@ class Result:
         """Output by step (and, given ``circuit`` with two free inputs, the path over its contours)."""
         from .plot import plot_run
 
-        return plot_run(self, circuit, path)
+        return plot_run(self, circuit, path)  # a gatekit.plot.Plot
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (the CLI's ``--json``): floats, ints, strings, lists, dicts."""

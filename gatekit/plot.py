@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .circuit import Circuit
     from .optimize import Result
 
-__all__ = ["require_matplotlib", "plot_run", "plot_comparison", "run_points"]
+__all__ = ["require_matplotlib", "plot_run", "plot_comparison", "run_points", "Plot"]
 
 #: Pixels per inch of a saved plot.
 DPI = 120
@@ -53,17 +53,49 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def _save(fig: Any, path: str | Path | None) -> Any:
+class Plot:
+    """A drawn plot: ``.figure`` is the matplotlib Figure, ``.save(path)`` writes it, and a
+    notebook shows it as a PNG (a Figure made without pyplot would not show itself)."""
+
+    def __init__(self, figure: Any):
+        self.figure = figure
+
+    @property
+    def axes(self) -> list[Any]:
+        return list(self.figure.axes)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        self.figure.savefig(path, dpi=DPI, facecolor="white")
+        return path
+
+    def png(self) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+        return buffer.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self.png()
+
+    def __repr__(self) -> str:
+        titles = [ax.get_title() for ax in self.figure.axes if ax.get_title()]
+        return f"<Plot: {'; '.join(titles)}>"
+
+
+def _save(fig: Any, path: str | Path | None) -> Plot:
+    plot = Plot(fig)
     if path is not None:
-        fig.savefig(Path(path), dpi=DPI, facecolor="white")
-    return fig
+        plot.save(path)
+    return plot
 
 
-def plot_run(result: Result, circuit: Circuit | None = None, path: str | Path | None = None) -> Any:
+def plot_run(result: Result, circuit: Circuit | None = None, path: str | Path | None = None) -> Plot:
     """The output at each step (and the best so far); with ``circuit`` and exactly two free
     inputs, a second panel draws the path over the contours of the circuit's output.
 
-    Returns the matplotlib Figure (saved to ``path`` if given).
+    Returns the :class:`Plot` (saved to ``path`` if given).
     """
     free = [name for name in result.start if name not in result.held]
     contours = circuit is not None and len(free) == 2
@@ -116,7 +148,7 @@ def _path_over_contours(ax: Any, result: Result, circuit: Circuit, free: list[st
     ax.legend(loc="best")
 
 
-def plot_comparison(results: Sequence[Result], path: str | Path | None = None) -> Any:
+def plot_comparison(results: Sequence[Result], path: str | Path | None = None) -> Plot:
     """The best output so far against forward evaluations spent, one line per strategy."""
     if not results:
         raise UsageError("plot_comparison() needs at least one result")

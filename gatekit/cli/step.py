@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from ..explain import number
-from ..steps import steps
+from ..stepthrough import steps
 from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
 from .session import Json, emit_json, registry_of, reports_errors
 
