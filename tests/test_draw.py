@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 import sys
 import xml.etree.ElementTree as ET
 
@@ -161,3 +162,17 @@ def test_graph_writes_each_format_from_the_cli(tmp_path):
     assert_error(invoke(*args, "-o", str(tmp_path / "circuit.jpeg")), 2, "cannot tell the picture format")
     digits = invoke("graph", "x * y", "x=0.123456", "y=1", "--digits", "2")
     assert "value 0.12" in digits.stdout and "0.123" not in digits.stdout
+
+
+def test_the_tour_writes_the_neuron_and_the_comparison_and_says_where(tmp_path):
+    result = invoke("tour", "--pictures", str(tmp_path / "pictures"))
+    assert result.exit_code == 0, result.stderr
+    written = [tmp_path / "pictures" / name for name in ("neuron.svg", "neuron.png", "strategies.png")]
+    assert result.stdout.rstrip().splitlines()[-1] == "pictures: " + ", ".join(str(p) for p in written)
+    for path in written[1:]:
+        height, width = _png_pixels(path.read_bytes()).shape[:2]
+        assert 500 < width < 4000 and 300 < height < 3000
+    # The README's copies are what the tour draws today (`make images` regenerates them).
+    readme_svg = Path(__file__).resolve().parent.parent / "docs" / "images" / "neuron.svg"
+    assert readme_svg.read_text() == written[0].read_text()
+    assert (readme_svg.parent / "strategies.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,19 +11,10 @@ import gatekit
 from gatekit.explain import local_gradients, paths, wire_shares
 from test_random_circuits import RANDOM, SMOOTH_OPS, build, operations, points
 from cli_helpers import invoke, run_json
+from helpers import SECTION6
 
 XYZ = "q = x + y; f = q * z"
 XYZ_AT = {"x": -2.0, "y": 5.0, "z": -4.0}
-SECTION_6 = """c = a + b
-d = a * b + b**3
-c += c + 1
-c += 1 + c + (-a)
-d += d * 2 + relu(b + a)
-d += 3 * d + relu(b - a)
-e = c - d
-f = e**2
-g = f / 2.0
-g += 10.0 / f"""
 
 
 def _assert_shares_sum_to_every_gradient(trace: gatekit.Trace) -> None:
@@ -49,7 +40,7 @@ def test_the_chain_rule_on_x_plus_y_times_z_reads_as_the_lesson_writes_it():
 
 
 def test_section_6_shares_sum_to_the_gradients_and_paths_to_the_reference():
-    trace = gatekit.parse(SECTION_6).forward(a=-4, b=2).backward()
+    trace = gatekit.parse(SECTION6).forward(a=-4, b=2).backward()
     _assert_shares_sum_to_every_gradient(trace)
     for name, reference in (("a", 138.8338), ("b", 645.5773)):
         e = trace.explain(name, max_paths=None)
