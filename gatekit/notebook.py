@@ -2,7 +2,7 @@
 
 A circuit shows as its picture, a trace as its picture and staged table, a result as
 its table and (with matplotlib) its plot, a check as a verdict line, a registry as a
-table of its gates. Everything is plain HTML or SVG built from the same pieces as the
+table of its gates (a gate's own Markdown is in :mod:`gatekit.gate`). Everything is plain HTML or SVG built from the same pieces as the
 CLI (:mod:`gatekit.draw`, :mod:`gatekit.plot`, :mod:`gatekit.explain`).
 """
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .registry import Registry
     from .trace import Trace
 
-__all__ = ["circuit_svg", "trace_html", "result_html", "check_html", "registry_html", "gate_markdown", "table_html"]
+__all__ = ["circuit_svg", "trace_html", "result_html", "check_html", "registry_html", "table_html"]
 
 
 def table_html(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str | None = None) -> str:
@@ -90,15 +90,6 @@ def registry_html(registry: Registry) -> str:
     strategies = [[e.name, e.plugin.name, str(getattr(e.obj, "doc", ""))] for e in registry.iter_entries("strategy")]
     return (table_html(["gate", "arity", "operator", "plugin", "formula"], gates, f"{len(gates)} gate(s)")
             + table_html(["strategy", "plugin", "what it does"], strategies, f"{len(strategies)} strategy(ies)"))
-
-
-def gate_markdown(gate: Any) -> str:
-    rule = getattr(gate, "grad_doc", None)
-    symbol = getattr(gate, "symbol", None)
-    lines = [f"**{gate.name}** ({gate.arity} input(s){f', operator `{symbol}`' if symbol else ''}): `{gate.doc}`"]
-    if rule:
-        lines.append(f"local gradient: `{rule}`")
-    return "\n\n".join(lines)
 
 
 def _is_scalar(value: Any) -> bool:

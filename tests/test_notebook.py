@@ -33,6 +33,8 @@ def test_every_object_a_learner_meets_shows_itself():
     assert "ok" in check._repr_html_() and repr(check).startswith("<CheckResult circuit: ok")
     assert "<td>mul</td>" in registry._repr_html_() and repr(registry).startswith("<Registry ")
     assert repr(registry.gate("mul")) == "<Gate mul: mul(x, y) = x * y, operator '*'>"
+    assert registry.gate("mul")._repr_markdown_() == (
+        "**mul** (2 input(s), operator `*`): `mul(x, y) = x * y`\n\nlocal gradient: `d/dx = y, d/dy = x`")
     composite = circuit.as_gate("product")
     assert composite._repr_svg_().startswith("<svg")
     explanation = circuit.forward(x=1, y=-3).explain("x")
