@@ -27,6 +27,8 @@ from .problem import Problem, StopRun
 from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .circuit import Circuit
     from .registry import Registry
 
@@ -88,7 +90,7 @@ class Result:
 
         return result_html(self)
 
-    def plot(self, circuit: Circuit | None = None, path: str | None = None) -> Any:
+    def plot(self, circuit: Circuit | None = None, path: str | Path | None = None) -> Any:
         """Output by step (and, given ``circuit`` with two free inputs, the path over its contours)."""
         from .plot import plot_run
 

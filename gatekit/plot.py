@@ -132,7 +132,7 @@ def _path_over_contours(ax: Any, result: Result, circuit: Circuit, free: list[st
 
     (x0, x1), (y0, y1) = span(xs), span(ys)
     gx, gy = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID))
-    values = {name: result.start[name] for name in result.held}
+    values: dict[str, Any] = {name: result.start[name] for name in result.held}
     values.update({a: gx, b: gy})
     with np.errstate(all="ignore"):
         z = np.broadcast_to(np.asarray(circuit.forward(values).output, dtype=np.float64), gx.shape)
