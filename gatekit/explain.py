@@ -197,6 +197,10 @@ def paths(
 ) -> tuple[tuple[Path, ...], int]:
     """Up to ``limit`` paths from node ``key`` to the output (None: all), and how many there are.
 
+    Each path's product is its local gradients times the output's seed (1 unless
+    ``backward`` was given another); on arrays the products are elementwise, and an
+    input broadcast against larger arrays gets each product summed back to its shape.
+
     The count is exact (a loop over the nodes in order, big integers if need be);
     the listing is a depth-first walk with an explicit stack.
     """
@@ -205,6 +209,7 @@ def paths(
     if limit is not None and limit < 0:
         raise UsageError(f"the number of paths to list must be 0 or more, got {limit}")
     local = local_gradients(trace) if local is None else local
+    seed = _plain(trace._need_grads()[circuit.output])  # each product also carries the output's seed
     consumers = _consumers(circuit)
     out = circuit.output
     # Paths to the output from each node, counted from the output backwards.
@@ -217,9 +222,11 @@ def paths(
     while stack and (limit is None or len(found) < limit):
         node, nodes, factors = stack.pop()
         if node == out:
-            product: Any = 1.0
+            product: Any = seed
             for f in factors:
                 product = product * f
+            if np.shape(product) != np.shape(trace.values[start]):  # a broadcast input: summed back
+                product = reduce_gradient(product, trace.values[start], [product])
             found.append(Path(nodes, factors, _plain(product)))
             continue
         for g, k in reversed(consumers[node]):
@@ -271,9 +278,12 @@ def _explanation_text(e: Explanation) -> str:
     if node.kind == "input" and e.path_count:
         lines.append(f"  as a sum over the {e.path_count} path(s) from {name} to {f} "
                      "(each the product of the local gradients along it):")
+        seed = e.trace._need_grads()[circuit.output]
         for p in e.paths:
             route = " -> ".join(circuit.node_name(k) for k in p.nodes)
             factors = " * ".join(n(x) for x in p.factors) or "1"
+            if np.ndim(seed) or seed != 1.0:
+                factors += f" * {n(seed)} (the seed)"
             lines.append(f"    {route}: {factors} = {n(p.product)}")
         more = e.path_count - len(e.paths)
         if more > 0:

@@ -94,3 +94,14 @@ def test_run_explain_on_the_cli_for_every_node_and_for_one():
         assert data[0]["uses"][0] == {"from": "x", "to": "q", "arg": 0, "local": 1.0, "upstream": -4.0, "share": -4.0}
     unknown = invoke("run", XYZ, "x=-2", "y=5", "z=-4", "--explain=w")
     assert unknown.exit_code == 2 and "unknown node 'w'" in unknown.stderr
+
+
+def test_paths_carry_the_seed_and_a_broadcast_inputs_sum():
+    import numpy as np
+
+    trace = gatekit.parse("x * y").forward(x=1, y=2).backward(3.0)
+    assert trace.explain("x").path_sum == 6.0 == trace.grad("x")
+    assert "2 * 3 (the seed) = 6" in trace.explain("x").text()
+    batch = gatekit.parse("x * y").forward(x=np.array([1.0, 2.0, 4.0]), y=2.0).backward()
+    assert batch.explain("y").path_sum == 7.0 == batch.grad("y")
+    np.testing.assert_array_equal(batch.explain("x").path_sum, batch.grad("x"))

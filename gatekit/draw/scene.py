@@ -70,11 +70,12 @@ def scene(d: Drawing, title: str | None = None) -> Scene:
     circuit = d.circuit
     n = len(circuit.nodes)
     texts = [d.symbol(i) if circuit.nodes[i].kind == "gate" else circuit.node_name(i) for i in range(n)]
-    value = {w: d.fmt(w.value) if d.forward else "" for w in d.wires}
-    grad = {w: d.fmt(w.grad) if d.backward else "" for w in d.wires}
+    # By the wire's position: a wire holding arrays cannot be a dict key.
+    value = [d.fmt(w.value) if d.forward else "" for w in d.wires]
+    grad = [d.fmt(w.grad) if d.backward else "" for w in d.wires]
     widest: dict[int, float] = {}
-    for w in d.wires:
-        widest[w.target] = max(widest.get(w.target, 0.0), text_width(value[w]), text_width(grad[w]))
+    for k, w in enumerate(d.wires):
+        widest[w.target] = max(widest.get(w.target, 0.0), text_width(value[k]), text_width(grad[k]))
     out = circuit.output
     out_value = d.fmt(d.value(out)) if d.forward else ""
     out_grad = d.fmt(d.grad(out)) if d.backward else ""
@@ -114,7 +115,7 @@ def scene(d: Drawing, title: str | None = None) -> Scene:
             s.labels.append(Label(b.x + b.w / 2 if node.kind == "gate" else b.right - 4, b.y + b.h + SMALL + 4,
                                   f"total {d.fmt(d.grad(i))}", "total", GRAD_COLOUR, SMALL,
                                   "middle" if node.kind == "gate" else "end", node=i))
-    for w in d.wires:
+    for k, w in enumerate(d.wires):
         src, dst = boxes[w.source], boxes[w.target]
         py = dst.port(w.arg, len(circuit.nodes[w.target].args))
         lead = lay.lead[lay.column[w.target]]
@@ -124,10 +125,10 @@ def scene(d: Drawing, title: str | None = None) -> Scene:
                             w.arg))
         mid = bend + lead / 2
         if d.forward:
-            s.labels.append(Label(mid, py - 4, value[w], "value", VALUE_COLOUR, FONT, node=w.source,
+            s.labels.append(Label(mid, py - 4, value[k], "value", VALUE_COLOUR, FONT, node=w.source,
                                   target=w.target, arg=w.arg))
         if d.backward:
-            s.labels.append(Label(mid, py + FONT + 1, grad[w], "grad", GRAD_COLOUR, FONT, node=w.source,
+            s.labels.append(Label(mid, py + FONT + 1, grad[k], "grad", GRAD_COLOUR, FONT, node=w.source,
                                   target=w.target, arg=w.arg))
     b = boxes[out]
     end = b.right + out_lead
