@@ -40,6 +40,8 @@ class Drawing:
     wires: tuple[Wire, ...]
     backward: bool
     digits: int | None = DEFAULT_DIGITS
+    #: How many wires leave each node (counted once: pictures ask for every node).
+    use_counts: tuple[int, ...] = ()
 
     @property
     def forward(self) -> bool:
@@ -54,7 +56,7 @@ class Drawing:
         return self.trace.grads[node]
 
     def uses(self, node: int) -> int:
-        return sum(1 for w in self.wires if w.source == node)
+        return self.use_counts[node]
 
     def fmt(self, value: Any) -> str:
         return number(value, self.digits)
@@ -80,8 +82,10 @@ def drawing(source: Circuit | Trace, backward: bool = True, digits: int | None =
     backward = backward and trace is not None
     shares = wire_shares(trace) if backward and trace is not None else {}
     wires = []
+    uses = [0] * len(circuit.nodes)
     for i, node in enumerate(circuit.nodes):
         for k, a in enumerate(node.args):
             value = None if trace is None else trace.values[a]
             wires.append(Wire(a, i, k, value, shares.get((i, k))))
-    return Drawing(circuit, trace, tuple(wires), backward, digits)
+            uses[a] += 1
+    return Drawing(circuit, trace, tuple(wires), backward, digits, tuple(uses))
