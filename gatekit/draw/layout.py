@@ -22,8 +22,8 @@ FONT, SMALL, CHAR = 11.0, 9.0, 0.602
 LINE = FONT * 1.3
 #: Vertical distance between two arguments of one gate: room for a value above each
 #: wire and a gradient below it without touching the next wire's.
-PORT_GAP = 2 * LINE + 8
-ROW_GAP = 30.0  # between two nodes of one column (room for a stage label or a fork's total)
+PORT_GAP = 2 * LINE + 5
+ROW_GAP = 26.0  # between two nodes of one column (room for a stage label or a fork's total)
 WAYPOINT = 2 * LINE + 4  # the room a passing wire takes in a column (its labels come later)
 SLANT = 28.0  # the sloped part of a wire, before its labelled straight end
 MARGIN = 16.0
