@@ -176,3 +176,22 @@ def test_the_tour_writes_the_neuron_and_the_comparison_and_says_where(tmp_path):
     readme_svg = Path(__file__).resolve().parent.parent / "docs" / "images" / "neuron.svg"
     assert readme_svg.read_text() == written[0].read_text()
     assert (readme_svg.parent / "strategies.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_graph_open_draws_a_composite_from_a_plugin_as_its_own_gates(tmp_path):
+    plugin = tmp_path / "swish_plugin.py"
+    plugin.write_text(
+        "import gatekit\n\n\n"
+        "@gatekit.hookimpl\n"
+        "def gatekit_register_gates(register):\n"
+        "    c = gatekit.Composer(gatekit.load_registry(env={}, entry_points=()))\n"
+        "    (x,) = c.inputs('x')\n"
+        "    register(c.build(x * c.sigmoid(x)).as_gate('swish', 'swish(x) = x * sigmoid(x)'))\n"
+    )
+    args = ("--plugin", str(plugin), "graph", "swish(a) * 2", "a=1")
+    closed, opened = invoke(*args), invoke(*args, "--open")
+    assert closed.exit_code == 0 and opened.exit_code == 0, (closed.stderr, opened.stderr)
+    assert "swish(a)" in closed.stdout and "sigmoid" not in closed.stdout
+    assert "sigmoid(a)" in opened.stdout and "swish" not in opened.stdout
+    numbers = [r.stdout.splitlines()[0].split("   ", 1)[1] for r in (closed, opened)]
+    assert numbers[0] == numbers[1]  # the same output value and seed (node ids differ)
