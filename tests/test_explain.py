@@ -105,3 +105,16 @@ def test_paths_carry_the_seed_and_a_broadcast_inputs_sum():
     batch = gatekit.parse("x * y").forward(x=np.array([1.0, 2.0, 4.0]), y=2.0).backward()
     assert batch.explain("y").path_sum == 7.0 == batch.grad("y")
     np.testing.assert_array_equal(batch.explain("x").path_sum, batch.grad("x"))
+
+
+@pytest.mark.parametrize("expression, values", [(XYZ, ("x=-2", "y=5", "z=-4")), (SECTION6, ("a=-4", "b=2"))])
+def test_run_explain_json_shares_sum_to_each_gradient(expression, values):
+    data = run_json("run", expression, *values, "--explain")
+    for e in data[1:]:  # after the output, whose gradient is the seed
+        assert sum(u["share"] for u in e["uses"]) == pytest.approx(e["grad"], rel=1e-12, abs=1e-12)
+        for u in e["uses"]:
+            assert u["share"] == pytest.approx(u["local"] * u["upstream"], rel=1e-12, abs=1e-12)
+    inputs = {e["node"]: e for e in data if e["paths"]}
+    if expression == SECTION6:
+        assert round(inputs["a"]["grad"], 4) == 138.8338 and round(inputs["b"]["grad"], 4) == 645.5773
+        assert inputs["a"]["path_count"] > len(inputs["a"]["paths"])  # bounded: "and N more paths"
