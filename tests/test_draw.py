@@ -195,3 +195,11 @@ def test_graph_open_draws_a_composite_from_a_plugin_as_its_own_gates(tmp_path):
     assert "sigmoid(a)" in opened.stdout and "swish" not in opened.stdout
     numbers = [r.stdout.splitlines()[0].split("   ", 1)[1] for r in (closed, opened)]
     assert numbers[0] == numbers[1]  # the same output value and seed (node ids differ)
+
+
+def test_a_circuit_too_large_for_a_png_says_so_and_offers_svg():
+    circuit = gatekit.parse("; ".join(["a = x + 1"] + ["a = a * 1.5"] * 400))
+    picture = draw(circuit, {"x": 1.0})
+    with pytest.raises(gatekit.UsageError, match="too large for a PNG.*svg or text"):
+        picture.png()
+    assert ET.fromstring(picture.svg()).tag == f"{SVG}svg"  # SVG has no such limit

@@ -9,6 +9,7 @@ global (backends, open figures) changes in the caller's process.
 from __future__ import annotations
 
 from pathlib import Path
+from ..errors import UsageError
 from ..plot import require_matplotlib
 from .scene import GATE_FILL, INK, Scene
 
@@ -16,6 +17,8 @@ __all__ = ["render_png"]
 
 #: Pixels per inch of a PNG: the scene is in points, so 150 makes it about twice as sharp as 72.
 DPI = 150
+#: Beyond this many pixels a side, Agg cannot draw (and no one could read it).
+MAX_PIXELS = 30000
 _VA = "baseline"
 
 
@@ -24,6 +27,12 @@ def render_png(s: Scene, path: str | Path | None = None, dpi: int = DPI) -> byte
     import io
 
     require_matplotlib()
+    pixels = (s.width * dpi / 72, s.height * dpi / 72)
+    if max(pixels) > MAX_PIXELS:
+        raise UsageError(
+            f"the circuit is too large for a PNG ({pixels[0]:.0f} x {pixels[1]:.0f} pixels at {dpi} dpi; at most "
+            f"{MAX_PIXELS} a side): draw it as svg or text instead"
+        )
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch
 
