@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .circuit import Circuit
+    from .plot import Plot
     from .registry import Registry
 
 __all__ = ["optimize", "compare", "Result", "StepRecord", "STOP_REASONS"]
@@ -90,11 +91,11 @@ class Result:
 
         return result_html(self)
 
-    def plot(self, circuit: Circuit | None = None, path: str | Path | None = None) -> Any:
+    def plot(self, circuit: Circuit | None = None, path: str | Path | None = None) -> Plot:
         """Output by step (and, given ``circuit`` with two free inputs, the path over its contours)."""
         from .plot import plot_run
 
-        return plot_run(self, circuit, path)  # a gatekit.plot.Plot
+        return plot_run(self, circuit, path)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (the CLI's ``--json``): floats, ints, strings, lists, dicts."""
