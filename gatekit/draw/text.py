@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from xml.sax.saxutils import escape
 
 from ..circuit import CONST, INPUT
 from .model import Drawing, Wire
+from .scene import GRAD_COLOUR, VALUE_COLOUR
 
 __all__ = ["render_text", "render_dot", "render_mermaid", "MAX_TREE_DEPTH"]
 
@@ -118,13 +120,13 @@ def _wire_label(d: Drawing, w: Wire) -> str:
 
 
 def _node_label(d: Drawing, i: int, newline: str) -> str:
+    """A gate's stage name (if it has one that says more than its gate) over its operator."""
     circuit = d.circuit
     node = circuit.nodes[i]
-    if node.kind == "gate":
-        head = f"{circuit.node_name(i)} = {node.name}" if node.label else str(node.name)
-    else:
-        head = circuit.node_name(i)
-    parts = [head]
+    parts = []
+    if node.kind == "gate" and node.label and node.label != node.name:
+        parts.append(node.label)
+    parts.append(d.symbol(i) if node.kind == "gate" else circuit.node_name(i))
     if d.backward and d.uses(i) > 1:
         parts.append(f"grad {d.fmt(d.grad(i))} in total")
     return newline.join(parts)
@@ -137,8 +139,19 @@ def _seed_label(d: Drawing) -> str:
     return d.fmt(d.value(out)) + (f" / grad {d.fmt(d.grad(out))}" if d.backward else "")
 
 
+def _dot_edge_label(d: Drawing, value: Any, grad: Any, total: Any = None) -> str:
+    """An HTML-like DOT label: the value in the value colour over the gradient in the gradient's."""
+    if not d.forward:
+        return '""'
+    text = f'<font color="{VALUE_COLOUR}">{escape(d.fmt(value))}</font>'
+    if d.backward:
+        share = f"grad {d.fmt(grad)}" + (f" (of {d.fmt(total)})" if total is not None else "")
+        text += f'<br/><font color="{GRAD_COLOUR}">{escape(share)}</font>'
+    return f"<{text}>"
+
+
 def render_dot(d: Drawing) -> str:
-    """Graphviz DOT: values and gradients on the edges (``| dot -Tsvg``)."""
+    """Graphviz DOT: values (one colour) over gradients (another) on the edges (``| dot -Tsvg``)."""
 
     def quote(text: str) -> str:
         return json.dumps(text).replace("\\\\n", "\\n")  # keep DOT's own line breaks
@@ -150,8 +163,10 @@ def render_dot(d: Drawing) -> str:
         lines.append(f"  n{i} [label={quote(_node_label(d, i, chr(92) + 'n'))}, shape={shape}];")
     lines.append('  output [shape=plaintext, label="output"];')
     for w in d.wires:
-        lines.append(f"  n{w.source} -> n{w.target} [label={quote(_wire_label(d, w))}];")
-    lines.append(f"  n{d.circuit.output} -> output [label={quote(_seed_label(d))}];")
+        total = d.grad(w.source) if d.backward and d.uses(w.source) > 1 else None
+        lines.append(f"  n{w.source} -> n{w.target} [label={_dot_edge_label(d, w.value, w.grad, total)}];")
+    out = d.circuit.output
+    lines.append(f"  n{out} -> output [label={_dot_edge_label(d, d.value(out), d.grad(out))}];")
     lines.append("}")
     return "\n".join(lines)
 
