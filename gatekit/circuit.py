@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .containment import is_user_interrupt
 from .errors import CircuitError, GateContractError, GatekitError, NonFiniteError, UnknownNameError, UsageError
 from .trace import Trace
 from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
@@ -200,7 +201,9 @@ class Circuit:
                         v[i] = gate.forward(*[v[k] for k in args])
         except GatekitError:
             raise
-        except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+        except BaseException as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+            if is_user_interrupt(exc):  # the rule is gatekit/containment.py's
+                raise
             raise self._gate_failure(i, "forward", exc) from exc
         trace = Trace(self, v)
         if check_finite:
@@ -274,7 +277,9 @@ class Circuit:
             raise
         except BadGradient as exc:
             raise self._contract_error(i, str(exc)) from None
-        except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+        except BaseException as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+            if is_user_interrupt(exc):
+                raise
             raise self._gate_failure(i, "backward", exc) from exc
         return [zero_gradient(values[k]) if gk is None else gk for k, gk in enumerate(g)]
 
@@ -291,7 +296,7 @@ class Circuit:
         name, plugin = self._gate_and_plugin(i)
         return GateContractError(f"gate {name!r} (plugin {plugin!r}) at {self._where(i)}: backward {what}", plugin=plugin)
 
-    def _gate_failure(self, i: int, method: str, exc: Exception) -> GateContractError:
+    def _gate_failure(self, i: int, method: str, exc: BaseException) -> GateContractError:
         """A gate that raised instead of returning (gates give inf/nan, never raise)."""
         name, plugin = self._gate_and_plugin(i)
         return GateContractError(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .containment import is_user_interrupt
 from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError
 from .problem import Problem, StopRun
 from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
@@ -319,7 +320,9 @@ def _call(run: _Run, method: Callable[..., Any], *args: Any) -> Any:
         raise StrategyContractError(f"strategy {run.strategy.name!r}{plugin}: {exc}", plugin=run.plugin) from exc
     except (StopRun, GatekitError):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit, GeneratorExit...: contained (gatekit/containment.py)
+        if is_user_interrupt(exc):
+            raise
         raise StrategyContractError(
             f"strategy {run.strategy.name!r}{plugin} raised {type(exc).__name__}: {exc}", plugin=run.plugin
         ) from exc

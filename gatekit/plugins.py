@@ -36,6 +36,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .containment import describe, is_user_interrupt
 from .errors import GatekitError, PluginError, PluginLoadError, UsageError, suggest
 from .registry import LoadError, PluginInfo, Registry
 
@@ -107,7 +108,9 @@ class _Loader:
             return
         try:
             self.pm.register(module, name=info.name)
-        except Exception as exc:  # pluggy rejects malformed hook implementations
+        except BaseException as exc:  # pluggy rejects malformed hook implementations
+            if is_user_interrupt(exc):
+                raise
             self.fail(info.name, "import", exc)
             return
         self.order.append((info, module))
@@ -144,7 +147,9 @@ class _Loader:
             seen[ep.name] = info
             try:
                 module = ep.load()
-            except (Exception, SystemExit) as exc:  # one broken plugin never takes the rest down
+            except BaseException as exc:  # one broken plugin never takes the rest down
+                if is_user_interrupt(exc):
+                    raise
                 self.fail(ep.name, "import", exc)
                 continue
             found.append((info, module))
@@ -165,7 +170,9 @@ class _Loader:
             info = PluginInfo(name, "gatekit", version, builtin=True)
             try:
                 found.append((info, importlib.import_module(name)))
-            except (Exception, SystemExit) as exc:
+            except BaseException as exc:
+                if is_user_interrupt(exc):
+                    raise
                 self.fail(name, "import", exc)
         return found
 
@@ -188,7 +195,9 @@ class _Loader:
                     ) from None
                 self.fail(_extra_name(spec), "import", exc)
                 continue
-            except (Exception, SystemExit) as exc:
+            except BaseException as exc:
+                if is_user_interrupt(exc):
+                    raise
                 self.fail(_extra_name(spec), "import", exc)
                 continue
             found.append((PluginInfo(module.__name__), module))
@@ -231,7 +240,9 @@ class _Loader:
 
         try:
             impl(register=register)
-        except (Exception, SystemExit) as exc:
+        except BaseException as exc:
+            if is_user_interrupt(exc):
+                raise
             # A hook that fails half-way registers nothing: no half-loaded plugin.
             self.fail(info.name, "hook", PluginLoadError(f"{hook} raised {_exc_text(exc)}", info.name), cause=exc)
             return
@@ -240,14 +251,15 @@ class _Loader:
                 self.registry.add(kind, obj, info, override=override)
             except PluginError as exc:
                 self.fail(info.name, "register", exc)
-            except Exception as exc:  # e.g. a gate whose attributes raise when read
+            except BaseException as exc:  # e.g. a gate whose attributes raise when read
+                if is_user_interrupt(exc):
+                    raise
                 self.fail(info.name, "register", PluginLoadError(
                     f"registering a {kind} in {hook} raised {_exc_text(exc)}", info.name), cause=exc)
 
 
 def _exc_text(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return describe(exc)
 
 
 def _origin(info: PluginInfo) -> str:

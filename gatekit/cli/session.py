@@ -26,6 +26,7 @@ from typing import Annotated, Any, TypeVar
 import numpy as np
 import typer
 
+from ..containment import describe, is_user_interrupt
 from ..errors import GatekitError
 from ..plugins import load_registry
 from ..registry import Registry
@@ -47,6 +48,9 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 #: The ``--json`` flag every command that prints data has.
 Json = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (and nothing else) instead of tables.")]
@@ -133,7 +137,14 @@ def reports_errors(command: F) -> F:
             if _is_click_signal(exc):
                 raise
             hint = "" if debug_enabled() else " (set GATEKIT_DEBUG=1 to see the traceback)"
-            raise fail(f"unexpected {type(exc).__name__}: {exc}{hint}", 1) from None
+            raise fail(f"unexpected {describe(exc)}{hint}", 1) from None
+        except BaseException as exc:
+            # Plugin code is contained where it is called; what still gets here is the
+            # user's Ctrl-C, or a plugin's SystemExit/BaseException from an uncontained spot.
+            if is_user_interrupt(exc):
+                raise fail("interrupted", INTERRUPTED) from None
+            hint = "" if debug_enabled() else " (set GATEKIT_DEBUG=1 to see the traceback)"
+            raise fail(f"plugin code raised {describe(exc)}{hint}", 1) from None
 
     return run  # type: ignore[return-value]
 
