@@ -18,7 +18,7 @@ from .containment import is_user_interrupt
 from .errors import CircuitError, GateContractError, GatekitError, NonFiniteError, UnknownNameError, UsageError
 from .trace import Trace
 from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
-from .values import as_input, is_real
+from .values import as_input, is_input_name, is_real, label_problem
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -81,8 +81,8 @@ class Circuit:
             if not isinstance(node, Node):
                 raise CircuitError(f"node {i}: expected a gatekit.Node, got {type(node).__name__}")
             if node.kind == INPUT:
-                if not isinstance(node.name, str) or not node.name:
-                    raise CircuitError(f"{self._where(i)}: an input needs a name (a non-empty string)")
+                if not is_input_name(node.name):
+                    raise CircuitError(f"{self._where(i)}: an input needs a name that is an identifier, got {node.name!r}")
                 if node.name in self.input_ids:
                     raise CircuitError(f"{self._where(i)}: duplicate input name {node.name!r}")
                 self.input_ids[node.name] = i
@@ -104,6 +104,8 @@ class Circuit:
                             f"{self._where(i)}: argument {a!r} must refer to an earlier node (0..{i - 1}); "
                             "circuits are built in topological order, so cycles are impossible"
                         )
+                if node.label is not None and label_problem(node.label) is not None:
+                    raise CircuitError(f"node {i}: {label_problem(node.label)}")
                 gates[i] = gate
             else:
                 raise CircuitError(f"{self._where(i)}: unknown node kind {node.kind!r} (input, const or gate)")

@@ -55,12 +55,14 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, Union
 import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
-from .errors import CircuitError, CircuitFileError, UnknownNameError, suggest
+from .bounded_files import MAX_FILE_BYTES, read_limited, write_atomically
+from .values import label_problem
+from .errors import CircuitError, CircuitFileError, UnknownNameError, UsageError, suggest
 
 if TYPE_CHECKING:
     from .registry import Registry
 
-__all__ = ["FORMAT", "VERSION", "save", "load", "dumps", "loads", "circuit_to_dict", "circuit_from_dict"]
+__all__ = ["FORMAT", "VERSION", "MAX_FILE_BYTES", "save", "load", "dumps", "loads", "circuit_to_dict", "circuit_from_dict"]
 
 FORMAT = "gatekit-circuit"
 VERSION = 1
@@ -184,33 +186,70 @@ def dumps(circuit: Circuit) -> str:
 
 
 def save(circuit: Circuit, path_or_file: PathOrFile) -> None:
-    """Write ``circuit`` to a path (UTF-8) or to an open file."""
+    """Write ``circuit`` to a path (UTF-8) or to an open file.
+
+    Everything is checked before anything is written (a default JSON cannot hold,
+    text UTF-8 cannot encode), and a path is written atomically: a temporary file in
+    the same folder, flushed to disk, then renamed over the old one. A failure at any
+    point (a full disk, a Ctrl-C) leaves the old file as it was.
+    """
+    _check_destination(path_or_file, "save")
     text = dumps(circuit)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start:exc.end]
+        raise _error(f"the circuit holds {bad!r}, which UTF-8 cannot encode; nothing was written") from None
     if hasattr(path_or_file, "write"):
         handle: Any = path_or_file
         try:
             handle.write(text)
         except TypeError:  # a binary file
-            handle.write(text.encode("utf-8"))
+            handle.write(data)
         return
     try:
-        with open(path_or_file, "w", encoding="utf-8") as handle:  # type: ignore[arg-type]
-            handle.write(text)
+        write_atomically(path_or_file, data)  # type: ignore[arg-type]
     except OSError as exc:
-        raise _error(f"cannot write the circuit file: {exc.strerror or exc}", source=str(path_or_file)) from None
+        raise _error(f"cannot write the circuit file (it is unchanged): {exc.strerror or exc}",
+                     source=str(path_or_file)) from None
+
+
+def _check_destination(path_or_file: Any, verb: str) -> None:
+    """A path (str or os.PathLike) or an open file; anything else is a usage error.
+
+    An int in particular is refused: ``open`` would take it as a file descriptor (and
+    close it).
+    """
+    method = "write" if verb == "save" else "read"
+    if hasattr(path_or_file, method) and not isinstance(path_or_file, (str, bytes)):
+        return
+    if isinstance(path_or_file, (str, os.PathLike)):
+        if "\x00" in os.fspath(path_or_file):  # type: ignore[operator]
+            raise _error(f"the path {os.fspath(path_or_file)!r} holds a NUL character, which no file name can")
+        return
+    raise UsageError(
+        f"{verb}() takes a file path (str or pathlib.Path) or an open file, got {type(path_or_file).__name__}"
+    )
 
 
 # -- reading -----------------------------------------------------------------------------
 def load(path_or_file: PathOrFile, registry: Registry | None = None) -> Circuit:
-    """The circuit in a circuit file (a path or an open file)."""
+    """The circuit in a circuit file (a path or an open file).
+
+    A path must be a regular file of at most
+    :data:`~gatekit.bounded_files.MAX_FILE_BYTES`: a FIFO or a device (``/dev/zero``)
+    is refused before it is opened, so nothing blocks or reads without end.
+    """
+    _check_destination(path_or_file, "load")
     if hasattr(path_or_file, "read"):
         source = str(getattr(path_or_file, "name", "<file>"))
-        text = path_or_file.read()  # type: ignore[union-attr]
+        text = path_or_file.read(MAX_FILE_BYTES + 1)  # type: ignore[union-attr]
+        if len(text) > MAX_FILE_BYTES:
+            raise _error(f"the file is larger than {MAX_FILE_BYTES} bytes, the most gatekit reads", source=source)
     else:
         source = str(path_or_file)
         try:
-            with open(path_or_file, "rb") as handle:  # type: ignore[arg-type]
-                text = handle.read()
+            text = read_limited(path_or_file, _error)  # type: ignore[arg-type]
         except FileNotFoundError:
             raise _error(f"no such circuit file: {source}") from None
         except IsADirectoryError:
@@ -222,6 +261,8 @@ def load(path_or_file: PathOrFile, registry: Registry | None = None) -> Circuit:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise _error(f"not UTF-8 text (byte {exc.start}); a circuit file is JSON", source=source) from None
+    if not isinstance(text, str):
+        raise _error(f"reading the file gave {type(text).__name__}, not text", source=source)
     return loads(text, registry, source=source)
 
 
@@ -341,8 +382,8 @@ class _Reader:
                 self.fail(path, f'a node is an object {{"id": ..., "gate": ..., "args": [...]}}, got {_kind(node)}')
             self.keys(node, path, _NODE_KEYS, required=("id", "gate", "args"))
             node_id = node["id"]
-            if not isinstance(node_id, str) or not node_id.strip():
-                self.fail(path + ".id", f"a node id must be a non-empty string, got {node_id!r}")
+            if not isinstance(node_id, str) or label_problem(node_id) is not None:
+                self.fail(path + ".id", f"a node id must be a non-empty string with a visible character that UTF-8 can encode, got {node_id!r}")
             if node_id in self.refs:
                 self.fail(path + ".id", f"node id {node_id!r} is already an input name; ids and inputs must differ")
             if node_id in ids:
@@ -367,6 +408,8 @@ class _Reader:
         label = node.get("label", _default_label(node["id"]))
         if label is not None and not isinstance(label, str):
             self.fail(path + ".label", f"a label must be a string or null, got {_kind(label)}")
+        if label is not None and label_problem(label) is not None:
+            self.fail(path + ".label", f"{label_problem(label)} (or null for none)")
         refs = tuple(self.argument(arg, f"{path}.args[{j}]", k, ids) for j, arg in enumerate(args))
         self.refs[node["id"]] = len(self.nodes)
         self.nodes.append(Node(GATE, name=name, args=refs, label=label))
