@@ -30,10 +30,13 @@ the whitelist to reject, so rewriting never changes what is allowed.
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import keyword
 import token
 import tokenize
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import ExpressionError
@@ -270,6 +273,16 @@ def flatten_chains(text: str, threshold: int | None = None) -> Flattened:
     return rewriter.apply()
 
 
+@contextlib.contextmanager
+def _quiet_parser() -> Iterator[None]:
+    """Python's parser warns about source such as ``1if x else y`` (a SyntaxWarning on
+    stderr); for an expression that is noise: it is accepted or refused, one or the other."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # invalid escapes, on older Pythons
+        yield
+
+
 class ExpressionSource:
     """The text as parsed (indentation stripped, long chains flattened) and the way back.
 
@@ -283,12 +296,14 @@ class ExpressionSource:
         # Indentation means nothing in this language; stripping it lets people indent
         # a multi-line expression inside a triple-quoted string.
         self.indent = [len(a) - len(b) for a, b in zip(lines, stripped)]
-        self.flat: Flattened = flatten_chains("\n".join(stripped))
+        with _quiet_parser():
+            self.flat: Flattened = flatten_chains("\n".join(stripped))
         self.lines = self.flat.text.split("\n")
 
     def statements(self) -> list[ast.stmt]:
         try:
-            tree = ast.parse(self.flat.text, mode="exec")
+            with _quiet_parser():
+                tree = ast.parse(self.flat.text, mode="exec")
         except SyntaxError as exc:
             offset = exc.offset if exc.offset and exc.offset > 0 else None
             line, column = self.user_position(exc.lineno, None if offset is None else offset - 1)

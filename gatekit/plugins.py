@@ -22,13 +22,16 @@ distributions claim.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
+import io
 import importlib.util
 import os
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -38,7 +41,7 @@ import pluggy
 from . import hookspecs
 from .containment import describe, is_user_interrupt
 from .errors import GatekitError, PluginError, PluginLoadError, UsageError, suggest
-from .registry import LoadError, PluginInfo, Registry
+from .registry import LoadError, PluginInfo, PluginMessage, Registry
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -103,6 +106,27 @@ class _Loader:
                 f"plugin {plugin!r} failed ({stage}): {message}", plugin=plugin
             ) from (exc if cause is None else cause)
 
+    @contextlib.contextmanager
+    def capturing(self, plugin: str, stage: str) -> Iterator[None]:
+        """Catch what plugin code prints or warns, and keep it as the plugin's messages.
+
+        stdout belongs to ``--json``, and a raw warning is two lines on stderr; both
+        become :class:`PluginMessage` lines. Writes to the real file descriptors
+        (``os.write(1, ...)``, ``sys.__stdout__``) are beyond this.
+        """
+        printed = io.StringIO()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                    yield
+            finally:
+                lines = [line.strip() for line in printed.getvalue().splitlines()]
+                lines += [f"{w.category.__name__}: {w.message}" for w in caught]
+                for line in dict.fromkeys(line for line in lines if line):
+                    shown = line if len(line) <= 300 else line[:297] + "..."
+                    self.registry.messages.append(PluginMessage(plugin, shown, stage))
+
     def add(self, info: PluginInfo, module: Any) -> None:
         if self.pm.is_blocked(info.name):
             return
@@ -146,7 +170,8 @@ class _Loader:
                 continue
             seen[ep.name] = info
             try:
-                module = ep.load()
+                with self.capturing(ep.name, "import"):
+                    module = ep.load()
             except BaseException as exc:  # one broken plugin never takes the rest down
                 if is_user_interrupt(exc):
                     raise
@@ -169,7 +194,8 @@ class _Loader:
                 continue
             info = PluginInfo(name, "gatekit", version, builtin=True)
             try:
-                found.append((info, importlib.import_module(name)))
+                with self.capturing(name, "import"):
+                    found.append((info, importlib.import_module(name)))
             except BaseException as exc:
                 if is_user_interrupt(exc):
                     raise
@@ -184,7 +210,8 @@ class _Loader:
                 found.append((PluginInfo(name), spec))
                 continue
             try:
-                module = _import_extra(spec)
+                with self.capturing(_extra_name(spec), "import"):
+                    module = _import_extra(spec)
             except UsageError:
                 raise  # a path that does not exist is the user's typo, not a plugin's failure
             except ModuleNotFoundError as exc:
@@ -239,7 +266,8 @@ class _Loader:
             staged.append((obj, bool(override)))
 
         try:
-            impl(register=register)
+            with self.capturing(info.name, "hook"):
+                impl(register=register)
         except BaseException as exc:
             if is_user_interrupt(exc):
                 raise

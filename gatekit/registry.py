@@ -16,7 +16,7 @@ from typing import Any
 from .errors import GateValidationError, NameConflictError, UnknownNameError
 from .gate import OPERATOR_SYMBOLS, Domain, Gate
 
-__all__ = ["Registry", "Entry", "LoadError", "PluginInfo", "validate_gate", "NAME_PATTERN"]
+__all__ = ["Registry", "Entry", "LoadError", "PluginMessage", "PluginInfo", "validate_gate", "NAME_PATTERN"]
 
 #: Names of gates and strategies: what an expression or a command line can spell.
 NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
@@ -53,6 +53,22 @@ class LoadError:
 
     def __str__(self) -> str:
         return f"plugin {self.plugin!r} ({self.stage}): {self.message}"
+
+
+@dataclass(frozen=True)
+class PluginMessage:
+    """One line a plugin printed or warned while it was imported or its hook ran.
+
+    Captured at load time so that stdout stays clean for ``--json``; the CLI shows
+    them on stderr and in ``gatekit plugins``.
+    """
+
+    plugin: str
+    message: str
+    stage: str  # "import", "hook"
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin!r} ({self.stage}) said: {self.message}"
 
 
 _MISSING = object()
@@ -175,6 +191,8 @@ class Registry:
     entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {"gate": {}, "strategy": {}})
     plugins: list[PluginInfo] = field(default_factory=list)
     load_errors: list[LoadError] = field(default_factory=list)
+    #: What plugins printed or warned while loading, one line each.
+    messages: list[PluginMessage] = field(default_factory=list)
     #: (operator symbol, arity) -> name of the gate that binds it.
     symbols: dict[tuple[str, int], str] = field(default_factory=dict)
     #: The pluggy manager that loaded the plugins (None for a registry filled by hand).

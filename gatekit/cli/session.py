@@ -71,6 +71,8 @@ class Session:
             if not self.quiet_warnings:
                 for problem in registry.load_errors:
                     warn(f"plugin {problem.plugin!r} failed ({problem.stage}): {problem.message}")
+                for message in registry.messages:
+                    warn(str(message))
             self._registry = registry
         return self._registry
 
