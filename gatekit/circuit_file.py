@@ -79,6 +79,28 @@ class _NonStandard:
         self.text = text
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return data
+
+
+def _parse_int(text: str) -> int | float:
+    """A JSON integer; past Python's 4,300-digit limit for int() it is a float (inf), which
+    validation then refuses as not finite, rather than a ValueError escaping."""
+    return int(text) if len(text) <= 4000 else float(text)
+
+
 def _error(message: str, path: str = "", source: str | None = None) -> CircuitFileError:
     where = ": ".join(part for part in (source, path) if part)
     error = CircuitFileError(f"{where}: {message}" if where else message)
@@ -269,7 +291,10 @@ def load(path_or_file: PathOrFile, registry: Registry | None = None) -> Circuit:
 def loads(text: str, registry: Registry | None = None, source: str | None = None) -> Circuit:
     """The circuit in JSON text; ``source`` names it in errors."""
     try:
-        data = json.loads(text, parse_constant=_NonStandard)
+        data = json.loads(text, parse_constant=_NonStandard, parse_int=_parse_int, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise _error(f"the key {exc.key!r} appears twice in one object; each key may appear once "
+                     "(JSON readers disagree on which one would count)", source=source) from None
     except json.JSONDecodeError as exc:
         raise _error(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source) from None
     except RecursionError:
@@ -306,7 +331,8 @@ class _Reader:
             self.fail("format", f"expected {FORMAT!r}, got {data['format']!r}; this is not a gatekit circuit file")
         version = data["version"]
         if isinstance(version, bool) or not isinstance(version, int):
-            self.fail("version", f"expected the number {VERSION}, got {_kind(version)}")
+            shown = f"{version!r}" if isinstance(version, float) else _kind(version)
+            self.fail("version", f"expected the number {VERSION}, got {shown}")
         if version != VERSION:
             self.fail("version", f"unsupported version {version}; this gatekit reads version {VERSION}")
         if "description" in data and not isinstance(data["description"], str):

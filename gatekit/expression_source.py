@@ -41,10 +41,15 @@ from dataclasses import dataclass, field
 
 from .errors import ExpressionError
 
-__all__ = ["CHAIN_THRESHOLD", "ChainOp", "Flattened", "flatten_chains", "ExpressionSource", "ALLOWED", "TOO_LARGE"]
+__all__ = ["MAX_EXPRESSION_CHARS", "CHAIN_THRESHOLD", "ChainOp", "Flattened", "flatten_chains", "ExpressionSource", "ALLOWED", "TOO_LARGE"]
 
 ALLOWED = "allowed: names, numbers, operators (+ - * / **), gate calls like max(x, y), stages like q = x + y"
 TOO_LARGE = "a number too large for a float (the largest is about 1.8e308)"
+
+#: The longest expression text parse() reads: over twice a 10^6-term sum (``x + x + ...``,
+#: 4 * 10^6 characters) and far more than anyone types. Parsing time and memory grow
+#: with the text, so this bounds both; larger circuits come from Composer or a file.
+MAX_EXPRESSION_CHARS = 10_000_000
 
 #: A run with this many operators of one level is flattened (far below any parser limit).
 CHAIN_THRESHOLD = 16

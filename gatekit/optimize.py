@@ -330,12 +330,15 @@ def _call(run: _Run, method: Callable[..., Any], *args: Any) -> Any:
 
 def _check_move(run: _Run, problem: Problem, move: Any) -> np.ndarray:
     try:
-        point = np.array(move, dtype=np.float64)
+        complex_move = np.iscomplexobj(move)  # float64 would drop the imaginary part, with a raw warning
+        point = None if complex_move else np.array(move, dtype=np.float64)
     except (TypeError, ValueError):
-        point = None
+        complex_move, point = False, None
     if point is None or point.shape != (problem.n,):
         plugin = f" (plugin {run.plugin!r})" if run.plugin else ""
         shape = "nothing" if move is None else (f"shape {point.shape}" if point is not None else repr(move))
+        if complex_move:
+            shape = "complex numbers"
         raise StrategyContractError(
             f"strategy {run.strategy.name!r}{plugin} returned {shape} from step; expected {problem.n} number(s) "
             f"({', '.join(problem.names)}) or gatekit.Converged",

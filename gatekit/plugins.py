@@ -130,6 +130,20 @@ class _Loader:
     def add(self, info: PluginInfo, module: Any) -> None:
         if self.pm.is_blocked(info.name):
             return
+        if self.pm.is_registered(module):
+            loaded_as = self.pm.get_name(module)
+            if loaded_as != info.name:
+                self.fail(info.name, "import", PluginLoadError(
+                    f"plugin {info.name!r} is the module already loaded as plugin {loaded_as!r}; it loads once, "
+                    f"as {loaded_as!r}", info.name))
+            return  # the same plugin given twice: once is enough
+        holder = self.pm.get_plugin(info.name)
+        if holder is not None:
+            where = getattr(module, "__file__", None) or repr(module)
+            self.fail(info.name, "import", PluginLoadError(
+                f"two plugins are named {info.name!r}; the one from {where} was not loaded (rename one of them)",
+                info.name))
+            return
         try:
             self.pm.register(module, name=info.name)
         except BaseException as exc:  # pluggy rejects malformed hook implementations
@@ -204,7 +218,13 @@ class _Loader:
 
     def extras(self, extras: Iterable[str | ModuleType | Any]) -> list[tuple[PluginInfo, Any]]:
         found = []
+        seen: set[str] = set()
         for spec in extras:
+            if isinstance(spec, str):
+                key = os.path.realpath(Path(spec).expanduser()) if _is_path(spec) else spec
+                if key in seen:
+                    continue  # the same file or module named twice: imported once
+                seen.add(key)
             if not isinstance(spec, str):
                 name = getattr(spec, "__name__", None) or type(spec).__name__
                 found.append((PluginInfo(name), spec))
@@ -325,7 +345,28 @@ def _import_extra(spec: str) -> ModuleType:
         # Renamed only now: the file loader refuses a module whose name it was not given.
         module.__name__ = path.stem  # the plugin's name is the file's stem
         return module
+    _check_parents(spec)
     return importlib.import_module(spec)
+
+
+def _check_parents(spec: str) -> None:
+    """Refuse ``this.module.x`` when ``this`` is a plain module, before importing anything.
+
+    ``import_module`` imports each parent first, so a typo would run an unrelated
+    module (``this`` prints the Zen of Python) before failing.
+    """
+    top = spec.split(".")[0]
+    if "." not in spec or top in sys.modules:
+        return  # nothing to run before the module itself (an imported parent has run already)
+    try:
+        found = importlib.util.find_spec(top)  # a top-level name is found without importing it
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise ModuleNotFoundError(f"No module named {top!r}", name=top)
+    if found.submodule_search_locations is None:
+        raise UsageError(f"plugin module {spec!r} cannot be found: {top!r} is a module, not a package, "
+                         "so it holds no submodules (give a .py file or an importable module name)")
 
 
 def load_registry(

@@ -16,10 +16,15 @@ from typing import Any
 from .errors import GateValidationError, NameConflictError, UnknownNameError
 from .gate import OPERATOR_SYMBOLS, Domain, Gate
 
-__all__ = ["Registry", "Entry", "LoadError", "PluginMessage", "PluginInfo", "validate_gate", "NAME_PATTERN"]
+__all__ = ["Registry", "Entry", "LoadError", "PluginMessage", "PluginInfo", "validate_gate", "NAME_PATTERN", "MAX_ARITY"]
 
 #: Names of gates and strategies: what an expression or a command line can spell.
 NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
+
+#: The most inputs a gate may take. Every use spells each argument out (an expression,
+#: a file, ``gatekit eval``), and ``gatekit check`` builds a circuit of that many
+#: inputs per gate, so an unbounded arity (``10**9``) would make them run without end.
+MAX_ARITY = 256
 
 
 @dataclass(frozen=True)
@@ -143,9 +148,14 @@ def validate_gate(gate: Any) -> list[str]:
             "single '-', e.g. 'mul' or 'soft_plus')"
         )
     arity = _attr(gate, "arity")
-    arity_ok = isinstance(arity, int) and not isinstance(arity, bool) and arity >= 1
+    arity_ok = isinstance(arity, int) and not isinstance(arity, bool) and 1 <= arity <= MAX_ARITY
     if not arity_ok:
-        what = "arity is missing" if arity is _MISSING else f"arity {arity!r} is not a positive integer"
+        if arity is _MISSING:
+            what = "arity is missing"
+        elif isinstance(arity, int) and not isinstance(arity, bool) and arity > MAX_ARITY:
+            what = f"arity {arity} is more than {MAX_ARITY}, the most a gate may take"
+        else:
+            what = f"arity {_short(arity)} is not a positive integer"
         problems.append(f"{what} (the number of inputs)")
     doc = _attr(gate, "doc")
     if not isinstance(doc, str) or not doc.strip():
@@ -303,6 +313,15 @@ class Registry:
             kind: sorted(e.name for e in table.values() if e.plugin.name == plugin)
             for kind, table in self.entries.items()
         }
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut short (a hostile object's repr may be huge or may raise)."""
+    try:
+        shown = repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _describe(obj: Any) -> str:

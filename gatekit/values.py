@@ -36,6 +36,10 @@ def as_input(name: str, value: Any) -> Any:
             raise refused(" (too large for a float)") from None
     if isinstance(value, (bool, np.bool_, str, bytes)):
         raise refused()
+    if isinstance(value, np.ma.MaskedArray):
+        # np.asarray would drop the mask and compute with the hidden values.
+        raise UsageError(f"input {name!r} is a masked array; gatekit would compute with the masked values, so "
+                         f"give {name}.filled(value) or {name}.compressed() (the unmasked values) instead")
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):

@@ -69,6 +69,11 @@ def main() -> None:
     (an unknown command or option, ``--steps abc``) come out as one line too, like every
     error gatekit raises, instead of click's multi-line box.
     """
+    for stream in (sys.stdout, sys.stderr):
+        # Under LC_ALL=C or PYTHONIOENCODING=ascii a label or gate doc with 'ñ' must not
+        # turn a finished result into a UnicodeEncodeError: show what cannot be shown as '?'.
+        if getattr(stream, "errors", "strict") == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         code = app(prog_name="gatekit", standalone_mode=False)
     except typer.Abort as exc:

@@ -202,7 +202,37 @@ def console(stderr: bool = False) -> Any:
     """
     from rich.console import Console
 
+    stream = sys.stderr if stderr else sys.stdout
+    if not _can_encode(stream, "\u2026\u2500"):
+        # An ASCII or C locale terminal: rich draws ASCII boxes by itself, but cuts long
+        # text with '…' whatever the encoding; write that as '...' and anything else
+        # the terminal cannot show as '?', rather than fail half-way through a table.
+        return Console(file=_Encodable(stream), highlight=False, markup=False)  # type: ignore[arg-type]
     return Console(stderr=stderr, highlight=False, markup=False)
+
+
+def _can_encode(stream: Any, text: str) -> bool:
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+class _Encodable:
+    """A text stream that only ever receives what its encoding can hold."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+        self.encoding = getattr(stream, "encoding", None) or "ascii"
+
+    def write(self, text: str) -> int:
+        text = text.replace("\u2026", "...")
+        self.stream.write(text.encode(self.encoding, "replace").decode(self.encoding))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno: the stream's own
+        return getattr(self.stream, name)
 
 
 def titled(title: str, renderable: Any) -> Any:
