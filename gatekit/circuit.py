@@ -17,7 +17,7 @@ import numpy as np
 from .containment import is_user_interrupt
 from .errors import CircuitError, GateContractError, GatekitError, NonFiniteError, UnknownNameError, UsageError
 from .trace import Trace
-from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
+from .broadcast import BadGradient, shapes_clash, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
 from .values import as_input, is_input_name, is_real, label_problem
 
 if TYPE_CHECKING:
@@ -206,6 +206,9 @@ class Circuit:
         except BaseException as exc:  # a plugin's bug: name the gate and plugin, keep the cause
             if is_user_interrupt(exc):  # the rule is gatekit/containment.py's
                 raise
+            if (isinstance(exc, ValueError) and shapes_clash([v[k] for k in self.nodes[i].args])
+                    and shapes_clash([v[k] for k in self.input_ids.values()])):
+                raise self._shape_error(i, v) from None  # the caller's arrays, not the gate
             raise self._gate_failure(i, "forward", exc) from exc
         trace = Trace(self, v)
         if check_finite:
@@ -305,6 +308,15 @@ class Circuit:
             f"gate {name!r} (plugin {plugin!r}) at {self._where(i)} raised {type(exc).__name__} "
             f"in {method}: {exc}",
             plugin=plugin,
+        )
+
+    def _shape_error(self, i: int, values: Sequence[Any]) -> UsageError:
+        arrays = ", ".join(f"{name} {np.shape(values[k])}" for name, k in self.input_ids.items() if np.ndim(values[k]))
+        got = " and ".join(str(np.shape(values[k])) for k in self.nodes[i].args)
+        return UsageError(
+            f"the input arrays' shapes do not broadcast together ({arrays}): gate {self.nodes[i].name!r} at "
+            f"{self._where(i)} got shapes {got}; give arrays of one shape, or shapes that broadcast "
+            "(a size-1 axis or a missing leading axis stretches)"
         )
 
     def as_gate(self, name: str, doc: str | None = None, domain: Any = None) -> Any:
