@@ -12,6 +12,7 @@ prints the traceback too.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
@@ -19,7 +20,8 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -122,13 +124,30 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """A warning raised while a command runs (a plugin's gate, numpy) is one ``Warning:`` line.
+
+    Python would print it as two raw lines (file and source line), which no one
+    reading the CLI's stderr expects.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            yield
+        finally:
+            for shown in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+                warn(shown)
+
+
 def reports_errors(command: F) -> F:
     """Turn errors raised by ``command`` into one line on stderr and an exit code."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with _warnings_as_lines():
+                return command(*args, **kwargs)
         except GatekitError as exc:
             raise fail(str(exc), exc.exit_code) from None
         except OSError as exc:
