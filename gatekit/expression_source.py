@@ -33,6 +33,7 @@ import ast
 import contextlib
 import io
 import keyword
+import re
 import token
 import tokenize
 import warnings
@@ -278,6 +279,37 @@ def flatten_chains(text: str, threshold: int | None = None) -> Flattened:
     return rewriter.apply()
 
 
+#: How deep Python's parser nests brackets ("too many nested parentheses" past it).
+MAX_BRACKET_DEPTH = 200
+_BRACKET = re.compile(r"[()\[\]{}]")
+
+
+def _refuse_deep_brackets(lines: list[str], indent: list[int]) -> None:
+    """Refuse brackets nested past the parser's limit in one linear scan, before tokenising.
+
+    Only when no string or comment could hold a bracket (they are the only places one
+    does not count); otherwise the tokenizer and the parser decide, as for any text.
+    """
+    text = "\n".join(lines)
+    if text.count("(") + text.count("[") + text.count("{") <= MAX_BRACKET_DEPTH:
+        return
+    if "#" in text or "'" in text or '"' in text:
+        return
+    depth = 0
+    for line_number, line in enumerate(lines, 1):
+        for match in _BRACKET.finditer(line):
+            if match.group() in _OPEN:
+                depth += 1
+                if depth > MAX_BRACKET_DEPTH:
+                    raise ExpressionError(
+                        f"too many nested parentheses for Python's parser (at most {MAX_BRACKET_DEPTH}); "
+                        "split the expression into named stages (q = ...; f = q * z)",
+                        line_number, match.start() + indent[line_number - 1] + 1,
+                    )
+            elif depth:
+                depth -= 1
+
+
 @contextlib.contextmanager
 def _quiet_parser() -> Iterator[None]:
     """Python's parser warns about source such as ``1if x else y`` (a SyntaxWarning on
@@ -301,6 +333,7 @@ class ExpressionSource:
         # Indentation means nothing in this language; stripping it lets people indent
         # a multi-line expression inside a triple-quoted string.
         self.indent = [len(a) - len(b) for a, b in zip(lines, stripped)]
+        _refuse_deep_brackets(stripped, self.indent)  # before tokenising what would be refused anyway
         with _quiet_parser():
             self.flat: Flattened = flatten_chains("\n".join(stripped))
         self.lines = self.flat.text.split("\n")

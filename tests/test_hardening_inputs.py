@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -210,3 +211,25 @@ def test_an_ascii_terminal_gets_the_whole_table(env):
     labelled = subprocess.run([str(script), "run", "ñ = x * 2", "x=1"], capture_output=True, timeout=60,
                               env={**__import__("os").environ, **env})
     assert labelled.returncode == 0 and labelled.stderr == b""
+
+
+def test_brackets_past_the_parsers_depth_are_refused_before_tokenising(monkeypatch):
+    import gatekit.expression_source as source
+
+    deep = "y +\n  " + "(" * 10**6 + "x"
+    expected = "too many nested parentheses for Python's parser (at most 200)"
+
+    def never(*args):
+        raise AssertionError("tokenised input that is refused anyway")
+
+    monkeypatch.setattr(source, "flatten_chains", never)
+    with pytest.raises(ExpressionError, match=r"at most 200\).*\(at line 2, column 203\)"):
+        gatekit.parse(deep, registry=REGISTRY)
+    monkeypatch.undo()
+    # The same message (and place) as the parser's own, just below and above the limit.
+    assert gatekit.parse("(" * 200 + "x" + ")" * 200, registry=REGISTRY)(x=2.0) == 2.0
+    with pytest.raises(ExpressionError, match=r"at most 200\).*column 201"):
+        gatekit.parse("(" * 201 + "x" + ")" * 201, registry=REGISTRY)
+    with pytest.raises(ExpressionError, match=re.escape(expected)):
+        gatekit.parse("# (((\n" + "(" * 201 + "x" + ")" * 201, registry=REGISTRY)  # a comment: the parser decides
+    assert_error(invoke("run", "(" * 5000 + "x"), 2, expected)
