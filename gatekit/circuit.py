@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .containment import is_user_interrupt
+from .gate_outputs import first_junk
 from .errors import CircuitError, GateContractError, GatekitError, NonFiniteError, UnknownNameError, UsageError
 from .trace import Trace
 from .broadcast import BadGradient, shapes_clash, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
@@ -121,6 +122,9 @@ class Circuit:
         # are called without building an argument list per node.
         self._steps = tuple(_step(i, gate, args) for i, gate, args in self._tape)
         self._consts = tuple((i, float(node.value)) for i, node in enumerate(self.nodes) if node.kind == CONST)
+        self._gate_ids = tuple(i for i, _, _ in self._tape)
+        #: Kinds of input (scalar: True, arrays: False) whose gate outputs are still to be checked once.
+        self._unchecked_kinds = {True, False}
 
     # -- shape ----------------------------------------------------------------------------
     @property
@@ -206,10 +210,16 @@ class Circuit:
         except BaseException as exc:  # a plugin's bug: name the gate and plugin, keep the cause
             if is_user_interrupt(exc):  # the rule is gatekit/containment.py's
                 raise
+            junk = first_junk(v, [k for k in self._gate_ids if k < i], _all_scalar(inputs))
+            if junk is not None:  # an earlier gate's junk tripped this one: blame that gate
+                raise self._junk_error(*junk) from exc
             if (isinstance(exc, ValueError) and shapes_clash([v[k] for k in self.nodes[i].args])
                     and shapes_clash([v[k] for k in self.input_ids.values()])):
                 raise self._shape_error(i, v) from None  # the caller's arrays, not the gate
             raise self._gate_failure(i, "forward", exc) from exc
+        # Once per kind of input; afterwards (scalars) one truth test and one class test.
+        if self._unchecked_kinds and (True in self._unchecked_kinds or v[self.output].__class__ is not float):
+            self._check_outputs(v, inputs)
         trace = Trace(self, v)
         if check_finite:
             problem = trace.first_nonfinite()
@@ -310,6 +320,22 @@ class Circuit:
             plugin=plugin,
         )
 
+    def _check_outputs(self, values: Sequence[Any], inputs: Mapping[str, Any]) -> None:
+        scalar = _all_scalar(inputs)
+        if scalar in self._unchecked_kinds:
+            junk = first_junk(values, self._gate_ids, scalar)
+            if junk is not None:
+                raise self._junk_error(*junk)
+            self._unchecked_kinds.discard(scalar)
+
+    def _junk_error(self, i: int, problem: str) -> GateContractError:
+        name, plugin = self._gate_and_plugin(i)
+        return GateContractError(
+            f"gate {name!r} (plugin {plugin!r}) at {self._where(i)}: forward returned {problem}; a forward "
+            "returns a real number or an array of real numbers (in its inputs' broadcast shape)",
+            plugin=plugin,
+        )
+
     def _shape_error(self, i: int, values: Sequence[Any]) -> UsageError:
         arrays = ", ".join(f"{name} {np.shape(values[k])}" for name, k in self.input_ids.items() if np.ndim(values[k]))
         got = " and ".join(str(np.shape(values[k])) for k in self.nodes[i].args)
@@ -328,6 +354,10 @@ class Circuit:
         from .composite import CompositeGate
 
         return CompositeGate(self, name, doc, domain)
+
+
+def _all_scalar(inputs: Mapping[str, Any]) -> bool:
+    return all(x.__class__ is float for x in inputs.values())
 
 
 #: Values whose shape is () without asking: the scalar path skips the shape comparison.
