@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import textwrap
 
 import pytest
 
 import gatekit
 from gatekit.composite import MAX_COMPOSITE_DEPTH
 from cli_helpers import invoke, run_json
+from helpers import write_plugin
 
 NESTING = """
 import gatekit
@@ -58,9 +58,7 @@ def test_one_level_past_the_limit_is_refused_when_built(registry):
 
 
 def _plugin(tmp_path, depth: int) -> str:
-    path = tmp_path / "nesting.py"
-    path.write_text(textwrap.dedent(NESTING.replace("DEPTH", str(depth))))
-    return str(path)
+    return write_plugin(tmp_path, "nesting", NESTING.replace("DEPTH", str(depth)))
 
 
 def test_cli_a_plugin_nesting_to_the_limit_runs(tmp_path):

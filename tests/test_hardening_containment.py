@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 import gatekit
 from gatekit.containment import is_user_interrupt, watching_interrupts
 from cli_helpers import assert_error, invoke
+from helpers import write_plugin
 
 RAISED = {
     "boom": "class Boom(BaseException): pass\nraise Boom('x')",
@@ -67,20 +67,14 @@ EXCEPTIONS = {
 }
 
 
-def _write(tmp_path: Path, name: str, source: str) -> str:
-    path = tmp_path / f"{name}.py"
-    path.write_text(textwrap.dedent(source))
-    return str(path)
-
-
 def _gate_plugin(tmp_path: Path, raised: str, where: str) -> str:
     source = GATE_PLUGIN.replace("RAISED", EXCEPTIONS[raised]).replace("WHERE", repr(where))
-    return _write(tmp_path, "hostile", source)
+    return write_plugin(tmp_path, "hostile", source)
 
 
 @pytest.mark.parametrize("kind", sorted(RAISED))
 def test_a_plugin_raising_a_base_exception_on_import_is_a_load_error(tmp_path, kind):
-    path = _write(tmp_path, kind, RAISED[kind])
+    path = write_plugin(tmp_path, kind, RAISED[kind])
     with watching_interrupts():
         registry = gatekit.load_registry(extra=[path], env={}, entry_points=())
     assert [(e.plugin, e.stage) for e in registry.load_errors] == [(kind, "import")]
@@ -102,7 +96,7 @@ def test_an_installed_plugin_raising_a_base_exception_is_a_load_error(kind):
 
 
 def test_a_hook_raising_keyboard_interrupt_is_a_load_error(tmp_path):
-    path = _write(tmp_path, "hookki", """
+    path = write_plugin(tmp_path, "hookki", """
         import gatekit
         @gatekit.hookimpl
         def gatekit_register_gates(register):
@@ -147,7 +141,7 @@ def test_a_strategy_raising_a_base_exception_is_an_error_naming_it(tmp_path, rai
 
 @pytest.mark.parametrize("kind", sorted(RAISED))
 def test_cli_every_command_survives_a_plugin_raising_on_import(tmp_path, kind):
-    result = invoke("--plugin", _write(tmp_path, kind, RAISED[kind]), "gates", "--json")
+    result = invoke("--plugin", write_plugin(tmp_path, kind, RAISED[kind]), "gates", "--json")
     assert result.exit_code == 0, result.stderr
     assert "mul" in result.stdout and "Traceback" not in result.stderr
     assert f"plugin {kind!r} failed (import)" in result.stderr
@@ -186,7 +180,7 @@ def gatekit_register_gates(register):
 def test_cli_a_real_ctrl_c_still_stops_the_command_with_one_line(tmp_path):
     script = Path(sys.executable).with_name("gatekit")
     process = subprocess.Popen(
-        [str(script), "--plugin", _write(tmp_path, "slow", SLOW_GATE), "run", "slow(x)", "x=1"],
+        [str(script), "--plugin", write_plugin(tmp_path, "slow", SLOW_GATE), "run", "slow(x)", "x=1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job ignores it
     )

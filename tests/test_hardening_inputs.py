@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 import warnings
 from pathlib import Path
 
@@ -19,14 +18,9 @@ from gatekit.circuit_file import loads
 from gatekit.expression_source import MAX_EXPRESSION_CHARS
 from gatekit.registry import MAX_ARITY
 from cli_helpers import FIXTURES, assert_error, invoke, run_json
+from helpers import write_plugin
 
 REGISTRY = gatekit.load_registry(env={}, entry_points=())
-
-
-def _plugin(tmp_path: Path, name: str, source: str) -> str:
-    path = tmp_path / f"{name}.py"
-    path.write_text(textwrap.dedent(source))
-    return str(path)
 
 
 WIDE = """
@@ -48,7 +42,7 @@ def gatekit_register_gates(register):
 
 
 def test_an_arity_past_the_limit_is_refused_at_registration(tmp_path):
-    path = _plugin(tmp_path, "wide", WIDE.replace("ARITY", "10**9"))
+    path = write_plugin(tmp_path, "wide", WIDE.replace("ARITY", "10**9"))
     registry = gatekit.load_registry(extra=[path], env={}, entry_points=())
     [error] = registry.load_errors
     assert error.stage == "register" and f"more than {MAX_ARITY}" in error.message
@@ -56,13 +50,13 @@ def test_an_arity_past_the_limit_is_refused_at_registration(tmp_path):
 
 
 def test_the_largest_arity_still_works(tmp_path):
-    registry = gatekit.load_registry(extra=[_plugin(tmp_path, "wide", WIDE.replace("ARITY", str(MAX_ARITY)))],
+    registry = gatekit.load_registry(extra=[write_plugin(tmp_path, "wide", WIDE.replace("ARITY", str(MAX_ARITY)))],
                                      env={}, entry_points=())
     assert registry.gate("wide").arity == MAX_ARITY
 
 
 def test_cli_eval_and_check_of_a_huge_arity_gate_end_at_once(tmp_path):
-    path = _plugin(tmp_path, "wide", WIDE.replace("ARITY", "10**9"))
+    path = write_plugin(tmp_path, "wide", WIDE.replace("ARITY", "10**9"))
     result = invoke("--plugin", path, "eval", "wide", "1")
     assert result.exit_code == 2 and "more than 256, the most a gate may take" in result.stderr
     assert "unknown gate 'wide'" in result.stderr
@@ -155,7 +149,7 @@ def gatekit_register_strategies(register):
 
 
 def test_a_strategy_step_returning_complex_numbers_is_its_error(tmp_path):
-    path = _plugin(tmp_path, "complexity", COMPLEX)
+    path = write_plugin(tmp_path, "complexity", COMPLEX)
     registry = gatekit.load_registry(extra=[path], env={}, entry_points=())
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no raw ComplexWarning either
@@ -179,8 +173,8 @@ def test_the_same_plugin_given_twice_loads_once():
 def test_two_plugins_with_one_name_is_a_short_clear_error(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    first = _plugin(tmp_path / "a", "same", "")
-    second = _plugin(tmp_path / "b", "same", "")
+    first = write_plugin(tmp_path / "a", "same", "")
+    second = write_plugin(tmp_path / "b", "same", "")
     registry = gatekit.load_registry(extra=[first, second], env={}, entry_points=())
     [error] = registry.load_errors
     assert "two plugins are named 'same'" in error.message and len(error.message) < 200

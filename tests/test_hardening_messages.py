@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import gatekit
 from gatekit.registry import PluginMessage
 from cli_helpers import assert_error, invoke
+from helpers import write_plugin
 
 CHATTY = """
 import sys, warnings
@@ -43,9 +43,7 @@ SAID = [
 
 
 def _chatty(tmp_path: Path) -> str:
-    path = tmp_path / "chatty.py"
-    path.write_text(textwrap.dedent(CHATTY))
-    return str(path)
+    return write_plugin(tmp_path, "chatty", CHATTY)
 
 
 def test_what_a_plugin_prints_or_warns_while_loading_is_kept_as_its_messages(tmp_path, capsys):

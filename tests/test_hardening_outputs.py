@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 import gatekit
 from gatekit.gate_outputs import output_problem
 from cli_helpers import assert_error, invoke
+from helpers import write_plugin
 
 JUNK = {
     "a string": "'abc'",
@@ -42,9 +42,7 @@ def gatekit_register_gates(register):
 
 
 def _plugin(tmp_path: Path, returned: str) -> str:
-    path = tmp_path / "junky.py"
-    path.write_text(textwrap.dedent(SOURCE.replace("RETURN", returned)))
-    return str(path)
+    return write_plugin(tmp_path, "junky", SOURCE.replace("RETURN", returned))
 
 
 def _registry(tmp_path: Path, returned: str) -> gatekit.Registry:

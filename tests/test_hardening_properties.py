@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from gatekit import CircuitError, Composer, GatekitError
 from gatekit.circuit_file import circuit_from_dict, circuit_to_dict, loads
 from gatekit.containment import watching_interrupts
 from cli_helpers import RUNNER, invoke
+from helpers import write_plugin
 from gatekit.cli import main
 
 
@@ -326,8 +326,7 @@ def gatekit_register_strategies(register):
                                 ["optimize", "x * x", "x=1", "--strategy", "hostile-steps", "--steps", "2"]]))
 def test_a_hostile_plugin_only_ever_costs_itself(tmp_path_factory, raised, place, chatty, command):
     source = HOSTILE.replace("PLACE", repr(place)).replace("RAISED", raised).replace("PRINT", str(chatty))
-    path = tmp_path_factory.mktemp("hostile") / "hostile.py"
-    path.write_text(textwrap.dedent(source))
+    path = write_plugin(tmp_path_factory.mktemp("hostile"), "hostile", source)
     with watching_interrupts():
         registry = gatekit.load_registry(extra=[str(path)], env={}, entry_points=())
     assert "mul" in registry and "add" in registry  # the rest always loads
