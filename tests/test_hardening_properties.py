@@ -19,13 +19,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import gatekit
 from gatekit import CircuitError, Composer, GatekitError
-from gatekit.circuit_file import circuit_from_dict, circuit_to_dict, loads
+from gatekit.circuit_file import circuit_to_dict, loads
 from gatekit.containment import watching_interrupts
 from cli_helpers import RUNNER, invoke
 from helpers import write_plugin
