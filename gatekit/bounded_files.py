@@ -23,7 +23,7 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 def read_limited(
-    path: str | os.PathLike[str], fail: Callable[[str], Exception], limit: int = MAX_FILE_BYTES
+    path: str | bytes | os.PathLike[str], fail: Callable[[str], Exception], limit: int = MAX_FILE_BYTES
 ) -> bytes:
     """The bytes of the regular file at ``path``; ``fail(message)`` builds the error otherwise.
 
@@ -31,7 +31,7 @@ def read_limited(
     system's own errors (``FileNotFoundError``, ``IsADirectoryError``, ...) propagate
     for the caller to word.
     """
-    shown = os.fspath(path)
+    shown = os.fsdecode(path)
     info = os.stat(path)
     if stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(21, "Is a directory", shown)
@@ -46,13 +46,13 @@ def read_limited(
     return data
 
 
-def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
+def write_atomically(path: str | bytes | os.PathLike[str], data: bytes) -> None:
     """Replace the file at ``path`` with ``data`` so that it is never seen half written.
 
     The new file keeps the old one's permissions (or gets the usual ones for a new
     file); a symbolic link is followed, so the file it points at is the one replaced.
     """
-    target = os.path.realpath(os.fspath(path))
+    target = os.path.realpath(os.fsdecode(path))
     folder = os.path.dirname(target) or "."
     try:
         mode: int | None = stat.S_IMODE(os.stat(target).st_mode)

@@ -245,9 +245,10 @@ def _check_destination(path_or_file: Any, verb: str) -> None:
     method = "write" if verb == "save" else "read"
     if hasattr(path_or_file, method) and not isinstance(path_or_file, (str, bytes)):
         return
-    if isinstance(path_or_file, (str, os.PathLike)):
-        if "\x00" in os.fspath(path_or_file):  # type: ignore[operator]
-            raise _error(f"the path {os.fspath(path_or_file)!r} holds a NUL character, which no file name can")
+    if isinstance(path_or_file, (str, bytes, os.PathLike)):
+        path = os.fspath(path_or_file)
+        if ("\x00" if isinstance(path, str) else b"\x00") in path:
+            raise _error(f"the path {path!r} holds a NUL character, which no file name can")
         return
     raise UsageError(
         f"{verb}() takes a file path (str or pathlib.Path) or an open file, got {type(path_or_file).__name__}"

@@ -180,7 +180,7 @@ def test_a_file_over_the_limit_is_refused_before_reading(tmp_path, monkeypatch):
         gatekit.load(path, registry=REGISTRY)
 
 
-@pytest.mark.parametrize("given", [None, 3, 0, True, 2.5, b"c.json", ["c.json"]])
+@pytest.mark.parametrize("given", [None, 3, 0, True, 2.5, ["c.json"], {"path": "c.json"}])
 def test_load_and_save_take_a_path_or_a_file_only(given, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     circuit = gatekit.parse("x * 2", registry=REGISTRY)
@@ -196,3 +196,11 @@ def test_a_path_with_a_nul_is_one_clear_error():
         gatekit.load("a\x00b", registry=REGISTRY)
     with pytest.raises(CircuitFileError, match="NUL"):
         gatekit.save(gatekit.parse("x * 2", registry=REGISTRY), "a\x00b")
+    with pytest.raises(CircuitFileError, match="NUL"):
+        gatekit.load(b"a\x00b", registry=REGISTRY)
+
+
+def test_a_bytes_path_still_works(tmp_path):
+    path = bytes(tmp_path / "c.json")
+    gatekit.save(gatekit.parse("x * 2", registry=REGISTRY), path)
+    assert gatekit.load(path, registry=REGISTRY)(x=2.0) == 4.0
