@@ -295,6 +295,10 @@ class Circuit:
         except BaseException as exc:  # a plugin's bug: name the gate and plugin, keep the cause
             if is_user_interrupt(exc):
                 raise
+            scalar = _all_scalar({name: values[k] for name, k in self.input_ids.items()})
+            junk = first_junk(values, self._gate_ids, scalar)
+            if junk is not None:  # a forward's junk tripped this backward: blame that forward
+                raise self._junk_error(*junk) from exc
             raise self._gate_failure(i, "backward", exc) from exc
         return [zero_gradient(values[k]) if gk is None else gk for k, gk in enumerate(g)]
 

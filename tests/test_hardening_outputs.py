@@ -103,3 +103,12 @@ def test_cli_a_bool_never_lands_in_the_json(tmp_path):
     assert "forward returned a boolean" in result.stderr
     with pytest.raises(json.JSONDecodeError):
         json.loads(result.stdout)
+
+
+def test_junk_that_trips_a_backward_is_blamed_on_the_forward(tmp_path):
+    circuit = gatekit.parse("junk(x) * 2", registry=_registry(tmp_path, "x if x > 0 else 'negative'"))
+    assert circuit.gradient(x=1.0) == (2.0, {"x": 2.0})
+    trace = gatekit.Trace(circuit, [-1.0, "negative", 2.0, None])  # as a forward left unchecked would give
+    trace.values[3] = 4.0
+    with pytest.raises(gatekit.GateContractError, match=r"gate 'junk' \(plugin 'junky'\).*forward returned str"):
+        trace.backward()
