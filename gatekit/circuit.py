@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .containment import is_user_interrupt
+from .containment import describe, is_user_interrupt
 from .gate_outputs import first_junk
 from .errors import CircuitError, GateContractError, GatekitError, NonFiniteError, UnknownNameError, UsageError
 from .trace import Trace
@@ -319,8 +319,8 @@ class Circuit:
         """A gate that raised instead of returning (gates give inf/nan, never raise)."""
         name, plugin = self._gate_and_plugin(i)
         return GateContractError(
-            f"gate {name!r} (plugin {plugin!r}) at {self._where(i)} raised {type(exc).__name__} "
-            f"in {method}: {exc}",
+            f"gate {name!r} (plugin {plugin!r}) at {self._where(i)} raised {type(exc).__name__} in {method}"
+            + (f": {text}" if (text := describe(exc).partition(": ")[2]) else ""),
             plugin=plugin,
         )
 

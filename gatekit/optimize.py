@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .containment import is_user_interrupt
+from .containment import describe, is_user_interrupt
 from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError
 from .problem import Problem, StopRun
 from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
@@ -324,7 +324,7 @@ def _call(run: _Run, method: Callable[..., Any], *args: Any) -> Any:
         if is_user_interrupt(exc):
             raise
         raise StrategyContractError(
-            f"strategy {run.strategy.name!r}{plugin} raised {type(exc).__name__}: {exc}", plugin=run.plugin
+            f"strategy {run.strategy.name!r}{plugin} raised {describe(exc)}", plugin=run.plugin
         ) from exc
 
 

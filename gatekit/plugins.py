@@ -270,7 +270,7 @@ class _Loader:
                 function = impls.get(key)
                 if function is not None:
                     self.run_hook(info, hook, function)
-                elif key not in impls and callable(getattr(module, hook, None)):
+                elif key not in impls and callable(_plugin_attribute(module, hook)):
                     # pluggy ignores unmarked functions; say so rather than load nothing.
                     self.fail(
                         info.name,
@@ -304,6 +304,16 @@ class _Loader:
                     raise
                 self.fail(info.name, "register", PluginLoadError(
                     f"registering a {kind} in {hook} raised {_exc_text(exc)}", info.name), cause=exc)
+
+
+def _plugin_attribute(module: Any, name: str) -> Any:
+    """``getattr(module, name, None)``, also when the module's ``__getattr__`` raises."""
+    try:
+        return getattr(module, name, None)
+    except BaseException as exc:
+        if is_user_interrupt(exc):
+            raise
+        return None
 
 
 def _exc_text(exc: BaseException) -> str:

@@ -191,3 +191,55 @@ def test_cli_a_real_ctrl_c_still_stops_the_command_with_one_line(tmp_path):
     out, err = process.communicate(timeout=20)
     assert process.returncode == 130, (out, err)
     assert err.strip() == "Error: interrupted"
+
+
+UNPRINTABLE = """
+import gatekit
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no text for you")
+
+class Gate(gatekit.Gate):
+    name, arity, doc = "unprintable", 1, "unprintable(x) = x"
+    def forward(self, x):
+        raise Unprintable()
+    def backward(self, grad, out, x):
+        return (grad,)
+
+class Strategy:
+    name, doc = "unprintable-steps", "raises an exception with no text"
+    def step(self, problem, state):
+        raise Unprintable()
+
+@gatekit.hookimpl
+def gatekit_register_gates(register):
+    register(Gate())
+
+@gatekit.hookimpl
+def gatekit_register_strategies(register):
+    register(Strategy())
+"""
+
+
+def test_an_exception_whose_text_raises_still_names_the_plugin(tmp_path):
+    path = write_plugin(tmp_path, "unprintable", UNPRINTABLE)
+    assert_error(invoke("--plugin", path, "run", "unprintable(x)", "x=1"), 1,
+                 "gate 'unprintable' (plugin 'unprintable') at node 1 raised Unprintable in forward")
+    assert_error(invoke("--plugin", path, "optimize", "x * x", "x=1", "--strategy", "unprintable-steps"), 1,
+                 "strategy 'unprintable-steps' (plugin 'unprintable') raised Unprintable")
+
+
+def test_a_module_whose_getattr_raises_is_contained(tmp_path):
+    path = write_plugin(tmp_path, "getattr_boom", """
+        class Boom(BaseException):
+            pass
+
+        def __getattr__(name):
+            raise Boom("no attribute " + name)
+    """)
+    with watching_interrupts():
+        registry = gatekit.load_registry(extra=[path], env={}, entry_points=())
+    assert "mul" in registry
+    result = invoke("--plugin", path, "gates", "--json")
+    assert result.exit_code == 0 and "Traceback" not in result.stderr
