@@ -273,7 +273,7 @@ def test_any_command_line_is_a_result_or_one_error_line(argv):
 # -- plugin behaviour -------------------------------------------------------------------------
 
 RAISED = ["ValueError('v')", "SystemExit(3)", "GeneratorExit()", "KeyboardInterrupt()", "Boom('b')",
-          "RecursionError()", "MemoryError()", "StopIteration()"]
+          "RecursionError()", "MemoryError()", "StopIteration()", "Unprintable()"]
 PLACES = ["import", "hook", "forward", "backward", "step", "nowhere"]
 
 HOSTILE = """
@@ -282,6 +282,10 @@ import gatekit
 
 class Boom(BaseException):
     pass
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no text")
 
 def maybe(place):
     if PRINT:
