@@ -16,10 +16,33 @@ import stat
 import tempfile
 from collections.abc import Callable
 
-__all__ = ["MAX_FILE_BYTES", "read_limited", "write_atomically"]
+from typing import Any
+
+from .errors import UsageError
+
+__all__ = ["MAX_FILE_BYTES", "check_path_or_file", "read_limited", "write_atomically"]
 
 #: The largest file gatekit reads (a circuit file this size holds millions of nodes).
 MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+def check_path_or_file(path_or_file: Any, verb: str, fail: Callable[[str], Exception]) -> None:
+    """A path (str, bytes or os.PathLike) or an open file; anything else is a usage error.
+
+    An int in particular is refused: ``open`` would take it as a file descriptor (and
+    close it). A path with a NUL, which no file name can hold, is ``fail(message)``.
+    """
+    method = "write" if verb == "save" else "read"
+    if hasattr(path_or_file, method) and not isinstance(path_or_file, (str, bytes)):
+        return
+    if isinstance(path_or_file, (str, bytes, os.PathLike)):
+        path = os.fspath(path_or_file)
+        if ("\x00" if isinstance(path, str) else b"\x00") in path:
+            raise fail(f"the path {path!r} holds a NUL character, which no file name can")
+        return
+    raise UsageError(
+        f"{verb}() takes a file path (str or pathlib.Path) or an open file, got {type(path_or_file).__name__}"
+    )
 
 
 def read_limited(

@@ -55,9 +55,9 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, Union
 import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
-from .bounded_files import MAX_FILE_BYTES, read_limited, write_atomically
+from .bounded_files import MAX_FILE_BYTES, check_path_or_file, read_limited, write_atomically
 from .values import label_problem
-from .errors import CircuitError, CircuitFileError, UnknownNameError, UsageError, suggest
+from .errors import CircuitError, CircuitFileError, UnknownNameError, suggest
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -215,7 +215,7 @@ def save(circuit: Circuit, path_or_file: PathOrFile) -> None:
     the same folder, flushed to disk, then renamed over the old one. A failure at any
     point (a full disk, a Ctrl-C) leaves the old file as it was.
     """
-    _check_destination(path_or_file, "save")
+    check_path_or_file(path_or_file, "save", _error)
     text = dumps(circuit)
     try:
         data = text.encode("utf-8")
@@ -236,25 +236,6 @@ def save(circuit: Circuit, path_or_file: PathOrFile) -> None:
                      source=str(path_or_file)) from None
 
 
-def _check_destination(path_or_file: Any, verb: str) -> None:
-    """A path (str or os.PathLike) or an open file; anything else is a usage error.
-
-    An int in particular is refused: ``open`` would take it as a file descriptor (and
-    close it).
-    """
-    method = "write" if verb == "save" else "read"
-    if hasattr(path_or_file, method) and not isinstance(path_or_file, (str, bytes)):
-        return
-    if isinstance(path_or_file, (str, bytes, os.PathLike)):
-        path = os.fspath(path_or_file)
-        if ("\x00" if isinstance(path, str) else b"\x00") in path:
-            raise _error(f"the path {path!r} holds a NUL character, which no file name can")
-        return
-    raise UsageError(
-        f"{verb}() takes a file path (str or pathlib.Path) or an open file, got {type(path_or_file).__name__}"
-    )
-
-
 # -- reading -----------------------------------------------------------------------------
 def load(path_or_file: PathOrFile, registry: Registry | None = None) -> Circuit:
     """The circuit in a circuit file (a path or an open file).
@@ -263,7 +244,7 @@ def load(path_or_file: PathOrFile, registry: Registry | None = None) -> Circuit:
     :data:`~gatekit.bounded_files.MAX_FILE_BYTES`: a FIFO or a device (``/dev/zero``)
     is refused before it is opened, so nothing blocks or reads without end.
     """
-    _check_destination(path_or_file, "load")
+    check_path_or_file(path_or_file, "load", _error)
     if hasattr(path_or_file, "read"):
         source = str(getattr(path_or_file, "name", "<file>"))
         text = path_or_file.read(MAX_FILE_BYTES + 1)  # type: ignore[union-attr]

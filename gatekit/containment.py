@@ -24,12 +24,14 @@ numpy or gatekit itself are beyond any ``except`` clause.
 from __future__ import annotations
 
 import contextlib
+import io
 import signal
 import threading
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from types import FrameType
 
-__all__ = ["is_user_interrupt", "watching_interrupts", "describe"]
+__all__ = ["is_user_interrupt", "watching_interrupts", "captured_output", "describe"]
 
 _watching = 0  # how many watching_interrupts() blocks are active
 _sigint_seen = False
@@ -74,6 +76,28 @@ def watching_interrupts() -> Iterator[None]:
         if installed:
             _watching -= 1
             signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextlib.contextmanager
+def captured_output(record: Callable[[str], None]) -> Iterator[None]:
+    """Catch what plugin code prints (stdout, stderr) or warns, and ``record`` each line once.
+
+    stdout belongs to ``--json``, and a raw warning is two lines on stderr. Writes to
+    the real file descriptors (``os.write(1, ...)``, ``sys.__stdout__``) are beyond
+    this, and so is output from another thread while it runs (the streams are swapped
+    for the whole process).
+    """
+    printed = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                yield
+        finally:
+            lines = [line.strip() for line in printed.getvalue().splitlines()]
+            lines += [f"{w.category.__name__}: {w.message}" for w in caught]
+            for line in dict.fromkeys(line for line in lines if line):
+                record(line if len(line) <= 300 else line[:297] + "...")
 
 
 def describe(exc: BaseException) -> str:

@@ -25,13 +25,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.metadata
-import io
 import importlib.util
 import os
 import sys
 import threading
-import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -39,7 +37,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .containment import describe, is_user_interrupt
+from .containment import captured_output, describe, is_user_interrupt
 from .errors import GatekitError, PluginError, PluginLoadError, UsageError, suggest
 from .registry import LoadError, PluginInfo, PluginMessage, Registry
 
@@ -106,26 +104,9 @@ class _Loader:
                 f"plugin {plugin!r} failed ({stage}): {message}", plugin=plugin
             ) from (exc if cause is None else cause)
 
-    @contextlib.contextmanager
-    def capturing(self, plugin: str, stage: str) -> Iterator[None]:
-        """Catch what plugin code prints or warns, and keep it as the plugin's messages.
-
-        stdout belongs to ``--json``, and a raw warning is two lines on stderr; both
-        become :class:`PluginMessage` lines. Writes to the real file descriptors
-        (``os.write(1, ...)``, ``sys.__stdout__``) are beyond this.
-        """
-        printed = io.StringIO()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-                    yield
-            finally:
-                lines = [line.strip() for line in printed.getvalue().splitlines()]
-                lines += [f"{w.category.__name__}: {w.message}" for w in caught]
-                for line in dict.fromkeys(line for line in lines if line):
-                    shown = line if len(line) <= 300 else line[:297] + "..."
-                    self.registry.messages.append(PluginMessage(plugin, shown, stage))
+    def capturing(self, plugin: str, stage: str) -> contextlib.AbstractContextManager[None]:
+        """What plugin code prints or warns meanwhile becomes the plugin's messages (one line each)."""
+        return captured_output(lambda line: self.registry.messages.append(PluginMessage(plugin, line, stage)))
 
     def add(self, info: PluginInfo, module: Any) -> None:
         if self.pm.is_blocked(info.name):
