@@ -99,3 +99,28 @@ def test_the_real_console_script_says_one_line_for_a_warned_about_expression():
     done = subprocess.run([str(script), "run", "1if x else y", "x=1", "y=2"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+
+
+RUNTIME_WARNING = """
+import warnings
+import gatekit
+
+class Warner(gatekit.Gate):
+    name, arity, doc = "warner", 1, "warner(x) = x"
+    def forward(self, x):
+        warnings.warn("careful with " + repr(x))
+        return x
+    def backward(self, grad, out, x):
+        return (grad,)
+
+@gatekit.hookimpl
+def gatekit_register_gates(register):
+    register(Warner())
+"""
+
+
+def test_cli_a_warning_while_a_command_runs_is_one_line(tmp_path):
+    path = write_plugin(tmp_path, "warner", RUNTIME_WARNING)
+    result = invoke("--plugin", path, "run", "warner(x)", "x=1", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["output"] == 1.0
+    assert result.stderr.splitlines() == ["Warning: UserWarning: careful with 1.0"]

@@ -131,8 +131,7 @@ def _warnings_as_lines() -> Iterator[None]:
     Python would print it as two raw lines (file and source line), which no one
     reading the CLI's stderr expects.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
+    with warnings.catch_warnings(record=True) as caught:  # the filters as they are: only the printing changes
         try:
             yield
         finally:
