@@ -218,7 +218,7 @@ class Circuit:
                 raise self._shape_error(i, v) from None  # the caller's arrays, not the gate
             raise self._gate_failure(i, "forward", exc) from exc
         # Once per kind of input; afterwards (scalars) one truth test and one class test.
-        if self._unchecked_kinds and (True in self._unchecked_kinds or v[self.output].__class__ is not float):
+        if self._unchecked_kinds and (True in self._unchecked_kinds or v[self.output].__class__ not in _SCALAR_TYPES):
             self._check_outputs(v, inputs)
         trace = Trace(self, v)
         if check_finite:
