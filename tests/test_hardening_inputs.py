@@ -58,7 +58,7 @@ def test_the_largest_arity_still_works(tmp_path):
 def test_cli_eval_and_check_of_a_huge_arity_gate_end_at_once(tmp_path):
     path = write_plugin(tmp_path, "wide", WIDE.replace("ARITY", "10**9"))
     result = invoke("--plugin", path, "eval", "wide", "1")
-    assert result.exit_code == 2 and "more than 256, the most a gate may take" in result.stderr
+    assert result.exit_code == 2 and f"more than {MAX_ARITY}, the most a gate may take" in result.stderr
     assert "unknown gate 'wide'" in result.stderr
     assert invoke("--plugin", path, "check", "--json").exit_code == 0  # the others pass
 
