@@ -120,7 +120,7 @@ class _Loader:
             return  # the same plugin given twice: once is enough
         holder = self.pm.get_plugin(info.name)
         if holder is not None:
-            where = getattr(module, "__file__", None) or repr(module)
+            where = getattr(module, "__file__", None) or f"an object of type {type(module).__name__}"
             self.fail(info.name, "import", PluginLoadError(
                 f"two plugins are named {info.name!r}; the one from {where} was not loaded (rename one of them)",
                 info.name))
