@@ -67,9 +67,9 @@ class Drawing:
         if n.kind != "gate":
             return self.circuit.node_name(node)
         symbol = getattr(self.circuit.gates[node], "symbol", None)
-        if n.name == "neg":
-            return "-x"
-        return symbol if isinstance(symbol, str) and symbol else str(n.name)
+        if not (isinstance(symbol, str) and symbol):
+            return str(n.name)
+        return symbol + "x" if len(n.args) == 1 else symbol  # a unary operator: "-x", not a bare "-"
 
 
 def drawing(source: Circuit | Trace, backward: bool = True, digits: int | None = DEFAULT_DIGITS) -> Drawing:
