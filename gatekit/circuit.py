@@ -21,7 +21,7 @@ from .composite import CompositeGate
 from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
 from .tape import Step, make_step
 from .trace import Trace, _plain
-from .values import CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name, resolve_inputs
+from .values import CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name, label_problem, resolve_inputs
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -112,6 +112,8 @@ class Circuit:
                             f"{self._where(i)}: argument {a!r} must refer to an earlier node (0..{i - 1}); "
                             "circuits are built in topological order, so cycles are impossible"
                         )
+                if node.label is not None and label_problem(node.label) is not None:
+                    raise CircuitError(f"node {i}: {label_problem(node.label)}")
                 gates[i] = gate
             else:
                 raise CircuitError(f"{self._where(i)}: unknown node kind {node.kind!r} (input, const or gate)")
@@ -161,6 +163,9 @@ class Circuit:
             reached[i] = reached[a] or reached[b] if b >= 0 else reached[a] if a >= 0 else any(reached[k] for k in args)
         self.constant_nodes: frozenset[int] = frozenset([i for i in range(n) if not reached[i]])
         self._compiled: CompiledCircuit | None = None
+        self._gate_ids = tuple(step[0] for step in self.steps)
+        #: Kinds of input (scalar: True, arrays: False) whose gate outputs are still to be checked once.
+        self._unchecked_kinds = {True, False}
         #: Every gate keeps Python floats floats (see ``Gate.keeps_floats``): the scalar fast path.
         self.keeps_floats: bool = all(getattr(g, "keeps_floats", False) is True for g in {id(g): g for g in gates if g is not None}.values())
 

@@ -280,7 +280,9 @@ class CompiledCircuit:
             fast = self._dict_gradient
             if fast is None:
                 fast = self._dict_gradient = self._function(False, "gradient")
-            if self._floats_pure:  # floats in, floats out: nothing to check afterwards
+            # Floats in, floats out: nothing to check afterwards (once the interpreter has
+            # checked every gate's output for floats, below).
+            if self._floats_pure and True not in circuit._unchecked_kinds:
                 try:
                     result = fast(values)
                     if result is not None:
@@ -298,6 +300,8 @@ class CompiledCircuit:
             inputs = circuit.resolve_inputs(values, **kwargs)
             xs = list(map(inputs.__getitem__, names))
             floats = set(map(type, xs)) == _FLOAT
+        if floats in circuit._unchecked_kinds:  # the first call of a kind: the interpreter checks outputs
+            return circuit.gradient(inputs)
         try:
             if floats:
                 fn = self._floats_gradient
@@ -321,6 +325,8 @@ class CompiledCircuit:
         circuit = self.circuit
         inputs = circuit.resolve_inputs(values, **kwargs)
         xs = [inputs[name] for name in circuit.input_ids]
+        if all(x.__class__ is float for x in xs) in circuit._unchecked_kinds:
+            return circuit(inputs)  # the first call of a kind: the interpreter checks outputs
         try:
             if all(x.__class__ is float for x in xs):
                 out = self._function(False, "forward")(*xs)

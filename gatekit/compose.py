@@ -22,7 +22,7 @@ import numpy as np
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .errors import CircuitError, UsageError, did_you_mean
 from .plugins import default_registry
-from .values import CONSTANT_RULE, INPUT_NAME_RULE, is_input_name
+from .values import CONSTANT_RULE, INPUT_NAME_RULE, is_input_name, label_problem
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -206,8 +206,9 @@ class Composer:
 
     def label(self, wire: Wire, label: str) -> None:
         wire = self._wire(wire, "label")
-        if not isinstance(label, str) or not label:
-            raise CircuitError(f"a stage label must be a non-empty string, got {label!r}")
+        problem = label_problem(label)
+        if problem is not None:
+            raise CircuitError(problem)
         node = self.nodes[wire.id]
         if node.kind != GATE:
             raise CircuitError(f"only gate nodes take stage labels, not {self.describe(wire.id)}")

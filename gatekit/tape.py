@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
-from .errors import GateContractError, GatekitError
+from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, shapes_clash, zero_gradient
+from .containment import describe, is_user_interrupt
+from .errors import GateContractError, GatekitError, UsageError
+from .gate_outputs import first_junk
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -78,9 +80,31 @@ def forward(circuit: Circuit, inputs: dict[str, Any]) -> list[Any]:
                     v[i] = _call_forward(fwd, v, a, b, args)
     except GatekitError:
         raise
-    except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+    except BaseException as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+        if is_user_interrupt(exc):  # the rule is gatekit/containment.py's
+            raise
+        junk = first_junk(v, [k for k in circuit._gate_ids if k < i], floats)
+        if junk is not None:  # an earlier gate's junk tripped this one: blame that gate
+            raise junk_error(circuit, *junk) from exc
+        if (isinstance(exc, ValueError) and shapes_clash([v[k] for k in circuit.nodes[i].args])
+                and shapes_clash([v[k] for k in circuit.input_ids.values()])):
+            raise shape_error(circuit, i, v) from None  # the caller's arrays, not the gate
         raise gate_failure(circuit, i, "forward", exc) from exc
+    # Every gate's output checked once per kind of input (floats, arrays); afterwards one
+    # truth test (and for arrays one class test) per pass.
+    unchecked = circuit._unchecked_kinds
+    if unchecked and (True in unchecked or v[circuit.output].__class__ not in _SCALAR_TYPES):
+        check_outputs(circuit, v, floats)
     return v
+
+
+def check_outputs(circuit: Circuit, values: Sequence[Any], floats: bool) -> None:
+    """Refuse junk a gate's forward returned (see :mod:`gatekit.gate_outputs`), once per kind."""
+    if floats in circuit._unchecked_kinds:
+        junk = first_junk(values, circuit._gate_ids, floats)
+        if junk is not None:
+            raise junk_error(circuit, *junk)
+        circuit._unchecked_kinds.discard(floats)
 
 
 def backward(
@@ -137,7 +161,9 @@ def _backward_floats(steps: Sequence[Step], v: Sequence[Any], g: list[Any]) -> b
                 g[a] = ga if prev is None else prev + ga
             else:
                 return False
-    except Exception:
+    except BaseException as exc:  # anything unexpected: the checked loop reports it (a Ctrl-C goes on)
+        if is_user_interrupt(exc):
+            raise
         return False
     kinds = set(map(type, g))
     kinds.discard(type(None))
@@ -155,7 +181,8 @@ def _floats(circuit: Circuit, values: Sequence[Any]) -> bool:
 def _backward_checked(circuit: Circuit, values: Sequence[Any], g: list[Any], shares: Shares | None, keep: str) -> None:
     """The backward loop for anything: checks each gate's gradients and brings them to shape."""
     arrays = keep != "everything" and np.ndim(values[circuit.output]) > 0
-    unread = circuit.constant_nodes if arrays else frozenset()
+    # Shares asked for are every wire's, constants' too (a picture shows them all).
+    unread = circuit.constant_nodes if arrays and shares is None else frozenset()
     drop = arrays and keep == "inputs"
     inputs = set(circuit.input_ids.values())
     scalar = _SCALAR_TYPES
@@ -191,7 +218,13 @@ def _backward_checked(circuit: Circuit, values: Sequence[Any], g: list[Any], sha
         raise
     except BadGradient as exc:
         raise contract_error(circuit, i, str(exc)) from None
-    except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+    except BaseException as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+        if is_user_interrupt(exc):
+            raise
+        scalar_inputs = all(values[k].__class__ is float for k in circuit.input_ids.values())
+        junk = first_junk(values, circuit._gate_ids, scalar_inputs)
+        if junk is not None:  # a forward's junk tripped this backward: blame that forward
+            raise junk_error(circuit, *junk) from exc
         raise gate_failure(circuit, i, "backward", exc) from exc
 
 
@@ -212,13 +245,35 @@ def contract_error(circuit: Circuit, i: int, what: str) -> GateContractError:
     return GateContractError(f"gate {name!r} (plugin {plugin!r}) at {_where(circuit, i)}: backward {what}", plugin=plugin)
 
 
-def gate_failure(circuit: Circuit, i: int, method: str, exc: Exception) -> GateContractError:
+def gate_failure(circuit: Circuit, i: int, method: str, exc: BaseException) -> GateContractError:
     """A gate that raised instead of returning (gates give inf/nan, never raise)."""
     name = str(circuit.nodes[i].name)
     plugin = circuit.gate_plugins.get(name)
+    text = describe(exc).partition(": ")[2]
     return GateContractError(
-        f"gate {name!r} (plugin {plugin!r}) at {_where(circuit, i)} raised {type(exc).__name__} in {method}: {exc}",
+        f"gate {name!r} (plugin {plugin!r}) at {_where(circuit, i)} raised {type(exc).__name__} in {method}"
+        + (f": {text}" if text else ""),
         plugin=plugin,
+    )
+
+
+def junk_error(circuit: Circuit, i: int, problem: str) -> GateContractError:
+    name = str(circuit.nodes[i].name)
+    plugin = circuit.gate_plugins.get(name)
+    return GateContractError(
+        f"gate {name!r} (plugin {plugin!r}) at {_where(circuit, i)}: forward returned {problem}; a forward "
+        "returns a real number or an array of real numbers (in its inputs' broadcast shape)",
+        plugin=plugin,
+    )
+
+
+def shape_error(circuit: Circuit, i: int, values: Sequence[Any]) -> UsageError:
+    arrays = ", ".join(f"{name} {np.shape(values[k])}" for name, k in circuit.input_ids.items() if np.ndim(values[k]))
+    got = " and ".join(str(np.shape(values[k])) for k in circuit.nodes[i].args)
+    return UsageError(
+        f"the input arrays' shapes do not broadcast together ({arrays}): gate {circuit.nodes[i].name!r} at "
+        f"{_where(circuit, i)} got shapes {got}; give arrays of one shape, or shapes that broadcast "
+        "(a size-1 axis or a missing leading axis stretches)"
     )
 
 
