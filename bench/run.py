@@ -60,6 +60,7 @@ class Case:
     #: (gatekit timing, reference, most allowed time / reference time, how the goal reads)
     targets: list[tuple[str, str, float, str]]
     inner: int = 1  # calls per timed sample (many for microsecond workloads)
+    names: tuple[str, ...] = ()  # the inputs, in the order the references give gradients
     expected: Result | None = None  # known figures, checked as well
     medians: dict[str, float] = field(default_factory=dict)
 
@@ -84,11 +85,12 @@ def build_cases(scale: float) -> list[Case]:
     def gatekit_impls(w: wl.Workload) -> dict[str, Callable[[], Result]]:
         circuit = wl.BUILDERS[w.name](w, registry)  # built once, for the "run" timings
         compiled = circuit.compile()
-        compiled.gradient(w.as_dict())  # compiled before timing: its cost is measured apart
+        values = w.as_dict()  # the inputs as a caller holds them, made once (as the references' are)
+        compiled.gradient(values)  # compiled before timing: its cost is measured apart
         return {
             BUILD_RUN: lambda: wl.gatekit_build_run(w, registry),
-            RUN: lambda: wl.gatekit_run(circuit, w),
-            COMPILED: lambda: wl.gatekit_run(compiled, w),  # type: ignore[arg-type]
+            RUN: lambda: circuit.gradient(values),  # type: ignore[return-value]
+            COMPILED: lambda: compiled.gradient(values),  # type: ignore[return-value]
         }
 
     p1 = w1.values
@@ -98,27 +100,27 @@ def build_cases(scale: float) -> list[Case]:
             "micrograd": lambda: ref.micrograd_neuron(*p1),
             "Python floats": lambda: ref.python_neuron(*p1),
         }, [(RUN, "micrograd", 1 / 4, "<= 1/4"), (COMPILED, "Python floats", 2.0, "<= 2x"),
-            (BUILD_RUN, "micrograd", 1 / 2, "<= 1/2")], inner=300, expected=LESSON_NEURON),
+            (BUILD_RUN, "micrograd", 1 / 2, "<= 1/2")], inner=300, expected=LESSON_NEURON, names=w1.names),
         Case("W2", f"tanh chain, {w2.links:,} links", {
             **gatekit_impls(w2),
             "micrograd": lambda: ref.micrograd_chain(w2),
             "Python floats": lambda: ref.python_chain(w2),
         }, [(BUILD_RUN, "micrograd", 1 / 3, "<= 1/3"), (RUN, "micrograd", 1 / 15, "<= 1/15"),
-            (COMPILED, "Python floats", 1.5, "<= 1.5x")]),
+            (COMPILED, "Python floats", 1.5, "<= 1.5x")], names=w2.names),
         Case("W3", f"random DAG, {len(w3.ops):,} gates", {
             **gatekit_impls(w3),
             "micrograd": lambda: ref.micrograd_dag(w3),
             "Python floats": lambda: ref.python_dag(w3),
         }, [(BUILD_RUN, "micrograd", 1 / 3, "<= 1/3"), (RUN, "micrograd", 1 / 15, "<= 1/15"),
-            (COMPILED, "Python floats", 1.5, "<= 1.5x")]),
+            (COMPILED, "Python floats", 1.5, "<= 1.5x")], names=w3.names),
         Case("W4a", f"neuron, {w4a.values[0].size:,} points", {
             **gatekit_impls(w4a),
             "numpy": lambda: ref.numpy_neuron_tight(w4a),
-        }, [(RUN, "numpy", 1.2, "<= 1.2x"), (COMPILED, "numpy", 1.2, "<= 1.2x")]),
+        }, [(RUN, "numpy", 1.2, "<= 1.2x"), (COMPILED, "numpy", 1.2, "<= 1.2x")], names=w4a.names),
         Case("W4b", f"W3's DAG, {w4b.values[0].size:,} points", {
             **gatekit_impls(w4b),
             "numpy": lambda: ref.numpy_dag(w4b),
-        }, [(RUN, "numpy", 1.1, "<= 1.1x"), (COMPILED, "numpy", 1.1, "<= 1.1x")]),
+        }, [(RUN, "numpy", 1.1, "<= 1.1x"), (COMPILED, "numpy", 1.1, "<= 1.1x")], names=w4b.names),
     ]
 
 
@@ -136,7 +138,11 @@ def close(what: str, got: Any, want: Any, rtol: float = 1e-9) -> None:
 
 def check(case: Case) -> None:
     """Every implementation gives the reference's output and input gradients."""
-    results = {name: fn() for name, fn in case.impls.items()}
+    names = case.names
+    results = {}
+    for name, fn in case.impls.items():
+        out, grads = fn()
+        results[name] = (out, [grads[n] for n in names] if isinstance(grads, dict) else grads)
     want_name = "Python floats" if "Python floats" in results else "numpy"
     if case.expected is not None:
         results = {"reference-numbers.md": case.expected, **results}
