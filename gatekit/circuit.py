@@ -266,14 +266,6 @@ class Circuit:
         """The generated forward and backward pass, as a person would write it."""
         return self.compile().source(arrays)
 
-    def backpropagate(self, values: Sequence[Any], seed: Any = 1.0) -> list[Any]:
-        """Every node's gradient, given every node's value and the output's gradient.
-
-        Gradients of a value used several times add up, and each is reduced to the
-        shape of the value it belongs to (the walk is :func:`gatekit.tape.backward`).
-        """
-        return tape.fill_unreached(values, tape.backward(self, values, seed, keep="everything"))
-
     # -- helpers ----------------------------------------------------------------------------
     def _where(self, i: int) -> str:
         label = self.nodes[i].label
