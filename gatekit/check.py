@@ -226,7 +226,7 @@ def _one_gate_circuit(gate: Any, plugin: str = "checked") -> Circuit:
     return Circuit(nodes, gate.arity, registry)
 
 
-def _sample(gate: Any, rng: np.random.Generator, shape_set: tuple[tuple[int, ...], ...]) -> list[Any]:
+def sample_point(gate: Any, rng: np.random.Generator, shape_set: tuple[tuple[int, ...], ...]) -> list[Any]:
     """Points in the gate's domain, kept clear of its kinks by more than a step."""
     domain = getattr(gate, "domain", None)
     domain = domain if isinstance(domain, Domain) else DEFAULT_DOMAIN  # a duck-typed gate may have none
@@ -266,7 +266,7 @@ def check_gate(
     worst = CheckResult(str(name), True)
     for _ in range(points):
         for shape_set in _shapes(gate.arity):
-            xs = _sample(gate, rng, shape_set)
+            xs = sample_point(gate, rng, shape_set)
             result = check_circuit(circuit, dict(zip(circuit.inputs, xs)), rtol=rtol, atol=atol,
                                    seed=int(rng.integers(2**31)), name=str(name))
             worst.points_checked += 1

@@ -46,6 +46,7 @@ __all__ = [
     "default_registry",
     "reset_default_registry",
     "plugin_manager",
+    "installed_entry_points",
 ]
 
 #: The plugins that ship with gatekit: the one place the core names a plugin module.
@@ -53,6 +54,15 @@ DEFAULT_PLUGINS = ("gatekit_gates", "gatekit_strategies")
 ENTRY_POINT_GROUP = "gatekit"
 HOOKS = ("gatekit_register_gates", "gatekit_register_strategies")
 KIND_OF_HOOK = {"gatekit_register_gates": "gate", "gatekit_register_strategies": "strategy"}
+
+
+def installed_entry_points() -> list[Any]:
+    """Every entry point of the ``gatekit`` group that is installed: the one place discovery happens.
+
+    Tests replace it (see :mod:`gatekit.pytest_plugin`) so that what a user has
+    installed never leaks into a test run.
+    """
+    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -123,7 +133,7 @@ class _Loader:
     def entry_points(self, entry_points: Iterable[Any] | None) -> list[tuple[PluginInfo, Any]]:
         allowed = _names(self.env.get("GATEKIT_LOAD_PLUGINS"))
         if entry_points is None:
-            entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+            entry_points = installed_entry_points()
         found = []
         seen: dict[str, PluginInfo] = {}
         available = set()
