@@ -18,6 +18,7 @@ from cli_helpers import assert_error, invoke, plugin, run_json
 
 import gatekit.cli.gates
 from gatekit.cli.values import parse_assignments, parse_number
+from gatekit.pytest_plugin import isolated_environ
 
 BUILTIN_GATES = {"add", "sub", "mul", "div", "neg", "reciprocal", "pow", "max", "min", "exp", "log",
                  "sigmoid", "tanh", "relu", "abs"}
