@@ -26,7 +26,7 @@ from .errors import (
     UsageError,
 )
 from .gate import Domain, Gate, Interval
-from .hookspecs import hookimpl
+from .hookspecs import Register, hookimpl
 from .plugins import default_registry, load_registry, reset_default_registry
 from .registry import Entry, LoadError, PluginInfo, Registry
 from .trace import Stage, Trace
@@ -51,6 +51,7 @@ __all__ = [
     "Domain",
     "Interval",
     "hookimpl",
+    "Register",
     "Registry",
     "Entry",
     "PluginInfo",

@@ -18,6 +18,7 @@ mistake checked (:mod:`gatekit.diagnosis`); a failed circuit names its wrong gat
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "check_circuit",
     "check_gate",
     "assert_gate_gradients",
+    "KinkWarning",
     "DEFAULT_RTOL",
     "DEFAULT_ATOL",
 ]
@@ -430,8 +432,10 @@ def check_gate(
             if result.error or not result.ok:
                 result.points_checked = worst.points_checked
                 return result
-            if result.kink is not None and worst.kink is None:
-                worst.kink, worst.kink_point = result.kink, result.kink_point
+            if result.kink is not None:  # no evidence either way: noted, and kept out of the errors
+                if worst.kink is None:
+                    worst.kink, worst.kink_point = result.kink, result.kink_point
+                continue
             worst.max_abs_error = max(worst.max_abs_error, result.max_abs_error)
             if result.max_rel_error >= worst.max_rel_error:
                 worst.max_rel_error = result.max_rel_error
@@ -457,4 +461,10 @@ def assert_gate_gradients(gate: Any, **kwargs: Any) -> CheckResult:
     result = check_gate(gate, **kwargs)
     if not result.ok:  # raised, not asserted: python -O must not silence a plugin's test
         raise AssertionError(result.describe())
+    if result.kink is not None:
+        warnings.warn(KinkWarning(result.describe()), stacklevel=2)
     return result
+
+
+class KinkWarning(UserWarning):
+    """A gradient check met a kink where backward gives a one-sided slope: noted, not failed."""

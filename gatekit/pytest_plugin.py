@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -40,7 +41,7 @@ import numpy as np
 import pytest
 
 from . import plugins as _plugins
-from .check import check_gate, sample_point
+from .check import KinkWarning, check_gate, sample_point
 from .errors import UsageError
 from .registry import Entry, Registry
 
@@ -191,6 +192,8 @@ def plugin_tests(*plugins: str | ModuleType | Any, points: int = 5, seed: int = 
             result = check_gate(entry.obj, points=points, seed=seed, plugin=entry.plugin.name)
             if not result.ok:
                 pytest.fail(result.describe(), pytrace=False)
+            if result.kink is not None:
+                warnings.warn(KinkWarning(result.describe()), stacklevel=1)
 
         @pytest.mark.parametrize("entry", gates, ids=_ids(gates))
         def test_gate_is_deterministic(self, entry: Entry) -> None:
@@ -251,4 +254,9 @@ def plugin_tests(*plugins: str | ModuleType | Any, points: int = 5, seed: int = 
                 pytest.fail(f"strategy {entry.name!r} (plugin {entry.plugin.name!r}): two runs with seed {seed} "
                             "took different paths (draw random numbers from problem.rng only)", pytrace=False)
 
+    # A plugin with no strategies (or no gates) gets no such tests, rather than skipped ones.
+    for kind, found in (("gate", gates), ("strategy", strategies)):
+        if not found:
+            for attr in [a for a in vars(GatekitPluginTests) if a.startswith(f"test_{kind}_")]:
+                delattr(GatekitPluginTests, attr)
     return GatekitPluginTests

@@ -11,6 +11,8 @@ import gatekit
 from gatekit.plugins import reset_default_registry
 from gatekit.pytest_plugin import isolate
 
+pytest_plugins = ["pytester"]  # tests/test_bug_zoo.py runs plugin authors' test files
+
 
 # CI (which sets CI=true) runs the same examples every time, so a run that passed here
 # passes there: a failure found by exploring is fixed, never left to chance.
