@@ -15,6 +15,7 @@ import re
 import pytest
 
 from cli_helpers import FIXTURES, invoke
+import gatekit
 from gatekit import check_gate
 
 ZOO = FIXTURES / "bug_zoo.py"
@@ -129,3 +130,32 @@ def test_the_pytest_plugin_diagnoses_each_through_pytester(zoo_run):
     assert len(summary) == 2 * len(wrong)
     # The kink passes with a warning that says what it is.
     assert "KinkWarning" in output and "a kink, not a bug" in _flat(output)
+
+
+# -- which gate is wrong in a circuit ------------------------------------------------------------
+
+MATHS_WRONG = [gate for gate in GATES if bug_zoo.EXPECTED[gate] not in ("kink", "wrong-count", "wrong-shape")]
+
+
+@pytest.mark.parametrize("gate", MATHS_WRONG)
+def test_a_failed_circuit_names_the_wrong_gate(gate):
+    registry = gatekit.load_registry([str(ZOO)], env={}, entry_points=())
+    arity = registry.gate(gate).arity
+    args = ", ".join(["x", "y"][:arity])
+    circuit = gatekit.parse(f"a = {gate}({args}); b = exp(y) * a; f = b + x * y", registry=registry)
+    result = gatekit.check_circuit(circuit, {"x": 0.7, "y": -1.3})
+    assert not result.ok
+    [culprit] = result.culprits  # exp, mul and add are right: only the zoo gate is named
+    assert (culprit.label, culprit.gate, culprit.plugin) == ("a", gate, "bug_zoo")
+    assert culprit.result.diagnosis is not None and culprit.result.diagnosis.kind == bug_zoo.EXPECTED[gate]
+    text = result.describe()
+    assert f"the wrong gate: node {culprit.node} ('a'), gate '{gate}' (plugin 'bug_zoo')" in text
+
+
+def test_the_wrong_gate_is_checked_at_the_values_it_saw():
+    registry = gatekit.load_registry([str(ZOO)], env={}, entry_points=())
+    circuit = gatekit.parse("s = x + y; a = zoo_factor(s); f = a * 2", registry=registry)
+    result = gatekit.check_circuit(circuit, {"x": 0.5, "y": 1.0})
+    [culprit] = result.culprits
+    assert culprit.result.worst_point == {"x0": 1.5}  # s = x + y, what the gate received
+    assert (culprit.result.analytic, culprit.result.numeric) == (pytest.approx(1.5 ** 2), pytest.approx(3 * 1.5 ** 2))
