@@ -25,7 +25,8 @@ it adds fixtures and helpers and changes nothing until a test asks for them.
 - ``isolated_environ()``: the same for a subprocess (installed plugins disabled by name).
 
 A plugin is named as its entry-point name (``"my-gates"``, for an installed distribution),
-an importable module name, a module object, or a ``.py`` path.
+an importable module name (``"my_gates"``: the installed plugin whose module it is, if
+any, so it keeps its name and version), a module object, or a ``.py`` path.
 """
 
 from __future__ import annotations
@@ -74,11 +75,14 @@ _REAL_DISCOVERY = _plugins.installed_entry_points
 
 def _split(plugins: Iterable[str | ModuleType | Any]) -> tuple[list[Any], list[Any]]:
     """Named plugins as (installed entry points, extras to import as modules or files)."""
-    installed = {ep.name: ep for ep in _REAL_DISCOVERY()}
+    installed: dict[str, Any] = {}
+    for ep in _REAL_DISCOVERY():  # by plugin name, and by module: "my-gates" or "my_gates"
+        installed.setdefault(ep.value.split(":")[0].strip(), ep)
+        installed[ep.name] = ep
     entry_points, extras = [], []
     for plugin in plugins:
         if isinstance(plugin, str) and plugin in installed:
-            entry_points.append(installed[plugin])
+            entry_points.append(installed[plugin])  # installed: its real name and version
         else:
             extras.append(plugin)
     return entry_points, extras

@@ -90,14 +90,14 @@ def _make_venv(root: Path) -> Path:
     return python
 
 
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory) -> Venv:
+def install_in_venv(source: Path, root: Path) -> Path:
+    """A throw-away venv at ``root`` (seeing this environment) with ``source`` pip-installed; its python.
+
+    Skips the test where pip cannot run or cannot get hatchling.
+    """
     if importlib.util.find_spec("pip") is None:
-        pytest.skip(f"pip is not installed for {sys.executable}, so the template cannot be installed")
-    base = tmp_path_factory.mktemp("example-venv")
-    source = base / "gatekit-smooth"
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.egg-info"))
-    python = _make_venv(base / "venv")
+        pytest.skip(f"pip is not installed for {sys.executable}, so {source.name} cannot be installed")
+    python = _make_venv(root)
     have_hatchling = importlib.util.find_spec("hatchling") is not None
     command = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
                "--disable-pip-version-check", "--no-input", str(source)]
@@ -106,9 +106,18 @@ def venv(tmp_path_factory) -> Venv:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         if not have_hatchling and OFFLINE.search(result.stdout + result.stderr):
-            pytest.skip("pip cannot get hatchling (the template's build backend): no package index is reachable, "
+            pytest.skip("pip cannot get hatchling (the build backend): no package index is reachable, "
                         "and this environment has no hatchling to build without isolation")
-        pytest.fail(f"pip install of the template failed:\n{result.stdout}\n{result.stderr}")
+        pytest.fail(f"pip install of {source.name} failed:\n{result.stdout}\n{result.stderr}")
+    return python
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory) -> Venv:
+    base = tmp_path_factory.mktemp("example-venv")
+    source = base / "gatekit-smooth"
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.egg-info"))
+    python = install_in_venv(source, base / "venv")
     return Venv(base / "venv", python, source)
 
 
