@@ -92,3 +92,27 @@ def test_the_installed_plugin_is_found_by_gatekit(installed):
                             text=True, env=isolated_environ(), cwd=python.parent.parent, timeout=120)
     assert result.returncode == 0, result.stderr
     assert '"plugin": "my-gates"' in result.stdout
+
+
+def _subset(small: object, big: object) -> bool:
+    """Whether every key and value of ``small`` is in ``big`` (lists compared as they are)."""
+    if isinstance(small, dict):
+        return isinstance(big, dict) and all(k in big and _subset(v, big[k]) for k, v in small.items())
+    return small == big
+
+
+def test_the_readmes_pyproject_is_the_template_and_the_scaffolds(tmp_path):
+    tomllib = pytest.importorskip("tomllib")
+    from test_meta import _readme_section
+
+    [block] = re.findall(r"```toml\n(.*?)```", _readme_section("Write a gate plugin"), re.S)
+    readme = tomllib.loads(block)
+    new_plugin("my-gates", tmp_path / "my-gates")
+    scaffold = tomllib.loads((tmp_path / "my-gates" / "pyproject.toml").read_text(encoding="utf-8"))
+    assert _subset(readme, scaffold), (readme, scaffold)  # the scaffold writes what the README shows
+    template = tomllib.loads((Path(__file__).parent.parent / "examples" / "gatekit-smooth" / "pyproject.toml")
+                             .read_text(encoding="utf-8"))
+    assert readme["build-system"] == template["build-system"] == scaffold["build-system"]
+    assert readme["project"]["dependencies"] == template["project"]["dependencies"]
+    assert set(readme) <= set(template) and set(readme["project"]) <= set(template["project"])
+    assert list(template["project"]["entry-points"]) == ["gatekit"]
