@@ -291,9 +291,9 @@ def _extra_identities(extra: Iterable[Any]) -> dict[str, str]:
             name = _extra_name(spec)
             found.update({key: spec for key in _identities(name, "" if _is_path(spec) else spec)})
         else:
-            name = getattr(spec, "__name__", None)
-            if isinstance(name, str):
-                found.update({key: name for key in _identities(name, name)})
+            module_name = getattr(spec, "__name__", None)
+            if isinstance(module_name, str):
+                found.update({key: module_name for key in _identities(module_name, module_name)})
     return found
 
 

@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         rows: list[dict[str, Any]] = []
         for entry in entries:
             result = check_gate(entry.obj, points=points, seed=seed, plugin=entry.plugin.name, at=points_at)
+            explained = result.diagnosis or result.kink
             rows.append({
                 "gate": entry.name,
                 "plugin": entry.plugin.name,
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
                 "max_abs_error": result.max_abs_error,
                 "max_rel_error": result.max_rel_error,
                 "error": result.error,
-                "diagnosis": (result.diagnosis or result.kink).to_dict() if (result.diagnosis or result.kink) else None,
+                "diagnosis": explained.to_dict() if explained is not None else None,
                 "detail": None if result.ok and not result.kink else result.describe(),
             })
         if json:
