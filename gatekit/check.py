@@ -380,7 +380,7 @@ def plugin_of(gate: Any) -> str:
     for entry in entries:
         if entry.obj is gate or (type(entry.obj) is type(gate) and entry.name == getattr(gate, "name", None)):
             return entry.plugin.name
-    module = type(gate).__module__
+    module = (gate if isinstance(gate, type) else type(gate)).__module__
     # A .py file loaded as a plugin is renamed to its stem once imported: the plugin's name.
     module = getattr(sys.modules.get(module), "__name__", module)
     return "user" if module.split(".")[0] == "gatekit" else module
