@@ -65,7 +65,7 @@ def _flat(text: str) -> str:
 
 
 def test_a_good_plugin_passes_every_generated_test(pytester):
-    pytester.makepyfile(test_good=HEADER + f"TestCube = plugin_tests({str(FIXTURES / 'good_plugin.py')!r})\n")
+    pytester.makepyfile(test_author_good=HEADER + f"TestCube = plugin_tests({str(FIXTURES / 'good_plugin.py')!r})\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=4)  # loading; cube's gradient, determinism and doc (no strategy tests)
     result.stdout.fnmatch_lines(["*TestCube::test_gate_gradient?cube? PASSED*",
@@ -73,23 +73,23 @@ def test_a_good_plugin_passes_every_generated_test(pytester):
 
 
 def test_a_name_clash_fails_the_loading_test(pytester):
-    pytester.makepyfile(test_clash=HEADER + f"TestMul = plugin_tests({str(FIXTURES / 'takes_builtin_name.py')!r})\n")
+    pytester.makepyfile(test_author_clash=HEADER + f"TestMul = plugin_tests({str(FIXTURES / 'takes_builtin_name.py')!r})\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)  # it registered nothing, so there is nothing else to test
     assert "conflicts with the one from plugin 'gatekit_gates'" in _flat(result.stdout.str())
 
 
 def test_strategies_that_do_not_climb_or_do_not_repeat_fail(pytester):
-    pytester.makepyfile(test_strategies=STRATEGIES)
+    pytester.makepyfile(test_author_strategies=STRATEGIES)
     result = pytester.runpytest("-p", "no:cacheprovider", "-rf")
     output = _flat(result.stdout.str())
     result.assert_outcomes(passed=1 + 2 + 2, failed=1 + 1)  # loading; climbs x3; repeats x3
-    assert "strategy 'stuck' (plugin 'test_strategies'): did not climb" in output
-    assert "strategy 'wandering' (plugin 'test_strategies'): two runs with seed 0 took different paths" in output
+    assert "strategy 'stuck' (plugin 'test_author_strategies'): did not climb" in output
+    assert "strategy 'wandering' (plugin 'test_author_strategies'): two runs with seed 0 took different paths" in output
 
 
 def test_a_nondeterministic_gate_and_one_without_a_formula_fail(pytester):
-    pytester.makepyfile(test_gates=HEADER + '''
+    pytester.makepyfile(test_author_gates=HEADER + '''
 class Noisy(gatekit.Gate):
     name, arity, doc = "noisy", 1, "noisy(x) = x + tiny noise"
 
@@ -122,14 +122,14 @@ TestMine = plugin_tests(sys.modules[__name__])
 ''')
     result = pytester.runpytest("-p", "no:cacheprovider", "-rf")
     output = _flat(result.stdout.str())
-    assert "gate 'inplace' (plugin 'test_gates'): its doc 'no formula here' has no formula" in output
-    assert "gate 'inplace' (plugin 'test_gates'): forward or backward changed its inputs in place" in output
-    assert "gate 'noisy' (plugin 'test_gates'): forward gave two different values" in output
+    assert "gate 'inplace' (plugin 'test_author_gates'): its doc 'no formula here' has no formula" in output
+    assert "gate 'inplace' (plugin 'test_author_gates'): forward or backward changed its inputs in place" in output
+    assert "gate 'noisy' (plugin 'test_author_gates'): forward gave two different values" in output
 
 
 def test_the_fixture_loads_the_plugins_named_by_the_marker_and_nothing_installed(pytester, site):  # noqa: F811
     _fake_distribution(site, "wrong_backward")  # installed before the run: it must not leak in
-    pytester.makepyfile(test_fixture=HEADER + f'''
+    pytester.makepyfile(test_author_fixture=HEADER + f'''
 @pytest.mark.gatekit_plugins({str(FIXTURES / "good_plugin.py")!r})
 def test_marker(gatekit_registry):
     assert "cube" in gatekit_registry and "badgrad" not in gatekit_registry
