@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -351,13 +351,10 @@ def check_gate(
     except GatekitError as exc:
         return CheckResult(name, False, float("inf"), float("inf"), error=str(exc), plugin=plugin)
     rng = np.random.default_rng(seed)
-    if at is not None:
-        rounds = [[_at(gate, xs) for xs in at]]
-    else:
-        rounds = [[sample_point(gate, rng, shape_set) for shape_set in _shapes(gate.arity)] for _ in range(points)]
+    given = None if at is None else [_at(gate, xs) for xs in at]
     worst = CheckResult(name, True, plugin=plugin)
-    for round_points in rounds:
-        for xs in round_points:
+    for _round in range(1 if given is not None else points):
+        for xs in given if given is not None else _drawn(gate, rng):
             shapes = tuple(np.shape(x) for x in xs)
 
             def more(shapes: tuple[tuple[int, ...], ...] = shapes) -> list[dict[str, Any]]:
@@ -379,6 +376,12 @@ def check_gate(
                 worst.max_rel_error = result.max_rel_error
                 worst.worst_point = result.worst_point
     return worst
+
+
+def _drawn(gate: Any, rng: np.random.Generator) -> Iterator[list[Any]]:
+    """One round of random points, drawn one at a time (so a seed gives the points it always gave)."""
+    for shape_set in _shapes(gate.arity):
+        yield sample_point(gate, rng, shape_set)
 
 
 def _at(gate: Any, xs: Sequence[Any]) -> list[Any]:
