@@ -164,12 +164,13 @@ class _CircuitProbe:
     def numeric(self, point: Mapping[str, Any]) -> dict[str, Any]:
         return numerical_gradient(lambda v: self.circuit.forward(v).output, point)
 
-    def slopes(self, point: Mapping[str, Any], name: str, index: tuple[int, ...]) -> tuple[float, float]:
+    def slopes(self, point: Mapping[str, Any], name: str, index: tuple[int, ...],
+               shrink: float = 1.0) -> tuple[float, float]:
         # The central difference's own step, so a kink that step straddles is seen as one.
         moved = {k: np.array(v, dtype=np.float64) for k, v in point.items()}
         x = moved[name]
         old = float(x[index])
-        h = float(step_size(old))
+        h = float(step_size(old)) * shrink
         mid = self._total(moved)
         x[index] = old + h
         up = self._total(moved)

@@ -97,3 +97,24 @@ def gatekit_register_gates(register):
     result = check_circuit(circuit, {"x": 1.0, "y": 2.0})
     assert result.ok and result.kink is not None and result.kink.kind == "kink" and not result.kink.is_bug
     assert "the slope is 0 on the left and 2 on the right" in result.describe()
+
+
+@pytest.mark.parametrize("x", [0.0, 3e-6, -4e-6])  # on the kink, and just inside the step (6e-6) of it
+def test_a_kink_within_a_step_is_a_kink_and_a_curve_is_not(x):
+    class OneSidedAbs(gatekit.Gate):
+        name, arity, doc = "onesided_abs", 1, "onesided_abs(x) = |x|"
+
+        def forward(self, x: Any) -> Any:
+            return np.abs(x)
+
+        def backward(self, grad: Any, out: Any, x: Any) -> tuple[Any]:
+            return (grad * np.where(x >= 0, 1.0, -1.0),)
+
+    result = check_gate(OneSidedAbs(), at=[(x,)], plugin="mine")
+    assert result.ok and result.kink is not None and result.kink.kind == "kink", result.describe()
+
+
+@pytest.mark.parametrize("x", [1.2, 2.9])
+def test_a_steep_curve_is_no_kink(x):
+    result = check_gate(_gate("exp", 2.0), at=[(x * 2,)], plugin="mine")  # exp(5.8): large curvature
+    assert result.diagnosis is not None and result.diagnosis.kind == "constant-factor", result.describe()
