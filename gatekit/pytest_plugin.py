@@ -66,11 +66,12 @@ def ambient_entry_points() -> list[Any]:
     return list(_AMBIENT.values())
 
 
+#: Discovery itself, kept before isolate() replaces it for a test.
+_REAL_DISCOVERY = _plugins.installed_entry_points
+
+
 def _discovered_without_ambient() -> list[Any]:
     return [ep for ep in _REAL_DISCOVERY() if _key(ep) not in _AMBIENT]
-
-
-_REAL_DISCOVERY = _plugins.installed_entry_points
 
 
 def _split(plugins: Iterable[str | ModuleType | Any]) -> tuple[list[Any], list[Any]]:
