@@ -270,7 +270,8 @@ def _culprits(circuit: Circuit, point: Mapping[str, Any], gate_nodes: list[int])
         entry = circuit.registry.entry("gate", str(node.name))
         local = _one_gate_circuit(entry.obj, entry.plugin)
         values = {f"x{k}": trace.values[a] for k, a in enumerate(node.args)}
-        own = check_circuit(local, values, name=entry.name, plugin=entry.plugin.name)
+        own = check_circuit(local, values, name=entry.name, plugin=entry.plugin.name,
+                            more_points=_more_points(entry.obj, local, values))
         if not own.ok:
             found.append(NodeReport(i, node.label, entry.name, entry.plugin.name, own))
     return found
@@ -356,14 +357,9 @@ def check_gate(
     worst = CheckResult(name, True, plugin=plugin)
     for _round in range(1 if given is not None else points):
         for xs in given if given is not None else _drawn(gate, rng):
-            shapes = tuple(np.shape(x) for x in xs)
-
-            def more(shapes: tuple[tuple[int, ...], ...] = shapes) -> list[dict[str, Any]]:
-                extra = np.random.default_rng(int(rng.integers(2**31)))
-                return [dict(zip(circuit.inputs, sample_point(gate, extra, shapes))) for _ in range(4)]
-
-            result = check_circuit(circuit, dict(zip(circuit.inputs, xs)), rtol=rtol, atol=atol,
-                                   seed=int(rng.integers(2**31)), name=name, plugin=plugin, more_points=more)
+            point = dict(zip(circuit.inputs, xs))
+            result = check_circuit(circuit, point, rtol=rtol, atol=atol, seed=int(rng.integers(2**31)), name=name,
+                                   plugin=plugin, more_points=_more_points(gate, circuit, point, rng))
             worst.points_checked += 1
             if result.error or not result.ok:
                 result.points_checked = worst.points_checked
@@ -377,6 +373,21 @@ def check_gate(
                 worst.max_rel_error = result.max_rel_error
                 worst.worst_point = result.worst_point
     return worst
+
+
+def _more_points(gate: Any, circuit: Circuit, like: Mapping[str, Any],
+                 source: np.random.Generator | None = None) -> Callable[[], list[dict[str, Any]]]:
+    """Four more points of the gate's domain, shaped like ``like``, for a diagnosis to confirm itself.
+
+    Drawn only when asked (after a failure), so a passing check's points never depend on it.
+    """
+    shapes = tuple(np.shape(v) for v in like.values())
+
+    def more() -> list[dict[str, Any]]:
+        rng = np.random.default_rng(0 if source is None else int(source.integers(2**31)))
+        return [dict(zip(circuit.inputs, sample_point(gate, rng, shapes))) for _ in range(4)]
+
+    return more
 
 
 def _drawn(gate: Any, rng: np.random.Generator) -> Iterator[list[Any]]:
