@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .circuit import GATE, INPUT, Circuit, Node
+from .containment import is_user_interrupt
 from .diagnosis import Diagnosis, contract_diagnosis, diagnose
 from .errors import GatekitError, UsageError
 from .gate import DEFAULT_DOMAIN, Domain
@@ -209,7 +210,9 @@ def check_circuit(
         numeric = numerical_gradient(lambda v: upstream * circuit.forward(v).output, point)
     except GatekitError as exc:
         return _failure(name, plugin, point, str(exc), contract_diagnosis(str(exc)))
-    except Exception as exc:  # a plugin's gate raising: report it, never crash the checker
+    except BaseException as exc:  # a plugin's gate raising: report it, never crash the checker
+        if is_user_interrupt(exc):
+            raise
         return _failure(name, plugin, point, f"{type(exc).__name__}: {exc}", contract_diagnosis(" raised "))
     result = CheckResult(name, True, 0.0, 0.0, dict(point), points_checked=1, plugin=plugin)
     worst_excess = -np.inf

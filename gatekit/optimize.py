@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .containment import describe, is_user_interrupt
 from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError
 from .problem import Problem, StopRun
 from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
@@ -319,20 +320,25 @@ def _call(run: _Run, method: Callable[..., Any], *args: Any) -> Any:
         raise StrategyContractError(f"strategy {run.strategy.name!r}{plugin}: {exc}", plugin=run.plugin) from exc
     except (StopRun, GatekitError):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit, GeneratorExit...: contained (gatekit/containment.py)
+        if is_user_interrupt(exc):
+            raise
         raise StrategyContractError(
-            f"strategy {run.strategy.name!r}{plugin} raised {type(exc).__name__}: {exc}", plugin=run.plugin
+            f"strategy {run.strategy.name!r}{plugin} raised {describe(exc)}", plugin=run.plugin
         ) from exc
 
 
 def _check_move(run: _Run, problem: Problem, move: Any) -> np.ndarray:
     try:
-        point = np.array(move, dtype=np.float64)
+        complex_move = np.iscomplexobj(move)  # float64 would drop the imaginary part, with a raw warning
+        point = None if complex_move else np.array(move, dtype=np.float64)
     except (TypeError, ValueError):
-        point = None
+        complex_move, point = False, None
     if point is None or point.shape != (problem.n,):
         plugin = f" (plugin {run.plugin!r})" if run.plugin else ""
         shape = "nothing" if move is None else (f"shape {point.shape}" if point is not None else repr(move))
+        if complex_move:
+            shape = "complex numbers"
         raise StrategyContractError(
             f"strategy {run.strategy.name!r}{plugin} returned {shape} from step; expected {problem.n} number(s) "
             f"({', '.join(problem.names)}) or gatekit.Converged",

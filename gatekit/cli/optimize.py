@@ -104,6 +104,17 @@ def _print_comparison(results: list[Any]) -> None:
     console().print(titled("strategies compared (same circuit, start, steps and seed)", table))
 
 
+def _one_strategy(given: list[str] | None) -> str:
+    """The one ``--strategy`` of ``optimize``: given twice is a mistake, not "the last one"."""
+    if not given:
+        return "analytic-gradient"
+    if len(set(given)) > 1:
+        shown = " ".join(f"--strategy {name}" for name in given)
+        raise UsageError(f"optimize runs one strategy, got {len(given)} ({', '.join(given)}); "
+                         f"to run several side by side: gatekit compare EXPR ... {shown}")
+    return given[0]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("optimize", context_settings=POSITIONAL_SETTINGS)
     @reports_errors
@@ -112,8 +123,10 @@ def register(app: typer.Typer) -> None:
         words: Words = None,
         file: FileOption = None,
         strategy: Annotated[
-            str, typer.Option("--strategy", help="A registered strategy.", autocompletion=complete_strategy)
-        ] = "analytic-gradient",
+            Optional[list[str]],
+            typer.Option("--strategy", help="A registered strategy [default: analytic-gradient].",
+                         autocompletion=complete_strategy, show_default=False),
+        ] = None,
         steps: Steps = 100,
         step_size: StepSize = None,
         seed: Seed = None,
@@ -124,6 +137,7 @@ def register(app: typer.Typer) -> None:
         json: Json = False,
     ) -> None:
         """Climb (or descend) the circuit's output with one strategy, from the given point."""
+        strategy = _one_strategy(strategy)
         registry = registry_of(ctx)
         registry.strategy(strategy)  # an unknown strategy first, before the circuit
         given = circuit_and_values(words, file, registry, "optimize")
