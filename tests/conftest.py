@@ -27,6 +27,14 @@ def registry() -> gatekit.Registry:
     return gatekit.load_registry(env={}, entry_points=())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session():
+    """The same isolation for the whole session, so module- and session-scoped fixtures have it too."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(monkeypatch)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_default_registry(monkeypatch):
     """Every test is isolated from the plugins installed here, as gatekit's pytest plugin isolates a plugin's.
