@@ -116,3 +116,15 @@ def test_the_readmes_pyproject_is_the_template_and_the_scaffolds(tmp_path):
     assert readme["project"]["dependencies"] == template["project"]["dependencies"]
     assert set(readme) <= set(template) and set(readme["project"]) <= set(template["project"])
     assert list(template["project"]["entry-points"]) == ["gatekit"]
+
+
+def test_the_templates_ship_in_gatekits_wheel(tmp_path):
+    """Package data, not files beside the source: an installed (non-editable) gatekit writes the scaffold too."""
+    root = Path(__file__).resolve().parent.parent
+    python = install_in_venv(root, tmp_path / "venv")
+    launcher = "import sys, gatekit; from gatekit.cli import main; print(gatekit.__file__, file=sys.stderr); main()"
+    result = subprocess.run([str(python), "-c", launcher, "plugin", "new", "shipped", "--dir", str(tmp_path / "out")],
+                            capture_output=True, text=True, env=isolated_environ(), cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stderr.strip()).resolve().is_relative_to((tmp_path / "venv").resolve())  # the wheel's gatekit
+    assert (tmp_path / "out" / "shipped" / "gates.py").is_file() and "wrote 8 files" in result.stdout
