@@ -27,7 +27,7 @@ import numpy as np
 
 from .circuit import GATE, INPUT, Circuit, Node
 from .containment import is_user_interrupt
-from .diagnosis import Diagnosis, contract_diagnosis, diagnose
+from .diagnosis import Diagnosis, contract_diagnosis, diagnose, probe_contract
 from .errors import GatekitError, UsageError
 from .gate import DEFAULT_DOMAIN, Domain
 from .numerical import numerical_gradient, step_size
@@ -209,7 +209,7 @@ def check_circuit(
         analytic = trace.backward(upstream).input_grads()
         numeric = numerical_gradient(lambda v: upstream * circuit.forward(v).output, point)
     except GatekitError as exc:
-        return _failure(name, plugin, point, str(exc), contract_diagnosis(str(exc)))
+        return _failure(name, plugin, point, str(exc), _contract(circuit, point, str(exc)))
     except BaseException as exc:  # a plugin's gate raising: report it, never crash the checker
         if is_user_interrupt(exc):
             raise
@@ -240,6 +240,15 @@ def check_circuit(
     if not result.ok and result.worst_input is not None:
         _diagnose(circuit, result, upstream, more_points)
     return result
+
+
+def _contract(circuit: Circuit, point: Mapping[str, Any], message: str) -> Diagnosis:
+    """A one-gate circuit's broken protocol, probed on the gate itself; else read from the message."""
+    gate_nodes = [node for node in circuit.nodes if node.kind == GATE]
+    if len(gate_nodes) != 1 or len(point) != len(gate_nodes[0].args):
+        return contract_diagnosis(message)
+    gate = circuit.registry.entry("gate", str(gate_nodes[0].name)).obj
+    return probe_contract(gate, [point[name] for name in circuit.inputs], message)
 
 
 def _failure(name: str, plugin: str | None, point: Mapping[str, Any], error: str, diagnosis: Diagnosis) -> CheckResult:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Diagnosis", "Probe", "diagnose"]
+__all__ = ["Diagnosis", "Probe", "diagnose", "probe_contract", "contract_diagnosis"]
 
 #: Looser than the gradient check's tolerance: a diagnosis compares numbers already known to differ.
 RTOL, ATOL = 1e-4, 1e-6
@@ -162,13 +162,38 @@ def diagnose(
                               "inputs: work it out again (the central difference above is the target)"), a, n
 
 
+def probe_contract(gate: Any, xs: Sequence[Any], message: str) -> Diagnosis:
+    """What a gate that broke the protocol at ``xs`` did, found by calling it (the message is the fallback)."""
+    try:
+        with np.errstate(all="ignore"):
+            out = gate.forward(*xs)
+            grads = gate.backward(np.ones_like(np.asarray(out, dtype=np.float64)), out, *xs)
+    except Exception:
+        return _RAISED
+    if not isinstance(grads, (tuple, list)) or len(grads) != gate.arity:
+        return _WRONG_COUNT
+    for grad, x in zip(grads, xs):
+        shape = np.shape(grad)
+        try:
+            fits = shape == np.shape(x) or np.broadcast_shapes(shape, np.shape(out)) == np.shape(out)
+        except ValueError:
+            fits = False
+        if not fits:
+            return _WRONG_SHAPE
+    return contract_diagnosis(message)
+
+
 def contract_diagnosis(message: str) -> Diagnosis:
     """The diagnosis of a backward that broke the protocol, from the engine's message."""
     if "gradient(s) for" in message or "must return a tuple" in message:
-        return Diagnosis("wrong-count", "backward must return a tuple with one gradient per input, in order "
-                                        "(a tuple even for one input: (grad * d,))")
+        return _WRONG_COUNT
     if " raised " in message:
-        return Diagnosis("raised", "the gate raised instead of returning a value (gates give inf or nan, never "
-                                   "raise)")
-    return Diagnosis("wrong-shape", "each gradient must have its input's shape or the output's shape (the "
-                                    "engine sums a broadcast gradient back); compute it elementwise from grad")
+        return _RAISED
+    return _WRONG_SHAPE
+
+
+_WRONG_COUNT = Diagnosis("wrong-count", "backward must return a tuple with one gradient per input, in order "
+                                        "(a tuple even for one input: (grad * d,))")
+_RAISED = Diagnosis("raised", "the gate raised instead of returning a value (gates give inf or nan, never raise)")
+_WRONG_SHAPE = Diagnosis("wrong-shape", "each gradient must have its input's shape or the output's shape (the "
+                                        "engine sums a broadcast gradient back); compute it elementwise from grad")

@@ -118,3 +118,28 @@ def test_a_kink_within_a_step_is_a_kink_and_a_curve_is_not(x):
 def test_a_steep_curve_is_no_kink(x):
     result = check_gate(_gate("exp", 2.0), at=[(x * 2,)], plugin="mine")  # exp(5.8): large curvature
     assert result.diagnosis is not None and result.diagnosis.kind == "constant-factor", result.describe()
+
+
+def test_a_broken_protocol_is_probed_on_the_gate_not_read_from_a_message():
+    from gatekit.diagnosis import probe_contract
+
+    class NoTuple(gatekit.Gate):
+        name, arity, doc = "notuple", 2, "notuple(x, y) = x + y"
+
+        def forward(self, x: Any, y: Any) -> Any:
+            return x + y
+
+        def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
+            return grad  # not a tuple
+
+    class ExtraAxis(NoTuple):
+        def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
+            return grad, np.stack([grad, grad])
+
+    class Raises(NoTuple):
+        def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
+            raise ZeroDivisionError("oops")
+
+    xs = [np.array([1.0, 2.0]), 3.0]
+    assert [probe_contract(gate, xs, "").kind for gate in (NoTuple(), ExtraAxis(), Raises())] == [
+        "wrong-count", "wrong-shape", "raised"]
