@@ -84,6 +84,14 @@ class CheckResult:
     def who(self) -> str:
         return self.name if self.plugin is None else f"gate {self.name!r} (plugin {self.plugin!r})"
 
+    def __repr__(self) -> str:
+        return f"<CheckResult {self.describe()}>"
+
+    def _repr_html_(self) -> str:
+        from .notebook import check_html
+
+        return check_html(self)
+
     def describe(self) -> str:
         """What happened, in order: who, where, the two derivatives, the most likely mistake."""
         if self.error:

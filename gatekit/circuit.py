@@ -138,6 +138,12 @@ class Circuit:
     def __repr__(self) -> str:
         return f"<Circuit {len(self._tape)} gates, inputs {', '.join(self.inputs)}>"
 
+    def _repr_svg_(self) -> str:
+        # A notebook shows the circuit's picture (gatekit.draw); imported when one asks.
+        from .notebook import circuit_svg
+
+        return circuit_svg(self)
+
     def node_name(self, i: int) -> str:
         """How a node is shown: its label, input name, constant or ``#i``."""
         node = self.nodes[i]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import CircuitError
-from .gate import DEFAULT_DOMAIN, Domain
+from .gate import DEFAULT_DOMAIN, Domain, gate_markdown
 from .registry import NAME_PATTERN
 
 if TYPE_CHECKING:
@@ -62,6 +62,14 @@ class CompositeGate:
 
     def __repr__(self) -> str:
         return f"<CompositeGate {self.name}({', '.join(self.circuit.inputs)})>"
+
+    def _repr_svg_(self) -> str:
+        from .notebook import circuit_svg
+
+        return circuit_svg(self.circuit)
+
+    def _repr_markdown_(self) -> str:
+        return gate_markdown(self)
 
     def _values(self, xs: tuple[Any, ...]) -> dict[str, Any]:
         return dict(zip(self.circuit.inputs, xs))

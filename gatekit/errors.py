@@ -24,6 +24,7 @@ __all__ = [
     "GateContractError",
     "NonFiniteError",
     "OptionError",
+    "MissingExtraError",
     "suggest",
 ]
 
@@ -129,3 +130,11 @@ class NonFiniteError(GatekitError):
 
 class OptionError(UsageError):
     """An unknown strategy option, or a value of the wrong type."""
+
+
+class MissingExtraError(GatekitError):
+    """An optional dependency is not installed; names the extra that brings it."""
+
+    def __init__(self, what: str, package: str, extra: str):
+        super().__init__(f"{what} needs {package}, which is not installed: pip install 'gatekit[{extra}]'")
+        self.package, self.extra = package, extra

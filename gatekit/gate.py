@@ -156,6 +156,19 @@ class Gate(Protocol):
     #: Where test points are drawn from (see :class:`Domain`).
     domain: ClassVar[Domain] = DEFAULT_DOMAIN
 
+    # Display: only methods every object has (__repr__, __init_subclass__) go here, so
+    # isinstance(obj, Gate) asks nothing more of a gate that does not subclass Gate;
+    # a subclass gets its notebook display (_repr_markdown_) as it is created.
+    def __repr__(self) -> str:
+        symbol = getattr(self, "symbol", None)
+        bound = f", operator {symbol!r}" if symbol else ""
+        return f"<Gate {getattr(self, 'name', '?')}: {getattr(self, 'doc', '')}{bound}>"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_repr_markdown_" not in cls.__dict__ and not cls.__dict__.get("_is_protocol", False):
+            cls._repr_markdown_ = gate_markdown  # type: ignore[attr-defined]
+
     # Both signatures end in ``*xs: Any, **kwargs: Any``: the typing spec's gradual form
     # ("any parameters from here on"), so that mypy and pyright both accept a gate's
     # ``forward(self, x)`` or ``backward(self, grad, out, x, y)`` as an override. gatekit
@@ -167,3 +180,13 @@ class Gate(Protocol):
     def backward(self, grad: Any, out: Any, *xs: Any, **kwargs: Any) -> tuple[Any, ...]:
         """One gradient per input (``backward(grad, out, x, ...)``): ``grad * d(out)/d(x_i)``."""
         ...
+
+
+def gate_markdown(gate: Any) -> str:
+    """A gate for a notebook: its name, arity, operator, formula and local-gradient rule."""
+    rule = getattr(gate, "grad_doc", None)
+    symbol = getattr(gate, "symbol", None)
+    lines = [f"**{gate.name}** ({gate.arity} input(s){f', operator `{symbol}`' if symbol else ''}): `{gate.doc}`"]
+    if rule:
+        lines.append(f"local gradient: `{rule}`")
+    return "\n\n".join(lines)

@@ -300,6 +300,16 @@ class Registry:
     def __contains__(self, name: object) -> bool:
         return name in self.entries["gate"]
 
+    def __repr__(self) -> str:
+        errors = f", {len(self.load_errors)} load error(s)" if self.load_errors else ""
+        return (f"<Registry {len(self.entries['gate'])} gates, {len(self.entries['strategy'])} strategies, "
+                f"{len(self.plugins)} plugin(s){errors}>")
+
+    def _repr_html_(self) -> str:
+        from .notebook import registry_html
+
+        return registry_html(self)
+
     def operator(self, symbol: str, arity: int) -> Any | None:
         """The gate that binds ``symbol`` with ``arity`` inputs, or None."""
         name = self.symbols.get((symbol, arity))

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import check, gates, graph, optimize, plugin_new, plugins, run, strategies, tour
+from . import check, gates, graph, optimize, plugin_new, plugins, run, step, strategies, tour
 from ..containment import watching_interrupts
 from .session import INTERRUPTED, Session
 
@@ -58,7 +58,7 @@ def root(
     ctx.with_resource(watching_interrupts())
 
 
-for _module in (gates, run, graph, optimize, strategies, check, plugins, plugin_new, tour):
+for _module in (gates, run, step, graph, optimize, strategies, check, plugins, plugin_new, tour):
     _module.register(app)
 
 

@@ -30,6 +30,7 @@ import typer
 
 from ..containment import describe, is_user_interrupt
 from ..errors import GatekitError
+from ..explain import number
 from ..plugins import load_registry
 from ..registry import Registry
 
@@ -204,15 +205,12 @@ def emit_json(data: Any) -> None:
 
 
 def fmt(value: Any, digits: int | None = None) -> str:
-    """A number for people: exact (shortest repr) by default, or ``digits`` significant."""
+    """A number for people: exact (shortest repr) by default, or ``digits`` significant
+    (the rule pictures use too); an array in full."""
     array = np.asarray(value)
     if array.ndim:
         return np.array2string(array, precision=digits or 8, separator=", ")
-    x = float(array)
-    if not math.isfinite(x):
-        return str(x)
-    text = f"{x:.{digits}g}" if digits else repr(x)
-    return text[:-2] if text.endswith(".0") else text
+    return number(array, digits)
 
 
 def console(stderr: bool = False) -> Any:
