@@ -100,10 +100,15 @@ def isolate(monkeypatch: pytest.MonkeyPatch, plugins: Iterable[str | ModuleType 
 
     Discovery no longer sees the plugins installed when the session started (a
     distribution the test creates is still found), the ``GATEKIT_*`` switches are
-    cleared, and the default registry is built-ins plus ``plugins``.
+    cleared, and the default registry is built-ins plus ``plugins``. A subprocess the test
+    starts inherits ``GATEKIT_DISABLE_PLUGINS`` naming those installed plugins, so it is
+    isolated too (a test that builds its own environment uses :func:`isolated_environ`).
     """
     for var in _SWITCHES:
         monkeypatch.delenv(var, raising=False)
+    blocked = isolated_environ({}).get("GATEKIT_DISABLE_PLUGINS")
+    if blocked:
+        monkeypatch.setenv("GATEKIT_DISABLE_PLUGINS", blocked)
     monkeypatch.setattr(_plugins, "installed_entry_points", _discovered_without_ambient)
     registry = isolated_registry(plugins)
     monkeypatch.setattr(_plugins, "_default", registry)  # the process-wide registry, until the test ends
