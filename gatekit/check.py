@@ -246,7 +246,13 @@ def check_circuit(
                 worst_excess = excess[k]
                 result.worst_input, result.worst_index = key, tuple(int(i) for i in k)
     if not result.ok and result.worst_input is not None:
-        _diagnose(circuit, result, upstream, more_points)
+        try:
+            _diagnose(circuit, result, upstream, more_points)
+        except BaseException as exc:  # a gate that raises at the points a diagnosis tries
+            if is_user_interrupt(exc):
+                raise
+            result.diagnosis = Diagnosis("raised", f"no diagnosis: the gate raised {type(exc).__name__} at a point "
+                                                   "the diagnosis tried (gates give inf or nan, never raise)")
     return result
 
 

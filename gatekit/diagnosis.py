@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .containment import is_user_interrupt
+
 __all__ = ["Diagnosis", "Probe", "diagnose", "probe_contract", "contract_diagnosis"]
 
 #: Looser than the gradient check's tolerance: a diagnosis compares numbers already known to differ.
@@ -168,7 +170,9 @@ def probe_contract(gate: Any, xs: Sequence[Any], message: str) -> Diagnosis:
         with np.errstate(all="ignore"):
             out = gate.forward(*xs)
             grads = gate.backward(np.ones_like(np.asarray(out, dtype=np.float64)), out, *xs)
-    except Exception:
+    except BaseException as exc:  # SystemExit too: a plugin's, never the checker's end
+        if is_user_interrupt(exc):
+            raise
         return _RAISED
     if not isinstance(grads, (tuple, list)) or len(grads) != gate.arity:
         return _WRONG_COUNT

@@ -140,6 +140,10 @@ def test_a_broken_protocol_is_probed_on_the_gate_not_read_from_a_message():
         def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
             raise ZeroDivisionError("oops")
 
+    class Exits(NoTuple):
+        def backward(self, grad: Any, out: Any, x: Any, y: Any) -> Any:
+            raise SystemExit(3)  # a plugin's exit ends nothing but its own check
+
     xs = [np.array([1.0, 2.0]), 3.0]
-    assert [probe_contract(gate, xs, "").kind for gate in (NoTuple(), ExtraAxis(), Raises())] == [
-        "wrong-count", "wrong-shape", "raised"]
+    assert [probe_contract(gate, xs, "").kind for gate in (NoTuple(), ExtraAxis(), Raises(), Exits())] == [
+        "wrong-count", "wrong-shape", "raised", "raised"]
