@@ -55,7 +55,7 @@ def numerical_gradient(
         with np.errstate(all="ignore"):
             return float(np.sum(f(values)))
 
-    f0 = total(base) if method == "forward" else None
+    f0 = total(base) if method == "forward" else 0.0  # central differences never read it
     grads = {}
     for name in wanted:
         x = base[name]
