@@ -27,7 +27,7 @@ from .errors import (
     UsageError,
 )
 from .gate import Domain, Gate, Interval, Source
-from .hookspecs import hookimpl
+from .hookspecs import Register, hookimpl
 from .plugins import default_registry, load_registry, reset_default_registry
 from .registry import Entry, LoadError, PluginInfo, Registry
 from .trace import Stage, Trace
@@ -58,6 +58,7 @@ __all__ = [
     "Interval",
     "Source",
     "hookimpl",
+    "Register",
     "Registry",
     "Entry",
     "PluginInfo",

@@ -225,12 +225,16 @@ class Gate(Protocol):
         if "_repr_markdown_" not in cls.__dict__ and not cls.__dict__.get("_is_protocol", False):
             cls._repr_markdown_ = gate_markdown  # type: ignore[attr-defined]
 
-    def forward(self, *xs: Any) -> Any:
-        """The gate's value; numpy in, numpy out, elementwise with broadcasting."""
+    # Both signatures end in ``*xs: Any, **kwargs: Any``: the typing spec's gradual form
+    # ("any parameters from here on"), so that mypy and pyright both accept a gate's
+    # ``forward(self, x)`` or ``backward(self, grad, out, x, y)`` as an override. gatekit
+    # calls them with positional arguments only.
+    def forward(self, *xs: Any, **kwargs: Any) -> Any:
+        """The gate's value (``forward(x, ...)``); numpy in, numpy out, elementwise with broadcasting."""
         ...
 
-    def backward(self, grad: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
-        """One gradient per input: ``grad * d(out)/d(x_i)``."""
+    def backward(self, grad: Any, out: Any, *xs: Any, **kwargs: Any) -> tuple[Any, ...]:
+        """One gradient per input (``backward(grad, out, x, ...)``): ``grad * d(out)/d(x_i)``."""
         ...
 
 

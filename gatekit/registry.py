@@ -195,6 +195,8 @@ class Registry:
     entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {"gate": {}, "strategy": {}})
     plugins: list[PluginInfo] = field(default_factory=list)
     load_errors: list[LoadError] = field(default_factory=list)
+    #: What a load did that a user should know but is no error (an installed plugin replaced by --plugin).
+    notices: list[str] = field(default_factory=list)
     #: What plugins printed or warned while loading, one line each.
     messages: list[PluginMessage] = field(default_factory=list)
     #: (operator symbol, arity) -> name of the gate that binds it.
