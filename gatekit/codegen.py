@@ -168,6 +168,10 @@ def generate_source(
             bound[f"_g{i}"] = gate
             forward_lines.append(f"{var[i]} = _g{i}.forward({', '.join(args)})")
     assigned: set[int] = set()
+    # The name holding each gradient so far. In the dict variant (nobody reads it) a share
+    # that is already a name (``d_exp1 = d_add3``) is not copied: the name stands for it.
+    holder: dict[int, str] = {i: name for i, name in grad.items()}
+    alias = dict_call and not arrays
     for i in range(len(nodes) - 1, -1 if not forward_only else len(nodes) - 1, -1):
         node = nodes[i]
         if node.kind != "gate" or not needs_grad[i]:
@@ -176,11 +180,11 @@ def generate_source(
         args = [var[a] for a in node.args]
         template = template_for(gate, arrays)
         if template is not None and template.backward is not None:
-            shares = [template.backward_text(k, args, grad[i], var[i]) for k in range(len(args))]
+            shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
         else:
             bound[f"_g{i}"] = gate
             temps = [f"_s{i}_{k}" for k in range(len(args))]
-            backward_lines.append(f"{', '.join(temps)}, = _g{i}.backward({grad[i]}, {var[i]}, {', '.join(args)})")
+            backward_lines.append(f"{', '.join(temps)}, = _g{i}.backward({holder[i]}, {var[i]}, {', '.join(args)})")
             shares = temps
         for a, share in zip(node.args, shares):
             if not needs_grad[a]:
@@ -188,7 +192,14 @@ def generate_source(
             if arrays:
                 share = f"unbroadcast({share}, {var[a]})"
             if a in assigned:
-                backward_lines.append(f"{grad[a]} = {grad[a]} + {share}" if arrays else f"{grad[a]} += {share}")
+                if holder[a] != grad[a]:  # an alias: the sum gets a name of its own
+                    backward_lines.append(f"{grad[a]} = {holder[a]} + {share}")
+                    holder[a] = grad[a]
+                else:
+                    backward_lines.append(f"{grad[a]} = {grad[a]} + {share}" if arrays else f"{grad[a]} += {share}")
+            elif alias and share.isidentifier():
+                holder[a] = share
+                assigned.add(a)
             else:
                 backward_lines.append(f"{grad[a]} = {share}")
                 assigned.add(a)
@@ -204,7 +215,7 @@ def generate_source(
     results = []
     for i in circuit.input_ids.values():
         if i in assigned or (i == out and i in grad):
-            results.append(grad[i])
+            results.append(holder[i])
         else:
             results.append(f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
     head = ["import math", ""] if not arrays else ["import math", "", "import numpy as np", "", _ARRAY_HELPER.strip(), "", ""]
@@ -212,7 +223,9 @@ def generate_source(
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
     if dict_call:
-        # Values in, gradients out, as dicts; None unless every input is a float. Keys are
+        # ``gradient(values)`` itself, dicts in and out, for floats; anything else (other
+        # arguments, a value not a float, a missing name, Python raising where the
+        # interpreter gives inf or nan) goes to ``_careful``, the checked path. Keys are
         # the input names where they passed the name rule, else bound (never typed text).
         keys = []
         for k, (name, i) in enumerate(circuit.input_ids.items()):
@@ -222,14 +235,20 @@ def generate_source(
                 bound[f"_key{k}"] = name
                 keys.append(f"_key{k}")
         unpack = [f"{var[i]} = _values[{key}]" for i, key in zip(circuit.input_ids.values(), keys)]
-        params_only = [f"{var[i]}.__class__" for i in circuit.input_ids.values()]
-        check_lines = []
-        for k in range(0, len(params_only), 16):  # a chain of 16 per test: few branches to compile
-            check_lines += [f"if not {' is '.join(params_only[k:k + 16])} is float:", "    return None"]
+        classes = [f"{var[i]}.__class__" for i in circuit.input_ids.values()]
+        # Chains of 16 (``a.__class__ is b.__class__ is ... is float``): few branches.
+        checks = [" is ".join(classes[k:k + 16]) + " is float" for k in range(0, len(classes), 16)] or ["True"]
         result = ", ".join(f"{key}: {r}" for key, r in zip(keys, results))
-        body = unpack + check_lines + [f"{seed} = 1.0"] * (out in grad) + forward_lines + backward_lines
-        body += [f"return {var[out]}, {{{result}}}"]
-        lines = head + ["def gradient(_values):"] + ["    " + line for line in body]
+        inner = [f"{seed} = 1.0"] * (out in grad) + forward_lines + backward_lines
+        inner += [f"return {var[out]}, {{{result}}}"]
+        body = [f"if _values.__class__ is dict and len(_values) == {len(keys)} and not _kwargs:", "    try:"]
+        body += ["        " + line for line in unpack]
+        body += ["    except KeyError:", "        return _careful(_values)"]
+        body += [f"    if {' and '.join(f'({check})' for check in checks)}:", "        try:"]
+        body += ["            " + line for line in inner]
+        body += ["        except Exception:", "            pass"]
+        body += ["return _careful(_values, **_kwargs)"]
+        lines = head + ["def gradient(_values=None, **_kwargs):"] + ["    " + line for line in body]
     elif forward_only:
         lines = head + [f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]
         lines += [f"    return {var[out]}"]
@@ -251,7 +270,6 @@ class CompiledCircuit:
         self._functions: dict[tuple[bool, str], Callable[..., Any]] = {}
         self._names = tuple(circuit.input_ids)
         self._floats_gradient: Callable[..., Any] | None = None  # the float variant, once made
-        self._dict_gradient: Callable[..., Any] | None = None  # the same, dicts in and out
         self._floats_pure = False  # no gate called through its methods: floats in, floats out
 
     def source(self, arrays: bool = False) -> str:
@@ -265,6 +283,8 @@ class CompiledCircuit:
             text, bound = generate_source(self.circuit, arrays, forward_only=name == "forward",
                                           dict_call=name == "gradient")
             namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
+            if name == "gradient":
+                namespace["_careful"] = self._careful
             # Made of validated parts only (see the module docstring); never of user text.
             exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)
             fn = self._functions[(arrays, name)] = namespace[name]
@@ -274,22 +294,22 @@ class CompiledCircuit:
 
     def gradient(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``(output, {input name: gradient})``, as :meth:`Circuit.gradient` gives them."""
+        if values.__class__ is dict and not kwargs and True not in self.circuit._unchecked_kinds:
+            fast = self._function(False, "gradient")
+            if self._floats_pure:
+                # Floats in, floats out (once the interpreter has checked every gate's
+                # output for floats): from now on ``gradient`` is the generated function
+                # itself, with nothing in between. What it buys: with 8 gates one more
+                # Python call costs a fifth of the arithmetic. It hands every call it
+                # cannot serve to ``_careful``, which behaves as this method does.
+                self.__dict__["gradient"] = fast
+                return fast(values)  # type: ignore[no-any-return]
+        return self._careful(values, **kwargs)
+
+    def _careful(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """``gradient`` for any arguments: resolved and checked, the interpreter where in doubt."""
         circuit = self.circuit
         names = self._names
-        if values.__class__ is dict and not kwargs and len(values) == len(names):
-            fast = self._dict_gradient
-            if fast is None:
-                fast = self._dict_gradient = self._function(False, "gradient")
-            # Floats in, floats out: nothing to check afterwards (once the interpreter has
-            # checked every gate's output for floats, below).
-            if self._floats_pure and True not in circuit._unchecked_kinds:
-                try:
-                    result = fast(values)
-                    if result is not None:
-                        self._install(fast)
-                        return result
-                except Exception:  # noqa: BLE001 - a missing name, or Python raised: the careful path
-                    pass
         if values.__class__ is dict and not kwargs and values.keys() == circuit.input_ids.keys():
             inputs: Mapping[str, Any] = values
             xs = list(map(values.__getitem__, names))
@@ -320,29 +340,6 @@ class CompiledCircuit:
             pass
         # The interpreter gives IEEE answers (and names a misbehaving gate).
         return circuit.gradient(inputs)
-
-    def _install(self, fast: Callable[[dict[str, Any]], Any]) -> None:
-        """From now on ``gradient`` tries the dict-in dict-out function first, with nothing between.
-
-        What it buys: with 8 gates the checks above cost as much as the arithmetic. Any
-        call it cannot serve (other arguments, arrays, a Python exception) takes the
-        careful path, which behaves as before.
-        """
-        careful = CompiledCircuit.gradient.__get__(self)
-        n = len(self._names)
-
-        def gradient(values: Any = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-            if values.__class__ is dict and len(values) == n and not kwargs:
-                try:
-                    result = fast(values)
-                except Exception:  # noqa: BLE001 - the careful path explains or recovers
-                    result = None
-                if result is not None:
-                    return result  # type: ignore[no-any-return]
-            return careful(values, **kwargs)
-
-        gradient.__doc__ = CompiledCircuit.gradient.__doc__
-        self.__dict__["gradient"] = gradient
 
     def __call__(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         """The output value (no gradient is computed)."""

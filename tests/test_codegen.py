@@ -152,6 +152,23 @@ def test_where_python_raises_the_compiled_call_gives_the_interpreters_inf_and_na
         np.testing.assert_equal(got[1], want[1])
 
 
+def test_once_the_fast_gradient_is_installed_every_other_call_still_gets_the_interpreters_answer(registry):
+    circuit = parse("f = x / y + exp(y * 1000) + log(x)", registry)
+    compiled = circuit.compile()
+    for _ in range(3):  # the first call checks outputs; the second installs the generated function
+        assert compiled.gradient({"x": 2.0, "y": 0.5}) == circuit.gradient({"x": 2.0, "y": 0.5})
+    assert "gradient" in vars(compiled)  # the generated function itself now answers
+    for call in ({"x": 1.0, "y": 0.0}, {"x": -1.0, "y": 1.0}, {"x": 2, "y": 1}, {"x": np.array([1.0, 2.0]), "y": 0.5}):
+        got, want = compiled.gradient(call), circuit.gradient(call)
+        np.testing.assert_equal(got[0], want[0])
+        np.testing.assert_equal(got[1], want[1])
+    assert compiled.gradient(x=2.0, y=0.5) == circuit.gradient(x=2.0, y=0.5)
+    with pytest.raises(gatekit.GatekitError, match="z"):  # an unknown name among the right number
+        compiled.gradient({"x": 2.0, "z": 0.5})
+    with pytest.raises(gatekit.GatekitError, match="z"):  # one too many
+        compiled.gradient({"x": 2.0, "y": 0.5, "z": 1.0})
+
+
 HOSTILE_NAMES = ["math", "np", "abs", "print", "exec", "__import__", "d_x", "f", "forward_backward", "unbroadcast",
                  "x", "if_", "True_", "None_", "\u00b5", "\ufb01", "match", "case", "type", "_"]
 
