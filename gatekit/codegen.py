@@ -118,7 +118,8 @@ class _Names:
 
 
 def generate_source(
-    circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False
+    circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
+    lean: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
@@ -156,6 +157,8 @@ def generate_source(
     bound: dict[str, Any] = {}
     forward_lines: list[str] = []
     backward_lines: list[str] = []
+    lean = lean and arrays and not forward_only and bool(circuit.input_ids)
+    dies = _last_reads(circuit, live, needs_grad, arrays) if lean else {}
     for i, node in enumerate(nodes):
         if node.kind != "gate" or not live[i]:
             continue
@@ -167,6 +170,13 @@ def generate_source(
         else:
             bound[f"_g{i}"] = gate
             forward_lines.append(f"{var[i]} = _g{i}.forward({', '.join(args)})")
+        if lean:
+            # Every value in the inputs' shape, so no gradient needs summing to a shape
+            # (a gate that changes shapes sends the call to the general variant).
+            forward_lines.append(f"if {var[i]}.shape != _S:")
+            forward_lines.append("    return None")
+            if dies.get(i):
+                forward_lines.append(f"del {', '.join(var[a] for a in dies[i])}")
     assigned: set[int] = set()
     # The name holding each gradient so far. In the dict variant (nobody reads it) a share
     # that is already a name (``d_exp1 = d_add3``) is not copied: the name stands for it.
@@ -189,7 +199,7 @@ def generate_source(
         for a, share in zip(node.args, shares):
             if not needs_grad[a]:
                 continue  # a constant: nobody reads its gradient
-            if arrays:
+            if arrays and not lean:
                 share = f"unbroadcast({share}, {var[a]})"
             if a in assigned:
                 if holder[a] != grad[a]:  # an alias: the sum gets a name of its own
@@ -207,6 +217,8 @@ def generate_source(
             # Used up: an array the size of the batch need not live to the end (on floats
             # it costs a line and buys nothing).
             backward_lines.append(f"del {', '.join([grad[i]] + (shares if shares and shares[0].startswith('_s') else []))}")
+        if dies.get(-1 - i):
+            backward_lines.append(f"del {', '.join(var[a] for a in dies[-1 - i])}")
 
     params = [var[i] for i in circuit.input_ids.values()]
     seed = grad.get(out, "d_out")
@@ -249,12 +261,54 @@ def generate_source(
         body += ["        except Exception:", "            pass"]
         body += ["return _careful(_values, **_kwargs)"]
         lines = head + ["def gradient(_values=None, **_kwargs):"] + ["    " + line for line in body]
+    elif lean:
+        classes = [f"{p}.__class__" for p in params]
+        shapes = [f"{p}.shape" for p in params[1:]]
+        guard = [f"if not ({' is '.join(classes[k:k + 16])} is np.ndarray):" for k in range(0, len(classes), 16)]
+        guard = [line for check in guard for line in (check, "    return None")] + [f"_S = {params[0]}.shape"]
+        guard += [line for k in range(0, len(shapes), 16)
+                  for line in (f"if not ({' == '.join(shapes[k:k + 16])} == _S):", "    return None")]
+        # A gradient only the seed reaches is a scalar: the general variant broadcasts it.
+        tail = [f"_r = ({', '.join(results)}{',' if len(results) == 1 else ''})",
+                "if any(np.shape(_x) != _S for _x in _r):", "    return None", f"return {var[out]}, _r"]
+        lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in guard + body[:-1] + tail]
     elif forward_only:
         lines = head + [f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]
         lines += [f"    return {var[out]}"]
     else:
         lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in body]
     return "\n".join(lines) + "\n", bound
+
+
+def _last_reads(circuit: Circuit, live: list[bool], needs_grad: list[bool], arrays: bool) -> dict[int, list[int]]:
+    """Where each gate's value is read for the last time: ``{i: [nodes]}`` after node i's
+    forward, ``{-1 - i: [nodes]}`` after its backward. The lean variant deletes them there,
+    so an array the size of the batch lives only as long as something reads it.
+
+    Reads are what the templates use (``add``'s backward reads neither argument); a gate
+    called by its methods reads everything. Inputs and the output are never deleted.
+    """
+    nodes = circuit.nodes
+    last: dict[int, int] = {}  # node -> position: i for forward i, 2n - i for backward i
+    n = len(nodes)
+    for i, node in enumerate(nodes):
+        if node.kind != "gate" or not live[i]:
+            continue
+        template = template_for(circuit.gates[i], arrays)
+        reads = template.backward_reads() if template is not None and template.backward is not None else None
+        arity = len(node.args)
+        for k, a in enumerate(node.args):
+            if nodes[a].kind == "gate":
+                last[a] = max(last.get(a, -1), i)
+                if needs_grad[i] and (reads is None or k in reads):
+                    last[a] = max(last[a], 2 * n - i)
+        if needs_grad[i] and (reads is None or arity + 1 in reads):
+            last[i] = max(last.get(i, -1), 2 * n - i)
+    dies: dict[int, list[int]] = {}
+    for a, pos in sorted(last.items()):
+        if a != circuit.output:
+            dies.setdefault(pos if pos < n else -1 - (2 * n - pos), []).append(a)
+    return dies
 
 
 class CompiledCircuit:
@@ -281,13 +335,13 @@ class CompiledCircuit:
         if fn is None:
             # Each function is made when first needed: compiling costs more than generating.
             text, bound = generate_source(self.circuit, arrays, forward_only=name == "forward",
-                                          dict_call=name == "gradient")
+                                          dict_call=name == "gradient", lean=name == "lean")
             namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
             if name == "gradient":
                 namespace["_careful"] = self._careful
             # Made of validated parts only (see the module docstring); never of user text.
             exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)
-            fn = self._functions[(arrays, name)] = namespace[name]
+            fn = self._functions[(arrays, name)] = namespace["forward_backward" if name == "lean" else name]
             if not arrays and name in ("forward_backward", "gradient"):
                 self._floats_pure = not [key for key in bound if not key.startswith("_key")]
         return fn
@@ -334,7 +388,9 @@ class CompiledCircuit:
                     return out, dict(zip(names, grads))
             else:
                 with np.errstate(all="ignore"):
-                    out, grads = self._function(True)(*xs)
+                    # Inputs of one shape (a batch): the lean variant, else the general one.
+                    result = self._function(True, "lean")(*xs)
+                    out, grads = result if result is not None else self._function(True)(*xs)
                 return _plain(out), {name: _plain(g) for name, g in zip(circuit.input_ids, grads)}
         except Exception:  # noqa: BLE001 - Python raised where numpy gives inf/nan, or a gate misbehaved
             pass

@@ -83,6 +83,10 @@ class Template:
     def backward_text(self, k: int, args: list[str], g: str, out: str) -> str:
         return _fill(self._backward[k], [*args, g, out])  # type: ignore[attr-defined]
 
+    def backward_reads(self) -> set[int]:
+        """The placeholders the backward texts use: argument k is k, then g, then out."""
+        return {slot for _, slots in self._backward for slot in slots}  # type: ignore[attr-defined]
+
 
 def _split(text: str) -> tuple[list[str], list[int]]:
     """(the text between placeholders, the placeholder numbers)."""
