@@ -120,7 +120,9 @@ def backward(
     ``shares``, if given, is filled with each wire's share of the gradient (after any
     broadcast reduction, before fan-out adds shares up). On arrays, gradients nobody
     reads are skipped: with ``keep="read"`` those of nodes no input reaches (constants);
-    with ``keep="inputs"`` also every intermediate gradient, dropped once used;
+    with ``keep="inputs"`` also every intermediate gradient, dropped once used, and every
+    intermediate value once its own backward has run (``values`` must then be the
+    caller's own list, read afterwards only for the inputs and the output);
     ``keep="everything"`` skips nothing. Floats compute everything: it costs nothing.
     """
     g: list[Any] = [None] * len(circuit.nodes)
@@ -178,13 +180,14 @@ def _floats(circuit: Circuit, values: Sequence[Any]) -> bool:
     return True
 
 
-def _backward_checked(circuit: Circuit, values: Sequence[Any], g: list[Any], shares: Shares | None, keep: str) -> None:
+def _backward_checked(circuit: Circuit, values: Any, g: list[Any], shares: Shares | None, keep: str) -> None:
     """The backward loop for anything: checks each gate's gradients and brings them to shape."""
     arrays = keep != "everything" and np.ndim(values[circuit.output]) > 0
     # Shares asked for are every wire's, constants' too (a picture shows them all).
     unread = circuit.constant_nodes if arrays and shares is None else frozenset()
     drop = arrays and keep == "inputs"
     inputs = set(circuit.input_ids.values())
+    free = set(circuit._gate_ids) - {circuit.output} if drop else frozenset()
     scalar = _SCALAR_TYPES
     i = -1
     try:
@@ -194,7 +197,12 @@ def _backward_checked(circuit: Circuit, values: Sequence[Any], g: list[Any], sha
                 if gi is None:
                     continue  # not on any path to the output
                 xs = (values[a], values[b]) if b >= 0 else (values[a],) if a >= 0 else tuple(values[k] for k in args)
-                grads = bwd(gi, values[i], *xs)  # the one place a gate's backward is called here
+                out_i = values[i]
+                if drop and i in free:
+                    # Its readers' backwards have run (they come later on the tape): after
+                    # its own, an array the size of the batch need not live to the end.
+                    values[i] = None
+                grads = bwd(gi, out_i, *xs)  # the one place a gate's backward is called here
                 if (grads.__class__ is not tuple and not isinstance(grads, (tuple, list))) or len(grads) != len(xs):
                     raise contract_error(circuit, i, _count_message(grads, len(xs)))
                 for k, (arg, x, share) in enumerate(zip(args, xs, grads)):
@@ -205,9 +213,9 @@ def _backward_checked(circuit: Circuit, values: Sequence[Any], g: list[Any], sha
                         (() if share.__class__ is float else getattr(share, "shape", None)) != getattr(x, "shape", ())
                     ):
                         if len(xs) == 2:
-                            share = reduce_pair_gradient(share, x, xs[1 - k], values[i])
+                            share = reduce_pair_gradient(share, x, xs[1 - k], out_i)
                         else:
-                            share = reduce_gradient(share, x, [*xs, values[i]])
+                            share = reduce_gradient(share, x, [*xs, out_i])
                     if shares is not None:
                         shares[(i, k)] = share
                     prev = g[arg]
@@ -222,7 +230,7 @@ def _backward_checked(circuit: Circuit, values: Sequence[Any], g: list[Any], sha
         if is_user_interrupt(exc):
             raise
         scalar_inputs = all(values[k].__class__ is float for k in circuit.input_ids.values())
-        junk = first_junk(values, circuit._gate_ids, scalar_inputs)
+        junk = first_junk(values, [k for k in circuit._gate_ids if values[k] is not None], scalar_inputs)
         if junk is not None:  # a forward's junk tripped this backward: blame that forward
             raise junk_error(circuit, *junk) from exc
         raise gate_failure(circuit, i, "backward", exc) from exc
