@@ -30,6 +30,7 @@ import builtins
 import functools
 import keyword
 import math
+import operator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -44,6 +45,10 @@ __all__ = ["CompiledCircuit", "generate_source", "safe_name"]
 
 #: Names the generated code itself uses (modules, helpers), never given to a variable.
 _RESERVED = frozenset({"math", "np", "unbroadcast", "forward_backward"}) | frozenset(dir(builtins))
+
+#: Above this many inputs the dict variant looks them up and tests them in one call each.
+_MANY_INPUTS = 32
+_FLOAT_SET = frozenset({float})
 
 _ARRAY_HELPER = '''
 def unbroadcast(g, x):
@@ -254,9 +259,18 @@ def generate_source(
         inner = [f"{seed} = 1.0"] * (out in grad) + forward_lines + backward_lines
         inner += [f"return {var[out]}, {{{result}}}"]
         body = [f"if _values.__class__ is dict and len(_values) == {len(keys)} and not _kwargs:", "    try:"]
-        body += ["        " + line for line in unpack]
-        body += ["    except KeyError:", "        return _careful(_values)"]
-        body += [f"    if {' and '.join(f'({check})' for check in checks)}:", "        try:"]
+        if len(keys) <= _MANY_INPUTS:
+            body += ["        " + line for line in unpack]
+            body += ["    except KeyError:", "        return _careful(_values)"]
+            body += [f"    if {' and '.join(f'({check})' for check in checks)}:", "        try:"]
+        else:
+            # Many inputs: one C call looks them all up and one tests their types, where
+            # a line per input costs more than the arithmetic of a short chain link.
+            bound["_inputs"] = operator.itemgetter(*circuit.input_ids)
+            bound["_floats_only"] = _FLOAT_SET
+            body += ["        _xs = _inputs(_values)", "    except KeyError:", "        return _careful(_values)"]
+            body += ["    if set(map(type, _xs)) == _floats_only:", "        try:"]
+            inner = [f"{', '.join(params)}, = _xs"] + inner
         body += ["            " + line for line in inner]
         body += ["        except Exception:", "            pass"]
         body += ["return _careful(_values, **_kwargs)"]

@@ -169,6 +169,26 @@ def test_once_the_fast_gradient_is_installed_every_other_call_still_gets_the_int
         compiled.gradient({"x": 2.0, "y": 0.5, "z": 1.0})
 
 
+def test_a_circuit_of_many_inputs_takes_them_in_one_lookup_and_still_refuses_bad_ones(registry):
+    c = Composer(registry)
+    xs = c.inputs(*[f"x{k}" for k in range(40)])
+    total = xs[0]
+    for x in xs[1:]:
+        total = c.tanh(total * x + 0.5)
+    circuit = c.build(total)
+    compiled = circuit.compile()
+    point = {f"x{k}": 0.9 + 0.005 * k for k in range(40)}
+    for _ in range(3):
+        got, want = compiled.gradient(point), circuit.gradient(point)
+        assert got[0] == want[0] and got[1] == pytest.approx(want[1], rel=1e-12)
+    assert "_inputs(_values)" in gatekit.codegen.generate_source(circuit, dict_call=True)[0]
+    ints = {**point, "x3": 1}
+    assert compiled.gradient(ints)[1] == pytest.approx(circuit.gradient(ints)[1], rel=1e-12)
+    assert all(type(g) is float for g in compiled.gradient(ints)[1].values())
+    with pytest.raises(gatekit.GatekitError, match="y"):
+        compiled.gradient({**{k: v for k, v in point.items() if k != "x5"}, "y": 1.0})
+
+
 HOSTILE_NAMES = ["math", "np", "abs", "print", "exec", "__import__", "d_x", "f", "forward_backward", "unbroadcast",
                  "x", "if_", "True_", "None_", "\u00b5", "\ufb01", "match", "case", "type", "_"]
 
