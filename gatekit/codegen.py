@@ -22,6 +22,11 @@ Two variants exist: one for Python floats (``math``) and one for numpy arrays (`
 with gradients summed back to each input's shape where it was broadcast). Where Python
 raises and numpy would give inf or nan (``1.0 / 0.0``), the compiled call falls back to
 the interpreter for that call, so both tiers always give the same answers.
+
+What runs is not always the printed text, though it computes the same: for floats,
+``gradient(values)`` is generated itself (dict in, dict literal out, names passed on
+instead of copied); for a batch (every input an ndarray of one shape) a lean array
+variant skips the shape reductions and deletes each array after its last read.
 """
 
 from __future__ import annotations
@@ -357,7 +362,7 @@ class CompiledCircuit:
             exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)
             fn = self._functions[(arrays, name)] = namespace["forward_backward" if name == "lean" else name]
             if not arrays and name in ("forward_backward", "gradient"):
-                self._floats_pure = not [key for key in bound if not key.startswith("_key")]
+                self._floats_pure = not [key for key in bound if key.startswith("_g")]  # no gate bound
         return fn
 
     def gradient(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:

@@ -182,6 +182,7 @@ def test_a_circuit_of_many_inputs_takes_them_in_one_lookup_and_still_refuses_bad
         got, want = compiled.gradient(point), circuit.gradient(point)
         assert got[0] == want[0] and got[1] == pytest.approx(want[1], rel=1e-12)
     assert "_inputs(_values)" in gatekit.codegen.generate_source(circuit, dict_call=True)[0]
+    assert "gradient" in vars(compiled)  # installed: the generated function answers
     ints = {**point, "x3": 1}
     assert compiled.gradient(ints)[1] == pytest.approx(circuit.gradient(ints)[1], rel=1e-12)
     assert all(type(g) is float for g in compiled.gradient(ints)[1].values())
