@@ -42,7 +42,7 @@ from .strategy import (
 )
 from .optimize import Result, StepRecord, compare, optimize
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "__version__",

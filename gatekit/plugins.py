@@ -36,6 +36,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from ._version import __version__
 from .errors import GatekitError, PluginError, PluginLoadError, UsageError, suggest
 from .registry import LoadError, PluginInfo, Registry
 
@@ -72,10 +73,7 @@ def plugin_manager() -> pluggy.PluginManager:
 
 
 def _gatekit_version() -> str | None:
-    try:
-        return importlib.metadata.version("gatekit")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    return __version__  # the built-ins ship in gatekit's distribution: its version, even uninstalled
 
 
 class _Loader:

@@ -1,7 +1,8 @@
 """The ``gatekit`` command line: list, explain, evaluate, run, optimise, check, draw, tour.
 
 One module per command (or group of commands), each with a ``register(app)``; this
-module holds the root app, the global ``--plugin`` option and the entry point.
+module holds the root app, the global options (``--plugin``, ``--disable-plugin``,
+``--version``) and the entry point (also run by ``python -m gatekit``).
 Command names, options and ``--json`` shapes are a contract (see the README).
 """
 
@@ -13,7 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from . import check, gates, graph, optimize, plugins, run, strategies, tour
-from .session import Session
+from .._version import __version__
+from .session import Session, reports_errors
 
 __all__ = ["app", "main"]
 
@@ -23,18 +25,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,  # errors are one line (GATEKIT_DEBUG=1 for the traceback)
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every command
 )
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        from .. import __version__
-
-        typer.echo(f"gatekit {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
+# invoke_without_command: `--version` is handled after every global option is parsed (so
+# that it lists the plugins of this run); without a command and without it, `gatekit
+# --plugin x` is still the usual "Missing command" error.
+@app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
     plugin: Annotated[
@@ -46,13 +44,37 @@ def root(
             show_default=False,
         ),
     ] = None,
+    disable_plugin: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--disable-plugin",
+            metavar="NAME",
+            help="Do not load the plugin NAME for this run (repeatable; adds to GATEKIT_DISABLE_PLUGINS).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_print_version, is_eager=True, help="Print gatekit's version and exit."),
+        typer.Option("--version", help="Print gatekit's version and each loaded plugin's, then exit."),
     ] = False,
 ) -> None:
     """Backpropagation on real-valued circuits: gates as plugins, every value and gradient visible."""
-    ctx.obj = Session(tuple(plugin or ()))
+    ctx.obj = Session(tuple(plugin or ()), disabled=tuple(disable_plugin or ()))
+    if version:
+        print_version(ctx.obj)
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        ctx.fail("Missing command.")
+
+
+@reports_errors
+def print_version(run: Session) -> None:
+    """``gatekit X``, then one line per loaded plugin: its name, version and where it came from."""
+    lines = [f"gatekit {__version__}"]
+    for info in run.registry().plugins:
+        origin = "built-in" if info.builtin else (f"from {info.distribution}" if info.distribution else "--plugin")
+        lines.append(f"  {info.name} {info.version or '-'} ({origin})")
+    typer.echo("\n".join(lines))
 
 
 for _module in (gates, run, graph, optimize, strategies, check, plugins, tour):

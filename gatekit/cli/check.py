@@ -8,7 +8,7 @@ import typer
 
 from ..check import check_gate
 from .completion import complete_gate
-from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
 
 __all__ = ["register"]
 
@@ -59,7 +59,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
 
     table = Table()
     for column in ("gate", "plugin", "result", "max abs error", "max rel error"):
-        table.add_column(column, justify="right" if "error" in column else "left")
+        table.add_column(column, justify="right" if "error" in column else "left", **NAME_COLUMN)
     for row in rows:
         table.add_row(row["gate"], row["plugin"], "ok" if row["ok"] else "FAILED",
                       fmt(row["max_abs_error"], 3), fmt(row["max_rel_error"], 3))

@@ -13,7 +13,7 @@ from ..errors import UsageError
 from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
 from .completion import complete_strategy
 from .progress import ProgressBar, wanted
-from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
 
 __all__ = ["register", "parse_options"]
 
@@ -97,7 +97,7 @@ def _print_comparison(results: list[Any]) -> None:
 
     table = Table()
     for column in ("strategy", "best output", "forward", "backward", "seconds", "stopped"):
-        table.add_column(column, justify="left" if column in ("strategy", "stopped") else "right")
+        table.add_column(column, justify="left" if column in ("strategy", "stopped") else "right", **NAME_COLUMN)
     for r in results:
         table.add_row(r.strategy, fmt(r.best_output, 10), str(r.forward_evals), str(r.backward_evals),
                       f"{r.seconds:.3g}", r.stop_reason)
