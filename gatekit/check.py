@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .circuit import GATE, INPUT, Circuit, Node
-from .errors import GatekitError, UnknownNameError, UsageError
+from .errors import GatekitError, UnknownNameError, UsageError, warn_deprecated
 from .gate import DEFAULT_DOMAIN, Domain
 from .registry import PluginInfo, Registry
 
@@ -41,9 +41,9 @@ DEFAULT_ATOL = 1e-6
 _EPS = np.finfo(np.float64).eps
 
 
-def step_size(x: Any, method: str = "central") -> Any:
+def step_size(x: Any, difference: str = "central") -> Any:
     """A step that balances truncation and rounding error at the scale of ``x``."""
-    base = _EPS ** (1 / 3) if method == "central" else _EPS**0.5
+    base = _EPS ** (1 / 3) if difference == "central" else _EPS**0.5
     return base * np.maximum(1.0, np.abs(x))
 
 
@@ -52,18 +52,24 @@ def numerical_gradient(
     point: Mapping[str, Any],
     names: Sequence[str] | None = None,
     h: float | None = None,
-    method: str = "central",
+    difference: str = "central",
+    *,
+    method: str | None = None,
 ) -> dict[str, Any]:
     """The gradient of scalar ``sum(f(point))`` w.r.t. each named input, element by element.
 
-    ``method`` is ``"forward"`` (``(f(x + h) - f(x)) / h``) or ``"central"``
+    ``difference`` (as the strategies' option is called; ``method=`` is its deprecated
+    old name) is ``"forward"`` (``(f(x + h) - f(x)) / h``) or ``"central"``
     (``(f(x + h) - f(x - h)) / 2h``). ``f`` receives a dict of float64 arrays (0-d
     for scalar inputs). ``h`` defaults to a step scaled to each value, and the step
     actually taken (``(x + h) - x`` in floating point) divides the difference; a given
     ``h`` is used exactly as the textbook formula writes it (as the lesson does).
     """
-    if method not in ("forward", "central"):
-        raise UsageError(f"unknown difference method {method!r} (valid: forward, central)")
+    if method is not None:
+        warn_deprecated("numerical_gradient(method=...)", "difference=...")
+        difference = method
+    if difference not in ("forward", "central"):
+        raise UsageError(f"unknown difference {difference!r} (valid: forward, central)")
     if h is not None and (isinstance(h, bool) or not isinstance(h, (int, float)) or not 0 < h < np.inf):
         raise UsageError(f"the step h must be a positive finite number, got {h!r}")
     try:
@@ -79,17 +85,17 @@ def numerical_gradient(
         with np.errstate(all="ignore"):
             return float(np.sum(f(values)))
 
-    f0 = total(base) if method == "forward" else None
+    f0 = total(base) if difference == "forward" else None
     grads = {}
     for name in wanted:
         x = base[name]
         g = np.zeros_like(x)
         for k in np.ndindex(x.shape):
             old = float(x[k])
-            step = float(step_size(old, method)) if h is None else float(h)
+            step = float(step_size(old, difference)) if h is None else float(h)
             x[k] = old + step
             up = total(base)
-            if method == "forward":
+            if difference == "forward":
                 taken = (float(x[k]) - old) if h is None else step
                 g[k] = (up - f0) / taken
             else:
@@ -244,19 +250,25 @@ def _sample(gate: Any, rng: np.random.Generator, shape_set: tuple[tuple[int, ...
 def check_gate(
     gate: Any,
     *,
-    points: int = 5,
+    rounds: int = 5,
     seed: int | None = 0,
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
     plugin: str = "checked",
+    points: int | None = None,
 ) -> CheckResult:
     """Check ``gate.backward`` against central differences at random points of its domain.
 
-    Each of ``points`` rounds tries scalars, equal-shape arrays and broadcast arrays.
-    Returns the worst result; an invalid gate or one that raises fails with a message.
+    Each of ``rounds`` rounds tries scalars, equal-shape arrays and broadcast arrays
+    (``result.points_checked`` counts the points). ``points=`` is the deprecated old name
+    of ``rounds``. Returns the worst result; an invalid gate or one that raises fails
+    with a message.
     """
-    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
-        raise UsageError(f"points must be a positive integer, got {points!r}")
+    if points is not None:
+        warn_deprecated("check_gate(points=...)", "rounds=... (it counts rounds; each tries several points)")
+        rounds = points
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise UsageError(f"rounds must be a positive integer, got {rounds!r}")
     name = getattr(gate, "name", None) or type(gate).__name__
     try:
         circuit = _one_gate_circuit(gate, plugin)
@@ -264,7 +276,7 @@ def check_gate(
         return CheckResult(str(name), False, float("inf"), float("inf"), error=str(exc))
     rng = np.random.default_rng(seed)
     worst = CheckResult(str(name), True)
-    for _ in range(points):
+    for _ in range(rounds):
         for shape_set in _shapes(gate.arity):
             xs = _sample(gate, rng, shape_set)
             result = check_circuit(circuit, dict(zip(circuit.inputs, xs)), rtol=rtol, atol=atol,
@@ -285,7 +297,7 @@ def assert_gate_gradients(gate: Any, **kwargs: Any) -> CheckResult:
 
     Raises :class:`AssertionError` with the worst disagreement (input, point, both
     values) or the gate's error; returns the :class:`CheckResult` when it passes.
-    Keyword arguments go to :func:`check_gate` (``points``, ``seed``, ``rtol``, ``atol``).
+    Keyword arguments go to :func:`check_gate` (``rounds``, ``seed``, ``rtol``, ``atol``).
     """
     result = check_gate(gate, **kwargs)
     if not result.ok:  # raised, not asserted: python -O must not silence a plugin's test

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError
+from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError, suggest
 from .problem import Problem, StopRun
 from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
 
@@ -181,11 +181,36 @@ def _split_inputs(
     return free, values
 
 
+#: optimize's and compare's own parameters. They share the keyword space with a strategy's
+#: options (``**options``), so a slip in one of them must not read as a strategy option.
+OWN_PARAMETERS = ("circuit", "start", "strategy", "strategies", "steps", "maximize", "hold", "seed", "budget",
+                  "registry", "progress")
+
+
+def _refuse_own_near_misses(function: str, options: Mapping[str, Any], declared: Iterable[str]) -> None:
+    """A keyword no strategy declares that is close to ``function``'s own parameter: name that parameter."""
+    declared = set(declared)
+    for key in options:
+        name = str(key).replace("-", "_")
+        if name in declared:
+            continue
+        if name in ("minimize", "minimise"):
+            raise UsageError(f"{function}() has no parameter {key!r}; to minimize, pass maximize=False")
+        # Only a clear slip (maximise, step, seeds), and only when no strategy option is as close.
+        close = suggest(name, OWN_PARAMETERS, cutoff=0.75)
+        if close and not suggest(name, declared, cutoff=0.75):
+            raise UsageError(
+                f"{function}() got an unknown argument {key!r}; did you mean its own parameter {close[0]!r}? "
+                f"(other keywords are strategy options: {', '.join(sorted(declared)) or 'none'})"
+            )
+
+
 def _prepare(
     circuit: Circuit, start: Mapping[str, Any] | None, strategy: Any, steps: Any, maximize: bool,
     hold: Iterable[str], seed: Any, budget: Any, registry: Registry | None, options: Mapping[str, Any],
 ) -> _Run:
     obj, plugin = resolve_strategy(strategy, registry if registry is not None else circuit.registry)
+    _refuse_own_near_misses("optimize", options, (o.name for o in obj.options))
     typed = coerce_options(obj, options)
     steps = _check_steps(steps)
     budget = _check_budget(budget)
@@ -206,7 +231,7 @@ def optimize(
     progress: Callable[[int, int], Any] | None = None,
     **options: Any,
 ) -> Result:
-    """Maximise (or minimise) ``circuit``'s output over its free inputs with ``strategy``.
+    """Maximize (or, with ``maximize=False``, minimize) ``circuit``'s output over its free inputs.
 
     ``start`` maps inputs to values (missing ones fall back to the circuit's
     defaults); ``hold`` names inputs kept at their start values; ``budget`` caps the
@@ -246,6 +271,7 @@ def compare(
     resolved = [resolve_strategy(s, registry)[0] for s in names]
     normalised = {str(k).replace("-", "_"): v for k, v in options.items()}
     declared = {o.name for s in resolved for o in s.options}
+    _refuse_own_near_misses("compare", normalised, declared)
     for key in normalised:
         if key not in declared:
             compared = ", ".join(s.name for s in resolved)

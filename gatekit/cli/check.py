@@ -24,7 +24,8 @@ def register(app: typer.Typer) -> None:
             typer.Argument(metavar="[GATE]...", help="Gates to check (default: every registered gate).",
                            autocompletion=complete_gate, show_default=False),
         ] = None,
-        points: Annotated[int, typer.Option("--points", min=1, help="Random rounds per gate.")] = 5,
+        rounds: Annotated[int, typer.Option("--rounds", "--points", min=1,
+                                            help="Random rounds per gate (--points: its old name).")] = 5,
         seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random points.")] = 0,
         json: Json = False,
     ) -> None:
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
         entries = [registry.entry("gate", name) for name in gates] if gates else list(registry.iter_entries("gate"))
         rows: list[dict[str, Any]] = []
         for entry in entries:
-            result = check_gate(entry.obj, points=points, seed=seed, plugin=entry.plugin.name)
+            result = check_gate(entry.obj, rounds=rounds, seed=seed, plugin=entry.plugin.name)
             rows.append({
                 "gate": entry.name,
                 "plugin": entry.plugin.name,

@@ -19,7 +19,7 @@ __all__ = ["register", "parse_options"]
 
 Steps = Annotated[int, typer.Option("--steps", help="How many steps each strategy takes.")]
 Seed = Annotated[Optional[int], typer.Option("--seed", help="Seed for random strategies (reproducible runs).")]
-Minimize = Annotated[bool, typer.Option("--minimize", help="Minimise the output instead of maximising it.")]
+Minimize = Annotated[bool, typer.Option("--minimize", help="Minimize the output instead of maximizing it.")]
 Hold = Annotated[
     Optional[list[str]], typer.Option("--hold", metavar="NAME", help="Keep this input fixed (repeatable).")
 ]
@@ -69,7 +69,7 @@ def parse_options(words: Sequence[str], step_size: float | None) -> dict[str, st
 def _print_result(result: Any, names: Sequence[str]) -> None:
     from rich.table import Table
 
-    direction = "maximise" if result.maximize else "minimise"
+    direction = "maximize" if result.maximize else "minimize"
     table = Table()
     table.add_column("")
     for name in names:
