@@ -73,7 +73,7 @@ def test_operator_symbols_bind_the_builtin_gates(registry):
 @given(seed=st.integers(0, 2**32 - 1))
 def test_every_builtin_gate_passes_check_gate(name, seed):
     gate = BUILTINS.gate(name)
-    result = check_gate(gate, points=1, seed=seed)
+    result = check_gate(gate, rounds=1, seed=seed)
     assert result.ok, result.describe()
     # one round: scalars, equal arrays and broadcast arrays (3 shape sets for 1 input, 4 for 2)
     assert result.points_checked == (3 if gate.arity == 1 else 4)

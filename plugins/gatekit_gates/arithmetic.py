@@ -100,7 +100,7 @@ class Pow(Gate):
 
     def forward(self, x, y):
         # float_power, not power: integer arguments (pow(2, -1)) give 0.5, not an error.
-        return np.float_power(x, y)
+        return _narrow(np.float_power(x, y), x, y)
 
     def backward(self, grad, out, x, y):
         # x ** 0 is constant, so d/dx is 0 even at x == 0 (where y * x**(y-1) is 0 * inf).
@@ -108,4 +108,10 @@ class Pow(Gate):
         # x ** y has no real derivative in y for x < 0; at x == 0 its limit is 0.
         gy = grad * np.where(np.greater(x, 0), out * np.log(np.where(np.greater(x, 0), x, 1.0)),
                              np.where(np.equal(x, 0), 0.0, np.nan))
-        return gx, gy
+        return _narrow(gx, x, y), _narrow(gy, x, y)
+
+
+def _narrow(value, x, y):
+    """float_power computes in float64: give float32 arguments a float32 answer (the dtype rule)."""
+    dtype = np.result_type(x, y)
+    return value.astype(dtype) if dtype.kind == "f" and dtype.itemsize < 8 else value

@@ -43,7 +43,7 @@ class Max(Gate):
         if x.__class__ in _SCALARS and y.__class__ in _SCALARS:
             sx, sy = _X_WINS if x > y else _TIE if x == y else _Y_WINS
             return grad * sx, grad * sy
-        share = np.greater(x, y) + 0.5 * np.equal(x, y)
+        share = (np.greater(x, y) + 0.5 * np.equal(x, y)).astype(np.result_type(x, y))  # float32 stays float32
         return grad * share, grad * (1.0 - share)
 
 
@@ -57,7 +57,7 @@ class Min(Gate):
         return np.minimum(x, y)
 
     def backward(self, grad, out, x, y):
-        share = np.less(x, y) + 0.5 * np.equal(x, y)
+        share = (np.less(x, y) + 0.5 * np.equal(x, y)).astype(np.result_type(x, y))  # float32 stays float32
         return grad * share, grad * (1.0 - share)
 
 
@@ -71,7 +71,7 @@ class Relu(Gate):
         return np.maximum(x, 0.0)
 
     def backward(self, grad, out, x):
-        return (grad * (np.greater(x, 0) + 0.5 * np.equal(x, 0)),)
+        return (grad * (np.greater(x, 0) + 0.5 * np.equal(x, 0)).astype(np.result_type(x, 0.0)),)
 
 
 class Abs(Gate):
