@@ -98,33 +98,39 @@ def _dtype(arrays: dict[str, Any]) -> np.dtype:
     return np.result_type(*kinds)
 
 
-def _block_values(circuit: Circuit, names: tuple[str, ...], blocks: tuple[np.ndarray, ...],
-                  shared: Mapping[str, Any], per_point: bool) -> dict[str, Any]:
-    values: dict[str, Any] = dict(zip(names, blocks))
-    shape = blocks[0].shape
-    for name, value in shared.items():
-        # Spread over the chunk so that its gradient comes back per point, to be summed in dask.
-        values[name] = np.broadcast_to(np.asarray(value, dtype=blocks[0].dtype), shape) if per_point else value
-    return values
+def _block_values(names: tuple[str, ...], blocks: tuple[np.ndarray, ...], shared: Mapping[str, Any]) -> dict[str, Any]:
+    return {**dict(zip(names, blocks)), **shared}
 
 
 def _forward_block(*blocks: np.ndarray, circuit: Circuit, names: tuple[str, ...], shared: Mapping[str, Any],
                    out_dtype: np.dtype) -> np.ndarray:
-    out = circuit(_block_values(circuit, names, blocks, shared, per_point=False))
+    out = circuit(_block_values(names, blocks, shared))
     return np.broadcast_to(np.asarray(out, dtype=out_dtype), blocks[0].shape)
 
 
-def _gradient_block(*blocks: np.ndarray, circuit: Circuit, names: tuple[str, ...], shared: Mapping[str, Any],
-                    out_dtype: np.dtype) -> np.ndarray:
-    """One chunk, forward and backward: the output and every input's gradient, stacked on axis 0."""
-    shape = blocks[0].shape
-    trace = circuit.forward(_block_values(circuit, names, blocks, shared, per_point=True)).backward()
-    grads = trace.input_grads()
-    rows = [trace.output] + [grads[name] for name in circuit.inputs]
-    stacked = np.empty((len(rows), *shape), dtype=out_dtype)
-    for k, row in enumerate(rows):
-        stacked[k] = row  # broadcasts a constant output or gradient over the chunk
-    return stacked
+def _pass_block(*blocks: np.ndarray, circuit: Circuit, names: tuple[str, ...],
+                shared: Mapping[str, Any]) -> tuple[tuple[int, ...], Any, dict[str, Any]]:
+    """One chunk, forward and backward: ``(its shape, the output, every input's gradient)``.
+
+    A chunk of Python objects, not of numbers: the arrays below take each result out of
+    it, so that one engine pass serves the output and every gradient. A shared input's
+    gradient is already the chunk's sum (the engine sums a broadcast gradient).
+    """
+    trace = circuit.forward(_block_values(names, blocks, shared)).backward()
+    return blocks[0].shape, trace.output, trace.input_grads()
+
+
+def _take_output(result: tuple[tuple[int, ...], Any, dict[str, Any]], out_dtype: np.dtype) -> np.ndarray:
+    shape, out, _ = result
+    return np.broadcast_to(np.asarray(out, dtype=out_dtype), shape)  # a constant output spread over the chunk
+
+
+def _take_grad(result: tuple[tuple[int, ...], Any, dict[str, Any]], input_name: str, out_dtype: np.dtype,
+               per_point: bool) -> np.ndarray:
+    shape, _, grads = result
+    grad = np.asarray(grads[input_name], dtype=out_dtype)
+    # A shared input's partial sum as a chunk of one number in every dimension, summed in dask.
+    return np.broadcast_to(grad, shape) if per_point else grad.reshape((1,) * len(shape))
 
 
 def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -152,22 +158,30 @@ def gradient(circuit: Circuit, values: Mapping[str, Any] | None = None, *, chunk
     """``(output, {input: gradient})`` at every point, lazily: dask arrays, nothing computed yet.
 
     A per-point input's gradient has its shape; a shared input's gradient is a 0-d dask
-    array, the sum over every point. Compute them together (``dask.compute(out, grads)``),
-    so that each chunk's forward and backward pass runs once for all of them.
+    array, the sum over every point (each chunk's sum, then a tree of sums in dask).
+    Compute them together (``dask.compute(out, grads)``), so that each chunk's forward
+    and backward pass runs once for all of them.
     """
     arrays, shared = split_inputs(circuit, {**(values or {}), **kwargs}, chunks)
     aligned, shapes = _aligned(arrays)
     dtype = _dtype(arrays)
     first = next(iter(aligned.values()))
-    rows = 1 + len(circuit.inputs)
-    stacked = da.map_blocks(
-        _gradient_block, *aligned.values(), circuit=circuit, names=tuple(aligned), shared=shared,
-        out_dtype=dtype, dtype=dtype, new_axis=0, chunks=((rows,), *first.chunks), meta=np.empty((0,) * (first.ndim + 1), dtype=dtype),
-    )
+    ndim = first.ndim
+    passes = da.map_blocks(_pass_block, *aligned.values(), circuit=circuit, names=tuple(aligned), shared=shared,
+                           dtype=object, meta=np.empty((0,) * ndim, dtype=object))
+    meta = np.empty((0,) * ndim, dtype=dtype)
+    out = passes.map_blocks(_take_output, out_dtype=dtype, dtype=dtype, meta=meta)
     grads = {}
-    for k, name in enumerate(circuit.inputs, start=1):
-        grads[name] = _sum_to_shape(stacked[k], shapes[name]) if name in shapes else stacked[k].sum()
-    return stacked[0], grads
+    for name in circuit.inputs:
+        if name in shapes:
+            grad = passes.map_blocks(_take_grad, input_name=name, out_dtype=dtype, per_point=True, dtype=dtype, meta=meta)
+            grads[name] = _sum_to_shape(grad, shapes[name])
+        else:
+            ones = tuple((1,) * len(c) for c in passes.chunks)
+            partial = passes.map_blocks(_take_grad, input_name=name, out_dtype=dtype, per_point=False, dtype=dtype,
+                                        meta=meta, chunks=ones)
+            grads[name] = partial.sum()
+    return out, grads
 
 
 # -- a full batch as one circuit ------------------------------------------------------------------
