@@ -265,8 +265,10 @@ def objective(circuit: Circuit, data: Mapping[str, Any], *, reduce: str = "mean"
     if not params:
         raise UsageError("every input is data: leave at least one input out of data to optimize it")
     gate = _BatchGate(circuit, data, params, reduce == "mean", chunks)
-    registry = Registry()
+    registry = Registry()  # the one gate, and the circuit's strategies (gatekit.optimize looks there)
     registry.add_gate(gate, "gatekit.dask")
+    for entry in circuit.registry.iter_entries("strategy"):
+        registry.add_strategy(entry.obj, entry.plugin)
     c = Composer(registry)
     wires = c.inputs(*params)
     defaults = {name: circuit.defaults[name] for name in params if name in circuit.defaults}
@@ -279,11 +281,10 @@ def optimize(circuit: Circuit, data: Mapping[str, Any], start: Mapping[str, Any]
     """``gatekit.optimize`` on :func:`objective`: the shared inputs, climbed on the whole data set.
 
     ``settings`` are ``gatekit.optimize``'s (``steps``, ``maximize``, ``seed``, ...) and the
-    strategy's options; strategies are looked up in ``circuit``'s registry.
+    strategy's options; the strategies are ``circuit``'s registry's.
     """
     from .optimize import optimize as optimize_inputs
 
-    settings.setdefault("registry", circuit.registry)
     return optimize_inputs(objective(circuit, data, reduce=reduce, chunks=chunks), start, strategy, **settings)
 
 

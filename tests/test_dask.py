@@ -194,3 +194,13 @@ def test_a_cluster_of_two_processes_runs_the_engine_on_pickled_circuits(data):
     want_out, want = circuit.gradient({**data, **WEIGHTS})
     _close(got_out, want_out)
     _close(got["w0"], want["w0"])
+
+
+def test_the_objective_is_an_ordinary_circuit_for_gatekit_optimize(data):
+    circuit = gatekit.parse(NEURON)
+    chunked = {name: da.from_array(x, chunks=5_000) for name, x in data.items()}
+    objective = gd.objective(circuit, chunked)
+    result = gatekit.optimize(objective, dict(WEIGHTS), "adam", steps=2, step_size=0.1, maximize=False)
+    assert result.final_output < result.start_output and result.backward_evals == 2
+    searched = gatekit.optimize(objective, dict(WEIGHTS), "random-search", steps=1, candidates=3, seed=0)
+    assert searched.forward_evals == 4  # the start, then 3 candidates, each one pass over the data

@@ -113,3 +113,20 @@ def test_a_points_file_of_strings_is_refused(tmp_path):
     with pytest.raises(UsageError, match="holds <U1 values; points must be real numbers"):
         points.read_points(tmp_path / "s.npy", ["x"])
     assert_error(invoke("run", "x * 2", "--points", str(tmp_path / "s.npy")), 2, "points must be real numbers")
+
+
+def test_optimize_with_points_climbs_the_mean_with_the_full_batch_gradient(files, xs):
+    result = invoke("optimize", NEURON, "w0=2", "w1=-3", "w2=-3", "--points", str(files / "columns.npy"),
+                    "--steps", "3", "--step-size", "0.5", "--chunk", "2000", "--minimize", "--json")
+    assert result.exit_code == 0, result.stderr
+    got = json.loads(result.stdout)
+    w = dict(WEIGHTS)  # the same three steps in memory: w <- w - 0.5 * mean gradient
+    circuit = gatekit.parse(NEURON)
+    for _ in range(3):
+        _, g = circuit.gradient(x0=xs[0], x1=xs[1], **w)
+        w = {k: w[k] - 0.5 * g[k] / N for k in w}
+    assert got["final"] == pytest.approx(w, rel=1e-12)
+    assert (got["evaluations"]["forward"], got["evaluations"]["backward"]) == (4, 3)
+    assert got["output_is"] == "mean over the points"
+    assert_error(invoke("optimize", NEURON, "w0=2", "w1=-3", "w2=1", "--chunk", "10"), 2,
+                 "--chunk and --cluster go with --points")

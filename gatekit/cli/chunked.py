@@ -20,7 +20,8 @@ from .circuits import load_circuit, split_words
 from .session import NAME_COLUMN, console, emit_json, fmt, titled
 from .values import parse_assignments
 
-__all__ = ["PointsOption", "ChunkOption", "ClusterOption", "run_points", "points_report"]
+__all__ = ["PointsOption", "ChunkOption", "ClusterOption", "run_points", "points_report", "circuit_and_points",
+           "on_cluster"]
 
 PointsOption = Annotated[
     Optional[Path],
@@ -36,6 +37,17 @@ ClusterOption = Annotated[
     typer.Option("--cluster", metavar="ADDRESS", show_default=False,
                  help="With --points: 'local' starts a local dask cluster; an address (tcp://...) uses that scheduler."),
 ]
+
+
+def on_cluster(cluster: str | None) -> Any:
+    """A context in which dask computes on ``--cluster``'s cluster (or on dask's own scheduler)."""
+    import contextlib
+
+    if cluster is None:
+        return contextlib.nullcontext()
+    from .. import dask as gatekit_dask
+
+    return gatekit_dask.client(None if cluster == "local" else cluster)
 
 
 def _summary(sum_: Any, min_: Any, max_: Any, n: int) -> dict[str, float]:
@@ -54,11 +66,8 @@ def points_report(circuit: Any, values: dict[str, Any], chunks: Any, cluster: st
     for name in circuit.inputs:
         g = grads[name]
         wanted += [g.sum(), g.min(), g.max()] if g.ndim else [g]
-    if cluster is None:
+    with on_cluster(cluster):
         results = list(dask.compute(*wanted))
-    else:
-        with gatekit_dask.client(None if cluster == "local" else cluster):
-            results = list(dask.compute(*wanted))
     n = int(out.size)
     report: dict[str, Any] = {"points": n, "chunks": int(out.npartitions), "output": _summary(*results[:3], n),
                               "inputs": {}}
@@ -74,19 +83,26 @@ def points_report(circuit: Any, values: dict[str, Any], chunks: Any, cluster: st
     return report
 
 
-def run_points(words: list[str] | None, file: Path | None, points: Path, chunk: int | None, cluster: str | None,
-               registry: Registry, json: bool) -> None:
+def circuit_and_points(words: list[str] | None, file: Path | None, points: Path, chunk: int | None,
+                       registry: Registry, command: str) -> tuple[Any, str, dict[str, Any], dict[str, Any]]:
+    """(circuit, its source, the points file's inputs as dask arrays, the NAME=VALUE inputs)."""
     from ..errors import UsageError
     from ..points import read_points
 
-    expression, assignments = split_words(words or (), file, "run")
-    given = parse_assignments(assignments, "run")
+    expression, assignments = split_words(words or (), file, command)
+    given = parse_assignments(assignments, command)
     circuit = load_circuit(expression, file, registry)
     unnamed = [name for name in circuit.inputs if name not in given]
     columns = read_points(points, unnamed, chunks=chunk or "auto")
     both = sorted(set(columns) & set(given))
     if both:
         raise UsageError(f"input {both[0]!r} is given twice: in the points file and as {both[0]}=VALUE")
+    return circuit, expression if expression is not None else str(file), columns, given
+
+
+def run_points(words: list[str] | None, file: Path | None, points: Path, chunk: int | None, cluster: str | None,
+               registry: Registry, json: bool) -> None:
+    circuit, source, columns, given = circuit_and_points(words, file, points, chunk, registry, "run")
     report = points_report(circuit, {**columns, **given}, chunk or "auto", cluster)
     if json:
         emit_json(report)
@@ -106,6 +122,6 @@ def run_points(words: list[str] | None, file: Path | None, points: Path, chunk: 
         else:
             shared.append(f"{name} = {fmt(row['value'])}: d (sum of out) / d {name} = {fmt(row['grad'], 12)}")
     out = console()
-    out.print(titled(f"{expression or file} at {report['points']} points ({report['chunks']} chunks)", table))
+    out.print(titled(f"{source} at {report['points']} points ({report['chunks']} chunks)", table))
     for line in shared:
         out.print(line)

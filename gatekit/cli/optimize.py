@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -10,7 +11,8 @@ import typer
 import gatekit
 
 from ..errors import UsageError
-from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
+from .chunked import ChunkOption, ClusterOption, circuit_and_points, on_cluster
+from .circuits import POSITIONAL_SETTINGS, CircuitAndValues, FileOption, Words, circuit_and_values
 from .completion import complete_strategy
 from .progress import ProgressBar, wanted
 from .session import NAME_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
@@ -121,22 +123,43 @@ def register(app: typer.Typer) -> None:
         hold: Hold = None,
         option: Options = None,
         budget: Budget = None,
+        points: Annotated[
+            Optional[Path],
+            typer.Option("--points", metavar="FILE", show_default=False,
+                         help="Climb the mean output over every point of a .npy file or Zarr store (a full-batch "
+                              "gradient, in chunks; needs gatekit[dask]); NAME=VALUE inputs are the ones climbed."),
+        ] = None,
+        chunk: ChunkOption = None,
+        cluster: ClusterOption = None,
         json: Json = False,
     ) -> None:
         """Climb (or descend) the circuit's output with one strategy, from the given point."""
         registry = registry_of(ctx)
         registry.strategy(strategy)  # an unknown strategy first, before the circuit
-        given = circuit_and_values(words, file, registry, "optimize")
-        with ProgressBar([strategy], wanted(json)) as progress:
+        if points is not None:
+            from .. import dask as gatekit_dask
+
+            circuit, source, columns, start = circuit_and_points(words, file, points, chunk, registry, "optimize")
+            objective = gatekit_dask.objective(circuit, columns, chunks=chunk or "auto")
+            n = int(next(iter(columns.values())).size)
+            given = CircuitAndValues(objective, f"the mean of {source} over {n} points of {points}", start)
+        elif chunk is not None or cluster is not None:
+            raise UsageError("--chunk and --cluster go with --points FILE")
+        else:
+            given = circuit_and_values(words, file, registry, "optimize")
+        with ProgressBar([strategy], wanted(json)) as progress, on_cluster(cluster):
             result = gatekit.optimize(
                 given.circuit, given.values, strategy, steps=steps, maximize=not minimize, hold=hold or (),
                 seed=seed, budget=budget, registry=registry, progress=progress,
                 **parse_options(option or (), step_size),
             )
         if json:
-            emit_json(result.to_dict())
+            emit_json(result.to_dict() if points is None else {**result.to_dict(), "points_file": str(points),
+                                                               "output_is": "mean over the points"})
         else:
             _print_result(result, given.circuit.inputs)
+            if points is not None:
+                console().print(f"output: {given.source}")
 
     @app.command("compare", context_settings=POSITIONAL_SETTINGS)
     @reports_errors
