@@ -54,7 +54,7 @@ def _from_zarr(path: Path, names: Sequence[str], chunks: Any) -> dict[str, Any]:
     except ImportError:
         raise UsageError(f"points file {str(path)!r} is a Zarr store; reading it needs zarr: pip install zarr") from None
     try:
-        store = zarr.open(str(path), mode="r")
+        store: Any = zarr.open(str(path), mode="r")
     except Exception as exc:  # zarr raises several kinds for a directory that is no store
         raise UsageError(f"points file {str(path)!r} is not a readable Zarr store: {exc}") from None
     if hasattr(store, "array_keys"):  # a group: one array per input

@@ -50,8 +50,10 @@ def on_cluster(cluster: str | None) -> Any:
     return gatekit_dask.client(None if cluster == "local" else cluster)
 
 
-def _summary(sum_: Any, min_: Any, max_: Any, n: int) -> dict[str, float]:
-    return {"sum": float(sum_), "mean": float(sum_) / n, "min": float(min_), "max": float(max_)}
+def _summary(stats: list[Any], n: int) -> dict[str, float]:
+    """sum, mean, min and max, from ``[sum, min, max]`` over ``n`` points."""
+    sum_, min_, max_ = (float(v) for v in stats)
+    return {"sum": sum_, "mean": sum_ / n, "min": min_, "max": max_}
 
 
 def points_report(circuit: Any, values: dict[str, Any], chunks: Any, cluster: str | None) -> dict[str, Any]:
@@ -69,12 +71,12 @@ def points_report(circuit: Any, values: dict[str, Any], chunks: Any, cluster: st
     with on_cluster(cluster):
         results = list(dask.compute(*wanted))
     n = int(out.size)
-    report: dict[str, Any] = {"points": n, "chunks": int(out.npartitions), "output": _summary(*results[:3], n),
+    report: dict[str, Any] = {"points": n, "chunks": int(out.npartitions), "output": _summary(results[:3], n),
                               "inputs": {}}
     k = 3
     for name in circuit.inputs:
         if name in per_point:
-            report["inputs"][name] = {"from": "points", "value": None, "grad": _summary(*results[k:k + 3], n)}
+            report["inputs"][name] = {"from": "points", "value": None, "grad": _summary(results[k:k + 3], n)}
             k += 3
         else:
             report["inputs"][name] = {"from": "value", "value": values.get(name, circuit.defaults.get(name)),
