@@ -158,7 +158,7 @@ def _split_inputs(
             )
     free = tuple(name for name in circuit.inputs if name not in held)
     if not free:
-        raise UsageError(f"every input is held ({', '.join(circuit.inputs)}): nothing is left to optimise")
+        raise UsageError(f"every input is held ({', '.join(circuit.inputs)}): nothing is left to optimize")
     values: dict[str, float] = {}
     missing = []
     for name in circuit.inputs:

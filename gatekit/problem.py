@@ -13,8 +13,8 @@ through here, so the counts are honest by construction:
                                point, whose value is known); central: 2n forwards
 =============================  ==================================================
 
-A strategy always climbs the *score*: the output when maximising, minus the output
-when minimising. Running out of budget, or meeting an inf or a nan, ends the run
+A strategy always climbs the *score*: the output when maximizing, minus the output
+when minimizing. Running out of budget, or meeting an inf or a nan, ends the run
 right there (the core reports why); a strategy does not need to handle either.
 """
 
@@ -158,7 +158,7 @@ class Problem:
         trace = self.circuit.forward(self.as_dict(point))
         if np.ndim(trace.output) != 0:
             shape = np.shape(trace.output)
-            raise UsageError(f"the circuit's output must be one number to optimise, got shape {shape}")
+            raise UsageError(f"the circuit's output must be one number to optimize, got shape {shape}")
         if not np.isfinite(trace.output):
             raise self._stop("non-finite", self._nonfinite_detail(point, trace))
         self._trace_point, self._trace = point, trace

@@ -1,4 +1,4 @@
-"""The strategy protocol: what every optimiser, built-in or third-party, provides.
+"""The strategy protocol: what every optimizer, built-in or third-party, provides.
 
 A strategy climbs. The core (:func:`gatekit.optimize`) runs the loop, counts every
 evaluation, keeps the history and the best point, enforces the budget and stops on
@@ -22,8 +22,8 @@ a non-finite value; a strategy only says where to go next::
 - ``check_options(options) -> list[str]`` (optional): problems that involve several
   options at once (``low < high``).
 
-A strategy always *maximises* the problem's score (the output when maximising,
-minus the output when minimising), so the same code serves both directions.
+A strategy always *maximizes* the problem's score (the output when maximizing,
+minus the output when minimizing), so the same code serves both directions.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``gatekit`` command line: list, explain, evaluate, run, optimise, check, draw, tour.
+"""The ``gatekit`` command line: list, explain, evaluate, run, optimize, check, draw, tour.
 
 One module per command (or group of commands), each with a ``register(app)``; this
 module holds the root app, the global options (``--plugin``, ``--disable-plugin``,
