@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test bench bench-dask setup clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
+
+# The neuron over 1e8 points with gatekit.dask (about a minute; recorded by hand in bench/RESULTS.md).
+bench-dask: $(STAMP)
+	$(BIN)/python bench/dask_run.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .hypothesis

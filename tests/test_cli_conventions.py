@@ -83,6 +83,10 @@ def _table(*args: str) -> str:
     return result.stdout
 
 
+LONG_NAMES = ["alpha_input", "beta_input", "gamma_input", "delta_input", "epsilon_input", "zeta_input"]
+LONG = "alpha_input * beta_input + gamma_input * delta_input + epsilon_input * zeta_input"
+
+
 @pytest.mark.parametrize(
     "args, identifiers",
     [
@@ -93,6 +97,10 @@ def _table(*args: str) -> str:
         (("check", "reciprocal", "sigmoid"), ["reciprocal", "gatekit_gates"]),
         (("compare", "x * y", "x=1", "y=-3", "--steps", "2", "--seed", "0"),
          ["numerical-gradient", "analytic-gradient", "random-search"]),
+        (("optimize", LONG, *(f"{name}={k}.123456789" for k, name in enumerate(LONG_NAMES)), "--steps", "2"),
+         [*LONG_NAMES, "output"]),
+        (("run", f"a_long_stage_name = {LONG}", *(f"{name}=1.123456789" for name in LONG_NAMES)),
+         [*LONG_NAMES, "a_long_stage_name", "1.123456789"]),
     ],
     ids=lambda v: v[0] if isinstance(v, tuple) else None,
 )

@@ -72,18 +72,30 @@ def _print_result(result: Any, names: Sequence[str]) -> None:
     from rich.table import Table
 
     direction = "maximize" if result.maximize else "minimize"
-    table = Table()
-    table.add_column("")
-    for name in names:
-        table.add_column(name, justify="right")
-    table.add_column("output", justify="right")
-    for label, point, output in (
+    rows = (
         ("start", result.start, result.start_output),
         ("final", result.final, result.final_output),
         ("best", result.best, result.best_output),
-    ):
-        table.add_row(label, *[fmt(point[n], 12) for n in names], fmt(output, 12))
+    )
+    cells = {label: [fmt(point[n], 12) for n in names] + [fmt(output, 12)] for label, point, output in rows}
+    headers = [*names, "output"]
     out = console()
+    table = Table()
+    # One column an input while they fit the width (3 characters of border and padding each);
+    # else one row an input, so that no name or number is ever cut.
+    widths = [max(len(h), *(len(cells[label][k]) for label in cells)) + 3 for k, h in enumerate(headers)]
+    if 9 + sum(widths) <= out.width:
+        table.add_column("", **NAME_COLUMN)
+        for header in headers:
+            table.add_column(header, justify="right", **NAME_COLUMN)
+        for label, row in cells.items():
+            table.add_row(label, *row)
+    else:
+        table.add_column("", **NAME_COLUMN)
+        for label in cells:
+            table.add_column(label, justify="right", **NAME_COLUMN)
+        for k, header in enumerate(headers):
+            table.add_row(header, *(cells[label][k] for label in cells))
     out.print(titled(f"{result.strategy}: {direction}, {result.steps_done} step(s), stopped: {result.stop_reason}",
                      table))
     if result.stop_detail:

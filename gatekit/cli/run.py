@@ -11,7 +11,7 @@ from ..trace import Trace
 from ..errors import UsageError
 from .chunked import ChunkOption, ClusterOption, PointsOption, run_points
 from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
-from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, NAMES_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
 
 __all__ = ["register", "run_report", "print_run", "gate_call"]
 
@@ -45,12 +45,13 @@ def print_run(trace: Trace, title: str) -> None:
     report = run_report(trace)
     inputs = Table()
     for column in ("input", "value", "gradient"):
-        inputs.add_column(column, justify="left" if column == "input" else "right")
+        inputs.add_column(column, justify="left" if column == "input" else "right", **NAME_COLUMN)
     for name, row in report["inputs"].items():
         inputs.add_row(name, fmt(row["value"]), fmt(row["grad"]))
     stages = Table()
     for column in ("stage", "computes", "value", "gradient"):
-        stages.add_column(column, justify="right" if column in ("value", "gradient") else "left")
+        stages.add_column(column, justify="right" if column in ("value", "gradient") else "left",
+                          **(NAMES_COLUMN if column == "computes" else NAME_COLUMN))
     for stage in trace.stages():
         stages.add_row(circuit.node_name(stage.node), gate_call(circuit, stage.node), fmt(stage.value), fmt(stage.grad))
     out = console()
