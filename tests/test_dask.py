@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,6 +16,7 @@ dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 gd = pytest.importorskip("gatekit.dask")
 
+from cli_helpers import invoke  # noqa: E402
 from helpers import plugin_registry  # noqa: E402
 from test_random_circuits import KINKED_OPS, SMOOTH_OPS, build, operations  # noqa: E402
 
@@ -204,3 +207,25 @@ def test_the_objective_is_an_ordinary_circuit_for_gatekit_optimize(data):
     assert result.final_output < result.start_output and result.backward_evals == 2
     searched = gatekit.optimize(objective, dict(WEIGHTS), "random-search", steps=1, candidates=3, seed=0)
     assert searched.forward_evals == 4  # the start, then 3 candidates, each one pass over the data
+
+
+def test_a_cluster_the_user_points_to_by_address(data, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    circuit = gatekit.parse(NEURON)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        with gd.client(cluster.scheduler_address) as client:
+            assert client.scheduler.address == cluster.scheduler_address
+            out = gd.evaluate(circuit, x0=da.from_array(data["x0"], chunks=4_000), x1=data["x1"], **WEIGHTS)
+            _close(out.compute(), circuit({**data, **WEIGHTS}))
+        # From the command line: --cluster ADDRESS.
+
+
+        table = np.zeros(100, dtype=[("x0", "f8"), ("x1", "f8")])
+        table["x0"], table["x1"] = data["x0"][:100], data["x1"][:100]
+        np.save(tmp_path / "p.npy", table)
+        result = invoke("run", NEURON, "w0=2", "w1=-3", "w2=-3", "--points", str(tmp_path / "p.npy"),
+                        "--cluster", cluster.scheduler_address, "--json")
+        assert result.exit_code == 0, result.stderr
+        want = circuit(x0=table["x0"], x1=table["x1"], **WEIGHTS)
+        assert abs(json.loads(result.stdout)["output"]["sum"] - float(np.sum(want))) < 1e-12
