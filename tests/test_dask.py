@@ -219,8 +219,6 @@ def test_a_cluster_the_user_points_to_by_address(data, tmp_path):
             out = gd.evaluate(circuit, x0=da.from_array(data["x0"], chunks=4_000), x1=data["x1"], **WEIGHTS)
             _close(out.compute(), circuit({**data, **WEIGHTS}))
         # From the command line: --cluster ADDRESS.
-
-
         table = np.zeros(100, dtype=[("x0", "f8"), ("x1", "f8")])
         table["x0"], table["x1"] = data["x0"][:100], data["x1"][:100]
         np.save(tmp_path / "p.npy", table)
