@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -74,10 +75,13 @@ def test_check_gate_counts_rounds_and_warns_on_points():
     assert old.points_checked == result.points_checked
 
 
-def test_the_cli_check_takes_rounds_and_its_old_name():
-    from cli_helpers import run_json
+def test_the_cli_check_takes_rounds_and_its_old_name_with_a_warning():
+    from cli_helpers import invoke, run_json
 
-    assert run_json("check", "mul", "--rounds", "2") == run_json("check", "mul", "--points", "2")
+    old = invoke("check", "mul", "--points", "2", "--json")
+    assert old.exit_code == 0 and json.loads(old.stdout) == run_json("check", "mul", "--rounds", "2")
+    assert old.stderr.strip() == "Warning: gatekit check --points is deprecated; use --rounds"
+    assert "--points" not in invoke("check", "--help").stdout
 
 
 def test_building_a_number_is_refused_with_a_clear_error():

@@ -8,7 +8,7 @@ import typer
 
 from ..check import check_gate
 from .completion import complete_gate
-from .session import NAME_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled, warn
 
 __all__ = ["register"]
 
@@ -24,12 +24,15 @@ def register(app: typer.Typer) -> None:
             typer.Argument(metavar="[GATE]...", help="Gates to check (default: every registered gate).",
                            autocompletion=complete_gate, show_default=False),
         ] = None,
-        rounds: Annotated[int, typer.Option("--rounds", "--points", min=1,
-                                            help="Random rounds per gate (--points: its old name).")] = 5,
+        rounds: Annotated[int, typer.Option("--rounds", min=1, help="Random rounds per gate.")] = 5,
+        old_rounds: Annotated[Optional[int], typer.Option("--points", min=1, hidden=True)] = None,
         seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random points.")] = 0,
         json: Json = False,
     ) -> None:
         """Gradient-check gates at random points of their domains; exit 1 if any fails."""
+        if old_rounds is not None:  # the old name; --points FILE means points elsewhere (gatekit run)
+            warn("gatekit check --points is deprecated; use --rounds")
+            rounds = old_rounds
         registry = registry_of(ctx)
         entries = [registry.entry("gate", name) for name in gates] if gates else list(registry.iter_entries("gate"))
         rows: list[dict[str, Any]] = []
