@@ -1,5 +1,6 @@
 """Points from files, as chunked dask arrays that are read only as the chunks are computed.
 
+:func:`store_points` writes results back, chunk by chunk, in the same two formats.
 Two formats, both read lazily (a file larger than memory is fine):
 
 - ``.npy``: memory-mapped. A structured array gives one input per field (``x0``,
@@ -24,7 +25,7 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is part of `make test`
     raise ImportError("reading points in chunks needs dask: pip install 'gatekit[dask]'") from exc
 
-__all__ = ["read_points"]
+__all__ = ["read_points", "store_points"]
 
 
 def read_points(path: str | Path, names: Sequence[str] = (), chunks: Any = "auto") -> dict[str, Any]:
@@ -97,3 +98,37 @@ def _columns(array: Any, names: Sequence[str], chunks: Any, where: str) -> dict[
         )
     table = da.from_array(array, chunks=(chunks, -1) if chunks != "auto" else ("auto", -1))
     return {name: table[:, k] for k, name in enumerate(names)}
+
+
+def store_points(path: str | Path, arrays: dict[str, Any]) -> Any:
+    """A lazy write of ``{name: dask array}`` (one shape) to a ``.npy`` or Zarr file; compute it to write.
+
+    A ``.npy`` file gets a structured array, one field a name, memory-mapped, so it is
+    written chunk by chunk from this process (not from a cluster's workers). A Zarr
+    store (``*.zarr``) gets a group of one array a name, written by whoever computes.
+    """
+    path = Path(path)
+    shapes = {tuple(a.shape) for a in arrays.values()}
+    if len(shapes) != 1:
+        raise UsageError(f"results to store must share one shape, got {sorted(shapes)}")
+    (shape,) = shapes
+    if path.suffix == ".npy":
+        dtype = np.dtype([(name, a.dtype) for name, a in arrays.items()])
+        target = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        return da.store(list(arrays.values()), [target[name] for name in arrays], compute=False, lock=False)
+    if path.suffix != ".zarr":
+        raise UsageError(f"results file {str(path)!r}: give a .npy file or a .zarr store")
+    try:
+        import zarr
+    except ImportError:
+        raise UsageError(f"writing the Zarr store {str(path)!r} needs zarr: pip install zarr") from None
+    group: Any = zarr.open_group(str(path), mode="w")
+    targets = []
+    for name, a in arrays.items():
+        chunks = tuple(c[0] if c else 1 for c in a.chunks)
+        make = getattr(group, "create_array", None) or group.create_dataset
+        targets.append(make(name, shape=shape, dtype=a.dtype, chunks=chunks))
+    # The store's chunks are dask's (regular but for the last), so no two writes share one; else lock.
+    regular = all(len(set(c[:-1])) <= 1 for a in arrays.values() for c in a.chunks)
+    return da.store(list(arrays.values()), targets, compute=False, lock=not regular)
+

@@ -98,7 +98,7 @@ def test_run_with_points_on_a_local_cluster_and_as_a_table(files, xs):
         (["w0=2", "w1=-3", "w2=1", "x0=1", "--points", "{files}/named.npy"], "input 'x0' is given twice"),
         (["w0=2", "w1=-3", "w2=1", "--points", "{files}/missing.npy"], "does not exist"),
         (["w0=2", "w1=-3", "w2=1", "--points", "{files}/named.npy", "--chunk", "0"], "--chunk"),
-        (["w0=2", "w1=-3", "w2=1", "x0=1", "x1=2", "--cluster", "local"], "--chunk and --cluster go with --points"),
+        (["w0=2", "w1=-3", "w2=1", "x0=1", "x1=2", "--cluster", "local"], "--chunk, --cluster and --out go with --points"),
     ],
 )
 def test_bad_points_runs_are_one_clear_error(files, args, fragment):
@@ -130,3 +130,25 @@ def test_optimize_with_points_climbs_the_mean_with_the_full_batch_gradient(files
     assert got["output_is"] == "mean over the points"
     assert_error(invoke("optimize", NEURON, "w0=2", "w1=-3", "w2=1", "--chunk", "10"), 2,
                  "--chunk and --cluster go with --points")
+
+
+@pytest.mark.parametrize("out", ["results.npy", "results.zarr"])
+def test_run_with_points_writes_every_points_output_and_gradients(files, xs, out):
+    if out.endswith(".zarr"):
+        pytest.importorskip("zarr")
+    target = files / out
+    result = invoke("run", NEURON, "w0=2", "w1=-3", "w2=-3", "--points", str(files / "named.npy"),
+                    "--chunk", "1000", "--out", str(target), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["out"] == str(target)
+    written = points.read_points(target)
+    assert set(written) == {"output", "grad_x0", "grad_x1"}
+    want_out, want = _want(xs)
+    np.testing.assert_allclose(written["output"].compute(), want_out, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(written["grad_x1"].compute(), want["x1"], rtol=1e-12, atol=0)
+
+
+def test_out_npy_with_a_cluster_is_refused_for_a_zarr_store(files):
+    result = invoke("run", NEURON, "w0=2", "w1=-3", "w2=-3", "--points", str(files / "named.npy"),
+                    "--out", str(files / "r.npy"), "--cluster", "local")
+    assert_error(result, 2, "with --cluster, write a Zarr store")

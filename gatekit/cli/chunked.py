@@ -20,7 +20,7 @@ from .circuits import load_circuit, split_words
 from .session import NAME_COLUMN, console, emit_json, fmt, titled
 from .values import parse_assignments
 
-__all__ = ["PointsOption", "ChunkOption", "ClusterOption", "run_points", "points_report", "circuit_and_points",
+__all__ = ["PointsOption", "ChunkOption", "ClusterOption", "OutOption", "run_points", "points_report", "circuit_and_points",
            "on_cluster"]
 
 PointsOption = Annotated[
@@ -31,6 +31,12 @@ PointsOption = Annotated[
 ]
 ChunkOption = Annotated[
     Optional[int], typer.Option("--chunk", min=1, show_default=False, help="Points a chunk with --points (default: auto).")
+]
+OutOption = Annotated[
+    Optional[Path],
+    typer.Option("--out", metavar="FILE", show_default=False,
+                 help="With --points: write the output and each point input's gradient at every point to a .npy "
+                      "file (fields output, grad_NAME) or a Zarr store (FILE.zarr)."),
 ]
 ClusterOption = Annotated[
     Optional[str],
@@ -56,11 +62,14 @@ def _summary(stats: list[Any], n: int) -> dict[str, float]:
     return {"sum": sum_, "mean": sum_ / n, "min": min_, "max": max_}
 
 
-def points_report(circuit: Any, values: dict[str, Any], chunks: Any, cluster: str | None) -> dict[str, Any]:
-    """The ``--json`` object: computed here, in one dask pass over the points."""
+def points_report(circuit: Any, values: dict[str, Any], chunks: Any, cluster: str | None,
+                  out_file: Path | None = None) -> dict[str, Any]:
+    """The ``--json`` object: computed here, in one dask pass over the points (writing ``out_file`` too)."""
     import dask
 
     from .. import dask as gatekit_dask
+    from ..errors import UsageError
+    from ..points import store_points
 
     out, grads = gatekit_dask.gradient(circuit, values, chunks=chunks)
     per_point = [name for name in circuit.inputs if grads[name].ndim]
@@ -68,6 +77,14 @@ def points_report(circuit: Any, values: dict[str, Any], chunks: Any, cluster: st
     for name in circuit.inputs:
         g = grads[name]
         wanted += [g.sum(), g.min(), g.max()] if g.ndim else [g]
+    if out_file is not None:
+        if cluster is not None and out_file.suffix == ".npy":
+            raise UsageError("--out FILE.npy is written from this process; with --cluster, write a Zarr store "
+                             "(--out FILE.zarr)")
+        results_by_point = {"output": out, **{f"grad_{name}": grads[name] for name in per_point}}
+        if any(g.shape != out.shape for g in results_by_point.values()):
+            raise UsageError("--out needs every point input in the shape of the output (no broadcast inputs)")
+        wanted.append(store_points(out_file, results_by_point))
     with on_cluster(cluster):
         results = list(dask.compute(*wanted))
     n = int(out.size)
@@ -82,6 +99,8 @@ def points_report(circuit: Any, values: dict[str, Any], chunks: Any, cluster: st
             report["inputs"][name] = {"from": "value", "value": values.get(name, circuit.defaults.get(name)),
                                       "grad": float(results[k])}
             k += 1
+    if out_file is not None:
+        report["out"] = str(out_file)
     return report
 
 
@@ -103,9 +122,9 @@ def circuit_and_points(words: list[str] | None, file: Path | None, points: Path,
 
 
 def run_points(words: list[str] | None, file: Path | None, points: Path, chunk: int | None, cluster: str | None,
-               registry: Registry, json: bool) -> None:
+               registry: Registry, json: bool, out_file: Path | None = None) -> None:
     circuit, source, columns, given = circuit_and_points(words, file, points, chunk, registry, "run")
-    report = points_report(circuit, {**columns, **given}, chunk or "auto", cluster)
+    report = points_report(circuit, {**columns, **given}, chunk or "auto", cluster, out_file)
     if json:
         emit_json(report)
         return
@@ -127,3 +146,5 @@ def run_points(words: list[str] | None, file: Path | None, points: Path, chunk: 
     out.print(titled(f"{source} at {report['points']} points ({report['chunks']} chunks)", table))
     for line in shared:
         out.print(line)
+    if out_file is not None:
+        out.print(f"every point's output and gradients: {out_file}")

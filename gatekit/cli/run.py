@@ -9,7 +9,7 @@ import typer
 from ..circuit import Circuit
 from ..trace import Trace
 from ..errors import UsageError
-from .chunked import ChunkOption, ClusterOption, PointsOption, run_points
+from .chunked import ChunkOption, ClusterOption, OutOption, PointsOption, run_points
 from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
 from .session import NAME_COLUMN, NAMES_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
 
@@ -65,13 +65,14 @@ def register(app: typer.Typer) -> None:
     @app.command("run", context_settings=POSITIONAL_SETTINGS)
     @reports_errors
     def run(ctx: typer.Context, words: Words = None, file: FileOption = None, points: PointsOption = None,
-            chunk: ChunkOption = None, cluster: ClusterOption = None, json: Json = False) -> None:
+            chunk: ChunkOption = None, cluster: ClusterOption = None, out: OutOption = None,
+            json: Json = False) -> None:
         """Every stage's value and gradient: gatekit run '(x + y) * z' x=-2 y=5 z=-4."""
         if points is not None:
-            run_points(words, file, points, chunk, cluster, registry_of(ctx), json)
+            run_points(words, file, points, chunk, cluster, registry_of(ctx), json, out)
             return
-        if chunk is not None or cluster is not None:
-            raise UsageError("--chunk and --cluster go with --points FILE")
+        if chunk is not None or cluster is not None or out is not None:
+            raise UsageError("--chunk, --cluster and --out go with --points FILE")
         given = circuit_and_values(words, file, registry_of(ctx), "run")
         trace = given.circuit.forward(given.values, check_finite=True).backward()
         if json:
