@@ -81,7 +81,7 @@ def split_inputs(
 
 
 def _aligned(arrays: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
-    """The arrays broadcast to one shape with the chunks of the first, and each one's own shape."""
+    """The arrays broadcast to one shape, chunked as the most chunked of them, and each one's own shape."""
     shapes = {name: tuple(a.shape) for name, a in arrays.items()}
     try:
         broadcast = da.broadcast_arrays(*arrays.values())
