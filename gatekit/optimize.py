@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError, suggest
 from .problem import Problem, StopRun
-from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
+from .strategy import RUN_PARAMETERS, Converged, StrategyContractError, coerce_options, resolve_strategy
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -181,14 +181,13 @@ def _split_inputs(
     return free, values
 
 
-#: optimize's and compare's own parameters. They share the keyword space with a strategy's
-#: options (``**options``), so a slip in one of them must not read as a strategy option.
-OWN_PARAMETERS = ("circuit", "start", "strategy", "strategies", "steps", "maximize", "hold", "seed", "budget",
-                  "registry", "progress")
-
-
 def _refuse_own_near_misses(function: str, options: Mapping[str, Any], declared: Iterable[str]) -> None:
-    """A keyword no strategy declares that is close to ``function``'s own parameter: name that parameter."""
+    """A keyword no strategy declares that is close to ``function``'s own parameter: name that parameter.
+
+    optimize's own parameters (RUN_PARAMETERS) share the keyword space with a strategy's
+    options (``**options``): no option may take one of their names (strategy.py refuses
+    it), and a slip in one of them must not read as an unknown strategy option.
+    """
     declared = set(declared)
     for key in options:
         name = str(key).replace("-", "_")
@@ -197,7 +196,7 @@ def _refuse_own_near_misses(function: str, options: Mapping[str, Any], declared:
         if name in ("minimize", "minimise"):
             raise UsageError(f"{function}() has no parameter {key!r}; to minimize, pass maximize=False")
         # Only a clear slip (maximise, step, seeds), and only when no strategy option is as close.
-        close = suggest(name, OWN_PARAMETERS, cutoff=0.75)
+        close = suggest(name, RUN_PARAMETERS, cutoff=0.75)
         if close and not suggest(name, declared, cutoff=0.75):
             raise UsageError(
                 f"{function}() got an unknown argument {key!r}; did you mean its own parameter {close[0]!r}? "

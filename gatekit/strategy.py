@@ -238,12 +238,21 @@ def validate_strategy(strategy: Any) -> list[str]:
     return problems
 
 
+#: gatekit.optimize's and compare's own parameters: an option with one of these names could
+#: never be passed (the keyword would be optimize's), so none may take one.
+RUN_PARAMETERS = ("circuit", "start", "strategy", "strategies", "steps", "maximize", "hold", "seed", "budget",
+                  "registry", "progress")
+
+
 def _option_problems(option: Any, seen: set[str]) -> list[str]:
     if not isinstance(option, Option):
         return [f"option {option!r} is not a gatekit.Option"]
     where = f"option {option.name!r}"
     if not isinstance(option.name, str) or not option.name.isidentifier():
         return [f"{where}: the name must be an identifier (letters, digits, '_')"]
+    if option.name in RUN_PARAMETERS:
+        return [f"{where} takes the name of one of gatekit.optimize's own parameters "
+                f"({', '.join(RUN_PARAMETERS)}); give it another name"]
     problems = []
     if option.name in seen:
         problems.append(f"{where} is declared twice")

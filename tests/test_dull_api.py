@@ -96,3 +96,17 @@ def test_grad_before_backward_runs_backward_once_seeded_with_one():
     assert trace.grads is None
     assert trace.grad("x") == 3.0 and trace.grads is not None
     assert "runs ``backward()`` itself" in gatekit.Trace.grad.__doc__
+
+
+def test_a_strategy_option_may_not_take_one_of_optimizes_own_names():
+    class Seeded(gatekit.Strategy):
+        name, doc = "seeded", "a strategy whose option would be swallowed by optimize(seed=)"
+        options = (gatekit.Option("seed", int, 0, "which seed"),)
+
+        def step(self, problem, state):
+            return problem.current
+
+    problems = gatekit.validate_strategy(Seeded())
+    assert problems == ["option 'seed' takes the name of one of gatekit.optimize's own parameters (circuit, start, "
+                        "strategy, strategies, steps, maximize, hold, seed, budget, registry, progress); give it "
+                        "another name"]
