@@ -17,6 +17,7 @@ from .errors import (
     GateContractError,
     GatekitError,
     GateValidationError,
+    MissingExtraError,
     NameConflictError,
     NonFiniteError,
     OptionError,
@@ -41,6 +42,10 @@ from .strategy import (
     validate_strategy,
 )
 from .optimize import Result, StepRecord, compare, optimize
+from .explain import Explanation
+from .stepthrough import Step, steps
+from .draw import Picture, draw
+from .plot import plot_comparison, plot_run
 
 from ._version import __version__
 
@@ -104,4 +109,13 @@ __all__ = [
     "GateContractError",
     "NonFiniteError",
     "OptionError",
+    "MissingExtraError",
+    # seeing backprop: pictures, explanations, step-through, plots
+    "draw",
+    "Picture",
+    "Explanation",
+    "steps",
+    "Step",
+    "plot_run",
+    "plot_comparison",
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "GateContractError",
     "NonFiniteError",
     "OptionError",
+    "MissingExtraError",
     "suggest",
 ]
 
@@ -140,3 +141,11 @@ def warn_deprecated(old: str, new: str, stacklevel: int = 3) -> None:
     import warnings
 
     warnings.warn(f"gatekit: {old} is deprecated; use {new}", DeprecationWarning, stacklevel=stacklevel)
+
+
+class MissingExtraError(GatekitError):
+    """An optional dependency is not installed; names the extra that brings it."""
+
+    def __init__(self, what: str, package: str, extra: str):
+        super().__init__(f"{what} needs {package}, which is not installed: pip install 'gatekit[{extra}]'")
+        self.package, self.extra = package, extra

@@ -44,7 +44,7 @@ def test_integers_become_float64_and_numbers_stay_python_floats():
 @pytest.mark.parametrize(
     "value, fragment",
     [
-        (np.ma.masked_array([1.0, 2.0], mask=[False, True]), "a masked array: its mask would be lost"),
+        (np.ma.masked_array([1.0, 2.0], mask=[False, True]), "is a masked array; gatekit would compute with the masked"),
         (np.array([1 + 2j]), "complex numbers: the gates are real-valued"),
         (np.array(["1", "2"]), "strings: convert them first"),
         (np.array([1.0, "a"], dtype=object), "must be a real number or an array of real numbers"),
@@ -54,7 +54,7 @@ def test_integers_become_float64_and_numbers_stay_python_floats():
     ids=["masked", "complex", "strings", "object", "bool", "string"],
 )
 def test_what_would_lose_information_is_one_clear_error(value, fragment):
-    with pytest.raises(UsageError, match="input 'x' must be a real number") as caught:
+    with pytest.raises(UsageError, match="^input 'x' ") as caught:
         gatekit.parse("x * 2")(x=value)
     assert fragment in str(caught.value)
 

@@ -18,9 +18,12 @@ def plugin_rows(registry: Registry, include_builtin: bool) -> list[dict[str, Any
     errors: dict[str, list[dict[str, str]]] = {}
     for problem in registry.load_errors:
         errors.setdefault(problem.plugin, []).append({"stage": problem.stage, "message": problem.message})
+    said: dict[str, list[dict[str, str]]] = {}
+    for message in registry.messages:
+        said.setdefault(message.plugin, []).append({"stage": message.stage, "message": message.message})
     rows = []
     for info in registry.plugins:
-        if info.builtin and not include_builtin and info.name not in errors:
+        if info.builtin and not include_builtin and info.name not in errors and info.name not in said:
             continue
         given = registry.provided_by(info.name)
         rows.append({
@@ -32,12 +35,13 @@ def plugin_rows(registry: Registry, include_builtin: bool) -> list[dict[str, Any
             "gates": given.get("gate", []),
             "strategies": given.get("strategy", []),
             "errors": errors.get(info.name, []),
+            "messages": said.get(info.name, []),
         })
     loaded = {info.name for info in registry.plugins}
     for name, problems in errors.items():
         if name not in loaded:
             rows.append({"name": name, "version": None, "distribution": None, "builtin": False, "loaded": False,
-                         "gates": [], "strategies": [], "errors": problems})
+                         "gates": [], "strategies": [], "errors": problems, "messages": said.get(name, [])})
     return rows
 
 
@@ -63,12 +67,14 @@ def register(app: typer.Typer) -> None:
         for column in ("gates", "strategies"):  # wide enough for the longest name and its comma
             widest = max((len(name) + 1 for row in rows for name in row[column]), default=1)
             table.add_column(column, min_width=widest, **NAMES_COLUMN)
-        any_problems = any(row["errors"] for row in rows)
+        any_problems = any(row["errors"] or row["messages"] for row in rows)
         if any_problems:  # a column of dashes would only narrow the others
             table.add_column("problems", **NAMES_COLUMN)
         for row in rows:
             name = row["name"] + (" (built-in)" if row["builtin"] else "") + ("" if row["loaded"] else " (not loaded)")
-            problems = "; ".join(f"{p['stage']}: {p['message']}" for p in row["errors"])
+            notes = [f"{p['stage']}: {p['message']}" for p in row["errors"]]
+            notes += [f"said ({m['stage']}): {m['message']}" for m in row["messages"]]
+            problems = "; ".join(notes)
             cells = [name, row["version"] or "-", names(row["gates"]), names(row["strategies"])]
             table.add_row(*cells, *([problems or "-"] if any_problems else []))
         out = console()
