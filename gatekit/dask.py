@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import UnknownNameError, UsageError
+from .errors import MissingExtraError, UnknownNameError, UsageError
 from .values import as_input
 
 try:
     import dask
     import dask.array as da
-except ImportError as exc:  # pragma: no cover - the extra is part of `make test`
-    raise ImportError("gatekit.dask needs dask: pip install 'gatekit[dask]'") from exc
+except ImportError:  # pragma: no cover - the extra is part of `make test`
+    raise MissingExtraError("gatekit.dask (circuits over chunked data)", "dask", "dask") from None
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -301,8 +301,8 @@ def client(address: str | None = None, *, workers: int = 2, threads: int = 1, pr
     """
     try:
         from distributed import Client
-    except ImportError as exc:  # pragma: no cover - the extra is part of `make test`
-        raise ImportError("a dask cluster needs distributed: pip install 'gatekit[dask]'") from exc
+    except ImportError:  # pragma: no cover - the extra is part of `make test`
+        raise MissingExtraError("a dask cluster", "distributed", "dask") from None
     if address is not None:
         return Client(address)
     # Made by the client, so the client owns the LocalCluster and closing one closes both.

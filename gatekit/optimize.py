@@ -230,7 +230,7 @@ def _prepare(
     hold: Iterable[str], seed: Any, budget: Any, registry: Registry | None, options: Mapping[str, Any],
 ) -> _Run:
     obj, plugin = resolve_strategy(strategy, registry if registry is not None else circuit.registry)
-    _refuse_own_near_misses("optimize", options, (o.name for o in obj.options))
+    _refuse_own_near_misses("optimize", options, (o.name for o in getattr(obj, "options", ())))
     typed = coerce_options(obj, options)
     steps = _check_steps(steps)
     budget = _check_budget(budget)

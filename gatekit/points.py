@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import MissingExtraError, UsageError
 
 try:
     import dask.array as da
-except ImportError as exc:  # pragma: no cover - the extra is part of `make test`
-    raise ImportError("reading points in chunks needs dask: pip install 'gatekit[dask]'") from exc
+except ImportError:  # pragma: no cover - the extra is part of `make test`
+    raise MissingExtraError("reading points in chunks", "dask", "dask") from None
 
 __all__ = ["read_points", "store_points"]
 

@@ -152,3 +152,15 @@ def test_out_npy_with_a_cluster_is_refused_for_a_zarr_store(files):
     result = invoke("run", NEURON, "w0=2", "w1=-3", "w2=-3", "--points", str(files / "named.npy"),
                     "--out", str(files / "r.npy"), "--cluster", "local")
     assert_error(result, 2, "with --cluster, write a Zarr store")
+
+
+def test_without_the_dask_extra_points_are_one_clear_error(monkeypatch, files):
+    import sys
+
+    for name in ("dask", "dask.array", "gatekit.dask", "gatekit.points"):
+        monkeypatch.setitem(sys.modules, name, None) if name.startswith("dask") else \
+            monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.delattr(gatekit, "dask", raising=False)
+    monkeypatch.delattr(gatekit, "points", raising=False)
+    result = invoke("run", NEURON, "w0=2", "w1=-3", "w2=-3", "--points", str(files / "named.npy"))
+    assert_error(result, 1, "needs dask, which is not installed: pip install 'gatekit[dask]'")
