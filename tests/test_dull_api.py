@@ -55,6 +55,10 @@ def test_the_cli_says_maximize_and_minimize_as_its_flag_and_parameter_do():
     down = invoke("optimize", "x * y", "x=1", "y=-3", "--steps", "1", "--minimize")
     assert "analytic-gradient: maximize," in up.stdout and "analytic-gradient: minimize," in down.stdout
     assert "maximise" not in up.stdout + down.stdout and "minimise" not in down.stdout
+    from gatekit.notebook import result_html
+
+    result = gatekit.optimize(gatekit.parse("x * y"), {"x": 1, "y": -3}, steps=1, maximize=False)
+    assert "analytic-gradient: minimize, 1 step(s)" in result_html(result)
 
 
 def test_numerical_gradient_takes_difference_and_warns_on_method():
