@@ -26,8 +26,8 @@ from .errors import (
     UnknownNameError,
     UsageError,
 )
-from .gate import Domain, Gate, Interval
-from .hookspecs import hookimpl
+from .gate import Domain, Gate, Interval, Source
+from .hookspecs import Register, hookimpl
 from .plugins import default_registry, load_registry, reset_default_registry
 from .registry import Entry, LoadError, PluginInfo, Registry
 from .trace import Stage, Trace
@@ -46,6 +46,7 @@ from .explain import Explanation
 from .stepthrough import Step, steps
 from .draw import Picture, draw
 from .plot import plot_comparison, plot_run
+from . import notebook as _notebook  # noqa: F401  (gives circuits, traces, results their notebook display)
 
 from ._version import __version__
 
@@ -55,7 +56,9 @@ __all__ = [
     "Gate",
     "Domain",
     "Interval",
+    "Source",
     "hookimpl",
+    "Register",
     "Registry",
     "Entry",
     "PluginInfo",

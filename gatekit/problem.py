@@ -68,8 +68,11 @@ class Problem:
         options: Mapping[str, Any] | None = None,
         budget: int | None = None,
         steps: int = 1,
+        compiled: bool = False,
     ):
         self.circuit = circuit
+        #: With ``compiled``, evaluations run the circuit's generated code (same numbers, faster).
+        self._compiled = circuit.compile() if compiled else None
         self.names = tuple(names)
         self.n = len(self.names)
         self.held = MappingProxyType({name: float(v) for name, v in held.items()})
@@ -92,7 +95,8 @@ class Problem:
         # Set by begin(): nothing is known before the start is evaluated.
         self.start = self.current = self.best = np.full(self.n, np.nan)
         self.start_score = self.current_score = self.best_score = float("nan")
-        self._trace: Trace | None = None  # the single-point trace at ``current``
+        self._trace: Trace | None = None  # the single-point trace at ``current`` (interpreted)
+        self._grads: dict[str, Any] | None = None  # or its gradients (compiled: computed with the value)
         self._trace_point: np.ndarray | None = None
         self._seen: list[tuple[np.ndarray, np.ndarray]] = []  # (points, scores) evaluated this step
 
@@ -142,9 +146,10 @@ class Problem:
         if k == 0:
             return np.zeros(0)
         self._charge(k)
-        values = {name: batch[:, i] for i, name in enumerate(self.names)}
+        values: dict[str, Any] = {name: batch[:, i] for i, name in enumerate(self.names)}
         values.update(self.held)
-        output = np.broadcast_to(np.asarray(self.circuit.forward(values).output, dtype=np.float64), (k,))
+        run = self._compiled if self._compiled is not None else self.circuit
+        output = np.broadcast_to(np.asarray(run(values), dtype=np.float64), (k,))
         bad = ~np.isfinite(output)
         if bad.any():
             raise self._stop("non-finite", self._nonfinite_detail(batch[int(np.argmax(bad))]))
@@ -155,29 +160,36 @@ class Problem:
     def _evaluate(self, point: np.ndarray) -> float:
         """One point evaluated as Python floats (1 forward); its trace becomes reusable."""
         self._charge(1)
-        trace = self.circuit.forward(self.as_dict(point))
-        if np.ndim(trace.output) != 0:
-            shape = np.shape(trace.output)
-            raise UsageError(f"the circuit's output must be one number to optimize, got shape {shape}")
-        if not np.isfinite(trace.output):
+        values = self.as_dict(point)
+        trace, grads = None, None
+        if self._compiled is not None:
+            output, grads = self._compiled.gradient(values)
+        else:
+            trace = self.circuit.forward(values)
+            output = trace.output
+        if np.ndim(output) != 0:
+            raise UsageError(f"the circuit's output must be one number to optimize, got shape {np.shape(output)}")
+        if not np.isfinite(output):
             raise self._stop("non-finite", self._nonfinite_detail(point, trace))
-        self._trace_point, self._trace = point, trace
-        return self.sign * float(trace.output)
+        self._trace_point, self._trace, self._grads = point, trace, grads
+        return self.sign * float(output)
 
     def gradient(self, point: Any) -> np.ndarray:
         """The score's gradient by backprop: 1 forward (free at ``current``) + 1 backward."""
         if self.stopped is not None:
             raise self.stopped
         point = self._point(point)
-        if self._trace is None or not np.array_equal(self._trace_point, point):
+        if self._trace_point is None or not np.array_equal(self._trace_point, point):
             self._evaluate(point)
-        trace = self._trace
-        assert trace is not None
-        trace.backward()
+        trace, grads = self._trace, self._grads
+        if grads is None:
+            assert trace is not None
+            grads = trace.backward().input_grads()
         self.backward_evals += 1
-        grads = trace.input_grads()
         gradient = self.sign * np.array([float(grads[name]) for name in self.names])
         if not np.all(np.isfinite(gradient)):
+            if trace is None:  # diagnostic only (not counted): the interpreter names the node
+                trace = self.circuit.forward(self.as_dict(point)).backward()
             raise self._stop("non-finite", self._nonfinite_gradient_detail(point, trace))
         return gradient
 
@@ -221,8 +233,9 @@ class Problem:
         score = self.known_score(point)
         if score is None:
             score = self._evaluate(point)
-        elif self._trace is not None and not np.array_equal(self._trace_point, point):
-            self._trace = None  # the cached trace belongs to a point we are leaving
+        elif self._trace_point is not None and not np.array_equal(self._trace_point, point):
+            # the cached trace (or gradients) belongs to a point we are leaving
+            self._trace, self._grads, self._trace_point = None, None, None
         point.setflags(write=False)
         self.current, self.current_score = point, score
         if not score <= self.best_score:  # also true while best_score is still nan

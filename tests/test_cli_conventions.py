@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
 from cli_helpers import assert_error, invoke, plugin, run_json
+
+from gatekit.pytest_plugin import isolated_environ
 
 def _command_paths() -> list[tuple[str, ...]]:
     """Every command and group of the app, walked from typer's click tree (so new ones are included)."""
@@ -39,7 +40,7 @@ def test_dash_h_is_help_everywhere(command):
 
 
 def test_python_dash_m_gatekit_is_the_command_line():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKIT_")}
+    env = isolated_environ()  # no plugin installed where the suite runs loads in the subprocess
     ok = subprocess.run([sys.executable, "-m", "gatekit", "eval", "mul", "1", "-3", "--json"],
                         capture_output=True, text=True, env=env, timeout=60)
     assert ok.returncode == 0, ok.stderr
@@ -63,7 +64,7 @@ def test_disabling_the_built_in_gates_makes_a_gate_unknown():
 
 
 def test_a_global_option_without_a_command_is_a_one_line_usage_error():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKIT_")}
+    env = isolated_environ()  # no plugin installed where the suite runs loads in the subprocess
     result = subprocess.run([sys.executable, "-m", "gatekit", "--disable-plugin", "x"], capture_output=True,
                             text=True, env=env, timeout=60)
     assert result.returncode == 2 and result.stdout == ""

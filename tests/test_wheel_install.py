@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import site
 import subprocess
 import sys
 import zipfile
@@ -25,12 +24,14 @@ from pathlib import Path
 import pytest
 
 import gatekit
+from gatekit.pytest_plugin import isolated_environ
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKIT_") and k != "PYTHONPATH"}
+    # No plugin installed where the suite runs loads there (the venv sees this environment's packages).
+    env = {k: v for k, v in isolated_environ().items() if k != "PYTHONPATH"}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, **kwargs)
 
 
@@ -49,7 +50,11 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     bindir = venv / ("Scripts" if os.name == "nt" else "bin")
     python = bindir / ("python.exe" if os.name == "nt" else "python")
     purelib = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
-    outer = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    # Every directory this interpreter imports from (its site-packages and whatever their .pth
+    # files added, e.g. an outer venv's), except the checkout that the editable install adds.
+    checkout = {ROOT.resolve(), (ROOT / "plugins").resolve()}
+    outer = [p for p in sys.path if p and Path(p).is_dir() and Path(p).resolve() not in checkout
+             and "site-packages" in p]
     lines = "".join(f"import sys; sys.path.append({p!r})\n" for p in outer)  # not addsitedir: no editable gatekit
     (Path(purelib) / "_outer_dependencies.pth").write_text(lines, encoding="utf-8")
     result = _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",

@@ -79,6 +79,8 @@ class Session:
                 env["GATEKIT_DISABLE_PLUGINS"] = ",".join([env.get("GATEKIT_DISABLE_PLUGINS", ""), *self.disabled])
             registry = load_registry(extra=self.plugins, env=env)
             if not self.quiet_warnings:
+                for notice in registry.notices:
+                    typer.echo(f"Note: {one_line(notice)}", err=True)
                 for problem in registry.load_errors:
                     warn(f"plugin {problem.plugin!r} failed ({problem.stage}): {problem.message}")
                 for message in registry.messages:
