@@ -265,7 +265,9 @@ def check_gate(
     rng = np.random.default_rng(seed)
     worst = CheckResult(str(name), True)
     for _ in range(points):
-        for shape_set in _shapes(gate.arity):
+        domain = getattr(gate, "domain", None)
+        shape_sets = domain.shapes if isinstance(domain, Domain) and domain.shapes else _shapes(gate.arity)
+        for shape_set in shape_sets:
             xs = _sample(gate, rng, shape_set)
             result = check_circuit(circuit, dict(zip(circuit.inputs, xs)), rtol=rtol, atol=atol,
                                    seed=int(rng.integers(2**31)), name=str(name))

@@ -101,10 +101,15 @@ class Domain:
     ``kink`` (optional) returns the distance from a point to where the gate is not
     differentiable (``|x - y|`` for ``max``); the checker skips points closer than
     its step, where no finite difference can agree with any gradient.
+    ``shapes`` (optional) lists the argument shapes a check tries, one tuple of
+    shapes per round, for a gate that is not elementwise (``linear`` wants a matrix
+    and a vector, not two broadcastable arrays); by default scalars, equal arrays
+    and broadcast arrays are tried.
     """
 
     intervals: tuple[Interval, ...] = (Interval(),)
     kink: Callable[..., Any] | None = field(default=None, compare=False)
+    shapes: tuple[tuple[tuple[int, ...], ...], ...] | None = None
 
     def __post_init__(self) -> None:
         intervals = self.intervals

@@ -1,0 +1,45 @@
+"""The reductions: ``sum`` and ``mean`` turn an array (a batch of losses) into one number.
+
+Backward broadcasts the upstream gradient back over the array: every element
+contributed once to the sum (and ``1/n`` of itself to the mean), so each gets the
+same share. On a Python float both are the identity, so a circuit written for a
+batch still runs on one point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gatekit import Gate
+
+
+def _spread(grad, x, scale):
+    """``grad * scale`` in the shape of ``x``: a fresh array, or a float for a scalar ``x``."""
+    shape = np.shape(x)
+    if not shape:
+        return grad * scale
+    return np.full(shape, float(grad) * scale)
+
+
+class Sum(Gate):
+    name, arity = "sum", 1
+    doc = "sum(x) = x[0] + x[1] + ... (every element of an array; one number)"
+    grad_doc = "d/dx[i] = 1 for every element"
+
+    def forward(self, x):
+        return np.sum(x)
+
+    def backward(self, grad, out, x):
+        return (_spread(grad, x, 1.0),)
+
+
+class Mean(Gate):
+    name, arity = "mean", 1
+    doc = "mean(x) = sum(x) / n (every element of an array; one number)"
+    grad_doc = "d/dx[i] = 1 / n for every element"
+
+    def forward(self, x):
+        return np.mean(x)
+
+    def backward(self, grad, out, x):
+        return (_spread(grad, x, 1.0 / max(np.size(x), 1)),)

@@ -1,0 +1,72 @@
+"""The gates that carry data: sum and mean (array -> one number) and linear (a layer)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gatekit import Composer, UsageError, check_circuit, check_gate
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "linear"])
+def test_the_array_gates_pass_their_gradient_check(registry, name):
+    result = check_gate(registry.gate(name), points=5, seed=3)
+    assert result.ok, result.describe()
+
+
+def test_sum_and_mean_reduce_to_one_number_and_spread_the_gradient_back(registry):
+    c = Composer(registry)
+    (x,) = c.inputs("x")
+    data = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    for name, value, share in (("sum", 21.0, 1.0), ("mean", 3.5, 1 / 6)):
+        circuit = Composer(registry)
+        (x,) = circuit.inputs("x")
+        f = circuit.build(circuit.gate(name, x) * 2.0)
+        out, grads = f.gradient(x=data)
+        assert out == 2 * value and isinstance(out, float)
+        assert grads["x"].shape == data.shape
+        np.testing.assert_array_equal(grads["x"], np.full(data.shape, 2 * share))
+
+
+def test_on_one_number_sum_and_mean_are_the_identity(registry):
+    for name in ("sum", "mean"):
+        c = Composer(registry)
+        (x,) = c.inputs("x")
+        out, grads = c.build(c.gate(name, x)).gradient(x=1.5)
+        assert (out, grads) == (1.5, {"x": 1.0})
+
+
+def test_a_layer_and_a_batch_mean_of_a_hinge_loss_check_against_central_differences(registry):
+    # W (3, 2) and b (3,) against a batch (5, 2): b's gradient is broadcast over the
+    # batch and the engine sums it back to (3,); linear's own gradients fit as they are.
+    c = Composer(registry)
+    w, b, x, y = c.inputs("W b x y")
+    scores = c.linear(w, x) + b
+    loss = c.build(c.mean(c.relu(1 - y * c.sum(scores * scores))))
+    rng = np.random.default_rng(0)
+    point = {"W": rng.normal(size=(3, 2)) * 0.3, "b": rng.normal(size=3) * 0.3, "x": rng.normal(size=(5, 2)),
+             "y": np.ones(5)}
+    result = check_circuit(loss, point)
+    assert result.ok, result.describe()
+    grads = loss.forward(point).backward().input_grads()
+    assert grads["b"].shape == (3,) and grads["W"].shape == (3, 2) and grads["x"].shape == (5, 2)
+
+
+def test_linear_on_a_vector_is_the_matrix_product(registry):
+    c = Composer(registry)
+    w, x = c.inputs("W x")
+    f = c.build(c.linear(w, x))
+    W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    out = f.forward(W=W, x=np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(out.output, [-1.0, -1.0, -1.0])
+    trace = out.backward(np.array([1.0, 0.0, 2.0]))
+    np.testing.assert_array_equal(trace.grad("W"), [[1.0, -1.0], [0.0, 0.0], [2.0, -2.0]])
+    np.testing.assert_array_equal(trace.grad("x"), [11.0, 14.0])
+
+
+def test_linear_with_shapes_that_do_not_fit_is_one_clear_error(registry):
+    c = Composer(registry)
+    w, x = c.inputs("W x")
+    f = c.build(c.linear(w, x))
+    with pytest.raises(UsageError, match=r"W of shape \(3, 2\) and x of shape \(4, 3\)"):
+        f.forward(W=np.ones((3, 2)), x=np.ones((4, 3)))
