@@ -25,6 +25,7 @@ import numpy as np
 from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError
 from .problem import Problem, StopRun
 from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
+from .values import as_input
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -53,15 +54,15 @@ class StepRecord:
 
 @dataclass
 class Result:
-    """What a run found and what it cost. Points map every input (free and held) to a float."""
+    """What a run found and what it cost. Points map every input to a float (a held one may be an array)."""
 
     strategy: str
     maximize: bool
-    start: dict[str, float]
+    start: dict[str, Any]
     start_output: float
-    final: dict[str, float]
+    final: dict[str, Any]
     final_output: float
-    best: dict[str, float]
+    best: dict[str, Any]
     best_output: float
     history: list[StepRecord] = field(default_factory=list)
     forward_evals: int = 0
@@ -108,7 +109,7 @@ class _Run:
     plugin: str | None
     options: dict[str, Any]
     free: tuple[str, ...]
-    start: dict[str, float]
+    start: dict[str, Any]
     steps: int
     maximize: bool
     seed: int
@@ -142,8 +143,8 @@ def _check_seed(seed: Any) -> int:
 
 def _split_inputs(
     circuit: Circuit, start: Mapping[str, Any] | None, hold: Iterable[str]
-) -> tuple[tuple[str, ...], dict[str, float]]:
-    """The free input names and every input's start value; errors name what is wrong."""
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The free input names and every input's start value (held ones may be arrays); errors name what is wrong."""
     if isinstance(hold, str):
         hold = [part for part in hold.replace(",", " ").split() if part]
     held = list(hold)
@@ -159,12 +160,19 @@ def _split_inputs(
     free = tuple(name for name in circuit.inputs if name not in held)
     if not free:
         raise UsageError(f"every input is held ({', '.join(circuit.inputs)}): nothing is left to optimise")
-    values: dict[str, float] = {}
+    values: dict[str, Any] = {}
     missing = []
     for name in circuit.inputs:
         value = given.get(name, circuit.defaults.get(name))
         if value is None:
             missing.append(name)
+            continue
+        if name in held and not isinstance(value, (int, float, np.integer, np.floating)):
+            # Held inputs are the data: numbers or arrays of them.
+            array = as_input(name, value)
+            if not np.all(np.isfinite(array)):
+                raise UsageError(f"the held input {name!r} must be finite everywhere, got a nan or inf in it")
+            values[name] = array
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             kind = "held" if name in held else "free"

@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import UsageError
 from .strategy import StrategyContractError
+from .values import as_input
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -72,7 +73,9 @@ class Problem:
         self.circuit = circuit
         self.names = tuple(names)
         self.n = len(self.names)
-        self.held = MappingProxyType({name: float(v) for name, v in held.items()})
+        # Held inputs may be arrays (the data a model is trained on); free ones are numbers.
+        self.held = MappingProxyType({name: as_input(name, v) for name, v in held.items()})
+        self._held_arrays = any(np.ndim(v) for v in self.held.values())
         given = sorted(self.names + tuple(self.held))
         if given != sorted(circuit.inputs):
             raise UsageError(
@@ -97,10 +100,10 @@ class Problem:
         self._seen: list[tuple[np.ndarray, np.ndarray]] = []  # (points, scores) evaluated this step
 
     # -- points ------------------------------------------------------------------------
-    def as_dict(self, point: Any) -> dict[str, float]:
-        """Every input (free and held) at ``point``, as plain floats."""
-        values = dict(zip(self.names, (float(v) for v in np.asarray(point, dtype=np.float64))))
-        values.update({name: float(v) for name, v in self.held.items()})
+    def as_dict(self, point: Any) -> dict[str, Any]:
+        """Every input (free and held) at ``point``: plain floats, and held arrays as they are."""
+        values: dict[str, Any] = dict(zip(self.names, (float(v) for v in np.asarray(point, dtype=np.float64))))
+        values.update(self.held)
         return {name: values[name] for name in self.circuit.inputs}
 
     def _point(self, point: Any) -> np.ndarray:
@@ -142,9 +145,14 @@ class Problem:
         if k == 0:
             return np.zeros(0)
         self._charge(k)
-        values = {name: batch[:, i] for i, name in enumerate(self.names)}
-        values.update(self.held)
-        output = np.broadcast_to(np.asarray(self.circuit.forward(values).output, dtype=np.float64), (k,))
+        if self._held_arrays:
+            # Candidates cannot share an axis with held data (a mean would mix them up):
+            # one pass each, still k forwards.
+            output = np.array([_one_number(self.circuit.forward(self.as_dict(p)).output) for p in batch])
+        else:
+            values = {name: batch[:, i] for i, name in enumerate(self.names)}
+            values.update(self.held)
+            output = np.broadcast_to(np.asarray(self.circuit.forward(values).output, dtype=np.float64), (k,))
         bad = ~np.isfinite(output)
         if bad.any():
             raise self._stop("non-finite", self._nonfinite_detail(batch[int(np.argmax(bad))]))
@@ -156,9 +164,7 @@ class Problem:
         """One point evaluated as Python floats (1 forward); its trace becomes reusable."""
         self._charge(1)
         trace = self.circuit.forward(self.as_dict(point))
-        if np.ndim(trace.output) != 0:
-            shape = np.shape(trace.output)
-            raise UsageError(f"the circuit's output must be one number to optimise, got shape {shape}")
+        _one_number(trace.output)
         if not np.isfinite(trace.output):
             raise self._stop("non-finite", self._nonfinite_detail(point, trace))
         self._trace_point, self._trace = point, trace
@@ -240,7 +246,9 @@ class Problem:
 
     # -- non-finite reports --------------------------------------------------------------
     def _at(self, point: np.ndarray) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.as_dict(point).items())
+        return ", ".join(
+            f"{k}={v!r}" if not np.ndim(v) else f"{k}=<array {np.shape(v)}>" for k, v in self.as_dict(point).items()
+        )
 
     def _nonfinite_detail(self, point: np.ndarray, trace: Trace | None = None) -> str:
         if trace is None:
@@ -260,3 +268,13 @@ class Problem:
                 where = f"input {node.name!r}" if node.kind == "input" else f"node {self.circuit.node_name(i)}"
                 return f"the gradient w.r.t. {where} is {what} at {self._at(point)}"
         return f"the gradient is not finite at {self._at(point)}"
+
+
+def _one_number(output: Any) -> float:
+    if np.ndim(output) != 0:
+        shape = np.shape(output)
+        raise UsageError(
+            f"the circuit's output must be one number to optimise, got shape {shape} "
+            "(reduce a batch with the sum or mean gate)"
+        )
+    return float(output)
