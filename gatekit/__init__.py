@@ -24,6 +24,8 @@ from .errors import (
     PluginLoadError,
     UnknownNameError,
     UsageError,
+    DataFileError,
+    ModelFileError,
 )
 from .gate import Domain, Gate, Interval
 from .hookspecs import hookimpl
@@ -104,4 +106,6 @@ __all__ = [
     "GateContractError",
     "NonFiniteError",
     "OptionError",
+    "DataFileError",
+    "ModelFileError",
 ]

@@ -24,6 +24,8 @@ __all__ = [
     "GateContractError",
     "NonFiniteError",
     "OptionError",
+    "DataFileError",
+    "ModelFileError",
     "suggest",
 ]
 
@@ -129,3 +131,11 @@ class NonFiniteError(GatekitError):
 
 class OptionError(UsageError):
     """An unknown strategy option, or a value of the wrong type."""
+
+
+class DataFileError(UsageError):
+    """A data file (CSV or .npy) that cannot be used, naming the row or column at fault."""
+
+
+class ModelFileError(UsageError):
+    """A saved model that cannot be read back, naming the key at fault."""
