@@ -167,16 +167,18 @@ def _split_inputs(
         if value is None:
             missing.append(name)
             continue
-        if name in held and not isinstance(value, (int, float, np.integer, np.floating)):
-            # Held inputs are the data: numbers or arrays of them.
+        kind = "held" if name in held else "free"
+        if not isinstance(value, (int, float, np.integer, np.floating)):
+            # Held inputs are the data, free ones the parameters: numbers or arrays of them.
             array = as_input(name, value)
             if not np.all(np.isfinite(array)):
-                raise UsageError(f"the held input {name!r} must be finite everywhere, got a nan or inf in it")
+                raise UsageError(f"the {kind} input {name!r} must be finite everywhere, got a nan or inf in it")
+            if kind == "free" and np.size(array) == 0:
+                raise UsageError(f"the free input {name!r} is an empty array: nothing to optimise in it")
             values[name] = array
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            kind = "held" if name in held else "free"
-            raise UsageError(f"the start value of {kind} input {name!r} must be one number, got {value!r}")
+        if isinstance(value, bool):
+            raise UsageError(f"the start value of {kind} input {name!r} must be a number or an array, got {value!r}")
         if not math.isfinite(value):
             raise UsageError(f"the start value of input {name!r} must be finite, got {value!r}")
         values[name] = float(value)
@@ -270,21 +272,29 @@ def compare(
     return [_execute(run, progress) for run in runs]
 
 
-def _execute(run: _Run, progress: Callable[[int, int], Any] | None) -> Result:
+def _execute(
+    run: _Run,
+    progress: Callable[[int, int], Any] | None,
+    before_step: Callable[[Problem, int], Any] | None = None,
+) -> Result:
+    """The loop. ``before_step(problem, step)`` (gatekit.train's) may change the held data or
+    the options before each step; whatever it evaluates is counted like any evaluation."""
     problem = Problem(
         run.circuit, run.free, {k: v for k, v in run.start.items() if k not in run.free},
         maximize=run.maximize, rng=np.random.default_rng(run.seed), options=run.options,
-        budget=run.budget, steps=run.steps,
+        budget=run.budget, steps=run.steps, shapes={name: np.shape(run.start[name]) for name in run.free},
     )
     history: list[StepRecord] = []
     reason, detail = "steps", None
     began = time.perf_counter()
     try:
-        problem.begin(np.array([run.start[name] for name in run.free]))
+        problem.begin(problem.vector(run.start))
         init = getattr(run.strategy, "init", None)
         state = _call(run, init, problem) if callable(init) else None
         for step in range(1, run.steps + 1):
             problem.begin_step(step)
+            if before_step is not None:
+                before_step(problem, step)
             move = _call(run, run.strategy.step, problem, state)
             if problem.stopped is not None:  # a strategy that swallowed the stop
                 raise problem.stopped
@@ -343,7 +353,7 @@ def _check_move(run: _Run, problem: Problem, move: Any) -> np.ndarray:
         shape = "nothing" if move is None else (f"shape {point.shape}" if point is not None else repr(move))
         raise StrategyContractError(
             f"strategy {run.strategy.name!r}{plugin} returned {shape} from step; expected {problem.n} number(s) "
-            f"({', '.join(problem.names)}) or gatekit.Converged",
+            f"({problem.describe_free()}) or gatekit.Converged",
             plugin=run.plugin,
         )
     return point

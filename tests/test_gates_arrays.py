@@ -68,5 +68,5 @@ def test_linear_with_shapes_that_do_not_fit_is_one_clear_error(registry):
     c = Composer(registry)
     w, x = c.inputs("W x")
     f = c.build(c.linear(w, x))
-    with pytest.raises(UsageError, match=r"W of shape \(3, 2\) and x of shape \(4, 3\)"):
+    with pytest.raises(UsageError, match=r"got W of shape \(3, 2\) and x of shape \(4, 3\)"):
         f.forward(W=np.ones((3, 2)), x=np.ones((4, 3)))

@@ -38,9 +38,22 @@ def test_batched_candidates_are_evaluated_one_by_one_against_held_data(registry,
     assert result.forward_evals == 1 + 3 * candidates + (3 if strategy == "numerical-gradient" else 0)
 
 
-def test_a_free_input_must_still_be_one_number(registry):
-    with pytest.raises(UsageError, match="start value of free input 'a' must be one number"):
-        gatekit.optimize(least_squares(registry), {"a": np.ones(3), "b": 0.0, "x": 1.0, "y": 1.0}, hold="x y")
+def test_free_inputs_may_be_arrays_too_the_point_is_their_elements_flattened(registry):
+    # W (2,) is free: the problem sees 3 coordinates, named W[0], W[1] and b.
+    circuit = gatekit.parse("mean((linear(W, x) + b - y) ** 2)", registry=registry)
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    y = x @ np.array([2.0, -1.0]) + 0.5
+    result = gatekit.optimize(circuit, {"W": np.zeros(2), "b": 0.0, "x": x, "y": y}, "analytic-gradient",
+                              steps=400, maximize=False, hold="x y", step_size=0.3)
+    np.testing.assert_allclose(result.final["W"], [2.0, -1.0], atol=1e-6)
+    assert result.final["b"] == pytest.approx(0.5, abs=1e-6) and result.final["W"].shape == (2,)
+    problem = gatekit.Problem(circuit, ("W", "b"), {"x": x, "y": y}, shapes={"W": (2,)})
+    assert problem.names == ("W[0]", "W[1]", "b") and problem.n == 3
+
+
+def test_an_empty_free_array_is_refused(registry):
+    with pytest.raises(UsageError, match="free input 'a' is an empty array"):
+        gatekit.optimize(least_squares(registry), {"a": np.ones(0), "b": 0.0, "x": 1.0, "y": 1.0}, hold="x y")
 
 
 def test_held_data_with_a_nan_is_refused_before_any_evaluation(registry):
