@@ -43,6 +43,9 @@ from .strategy import (
     validate_strategy,
 )
 from .optimize import Result, StepRecord, compare, optimize
+from . import datasets, nn
+from .model_file import Model, load_model, save_model
+from .train import Training, decay, train
 
 __version__ = "0.1.0"
 
@@ -86,6 +89,15 @@ __all__ = [
     "describe_strategy",
     "validate_strategy",
     "StrategyContractError",
+    # training
+    "train",
+    "Training",
+    "decay",
+    "Model",
+    "save_model",
+    "load_model",
+    "nn",
+    "datasets",
     # checks
     "CheckResult",
     "check_gate",

@@ -172,18 +172,30 @@ class Network:
         data = {name: c.input(name) for name in self.data_names()}
         return c.build(self.score(c, data).named("score"))
 
-    def loss_circuit(self, loss_name: str = "hinge", alpha: float = 0.0, registry: Registry | None = None) -> Circuit:
-        """``mean(loss(y, score)) + alpha * sum(p ** 2)``: data, labels ``y`` and parameters in."""
+    def loss_circuit(
+        self, loss_name: str = "hinge", alpha: float = 0.0, registry: Registry | None = None, biases: bool = True
+    ) -> Circuit:
+        """``mean(loss(y, score)) + alpha * sum(p ** 2)``: data, labels ``y`` and parameters in.
+
+        ``biases=False`` leaves the biases out of the sum (the lesson's SVM pulls only on its weights).
+        """
         c = Composer(registry)
         data = {name: c.input(name) for name in self.data_names()}
         y = c.input("y")
         first = len(c.nodes)
         score = self.score(c, data).named("score")
-        params = [Wire(c, i) for i in range(first, len(c.nodes)) if c.nodes[i].kind == "input"]
+        params = [
+            Wire(c, i) for i in range(first, len(c.nodes))
+            if c.nodes[i].kind == "input" and (biases or not _is_bias(str(c.nodes[i].name)))
+        ]
         total = c.mean(loss(c, loss_name, y, score)).named("data_loss")
         if alpha:
             total = (total + alpha * l2(c, params, arrays=self.layers)).named("loss")
         return c.build(total)
+
+
+def _is_bias(name: str) -> bool:
+    return name.endswith("_b") or (name.startswith("b") and name[1:].isdigit())
 
 
 def mlp(n_inputs: int, sizes: Sequence[int], *, layers: bool = False, activation: str = "relu", seed: int = 0) -> Network:

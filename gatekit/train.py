@@ -53,6 +53,7 @@ class Training:
     loss_name: str
     l2: float
     parameters: dict[str, Any]
+    l2_biases: bool
     feature_names: tuple[str, ...]
     #: At the start and after each step: the loss on that step's data, the accuracy on all of it.
     loss: list[float] = field(default_factory=list)
@@ -84,7 +85,7 @@ class Training:
     def trace(self, X: Any, y: Any) -> Any:
         """The loss circuit's trace at the trained parameters on (X, y), gradients filled in:
         open any neuron (``trace.value("l1_n3")``, ``trace.grad("l1_n3_w1")``)."""
-        circuit = self.network.loss_circuit(self.loss_name, self.l2)
+        circuit = self.network.loss_circuit(self.loss_name, self.l2, biases=self.l2_biases)
         values = {**self.network.data(X), "y": np.asarray(y, dtype=np.float64), **self.parameters}
         return circuit.forward(values).backward()
 
@@ -129,12 +130,14 @@ def train(
     loss: str = "hinge",
     *,
     l2: float = 0.0,
+    l2_biases: bool = True,
     strategy: Any = "analytic-gradient",
     steps: int = 100,
     batch: int | None = None,
     seed: int | None = 0,
     schedule: Callable[[int], float] | None = None,
     layers: bool = False,
+    start: Mapping[str, Any] | None = None,
     budget: int | None = None,
     points: int = 100,
     registry: Registry | None = None,
@@ -149,6 +152,8 @@ def train(
     ``mlp:16,16`` (``layers`` picks the layer-gate path; ``seed`` its start).
     ``batch``: points per step (minibatches drawn without replacement, seeded;
     default all). ``schedule(k)``: the strategy's ``step_size`` at step k (from 0).
+    ``start`` sets some parameters' starting values (the rest are seeded).
+    ``l2_biases=False`` regularises the weights only.
     ``options`` go to the strategy (``step_size=0.5``, ``candidates=50``, ...).
     """
     seed = _check_seed(seed)
@@ -163,7 +168,7 @@ def train(
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not np.isfinite(l2) or l2 < 0:
         raise UsageError(f"l2 must be a number of at least 0, got {l2!r}")
     batch = _check_batch(batch, len(data))
-    circuit = network.loss_circuit(loss, float(l2), registry)
+    circuit = network.loss_circuit(loss, float(l2), registry, biases=l2_biases)
     score = network.circuit(registry)
     rng = np.random.default_rng([seed, 1])  # the minibatches' own stream, apart from the strategy's
     n = len(data)
@@ -181,6 +186,12 @@ def train(
 
     first = data if batch is None else data.batch(rows(1))
     params = network.initial_parameters()
+    for name, value in (start or {}).items():
+        if name not in params:
+            from .errors import UnknownNameError
+
+            raise UnknownNameError("parameter", name, params, "in start")
+        params[name] = value
     start = {**held(first), **params}
     run = _prepare(circuit, start, strategy, steps, False, [*network.data_names(), "y"], seed, budget,
                    registry, options)
@@ -213,7 +224,7 @@ def train(
         accuracy.append(float(np.mean(np.where(np.asarray(score(values)) > 0, 1.0, -1.0) == data.y)))
     trained = {name: result.final[name] for name in params}
     return Training(
-        network=network, loss_name=loss, l2=float(l2), parameters=trained, feature_names=data.feature_names,
+        network=network, loss_name=loss, l2=float(l2), parameters=trained, l2_biases=l2_biases, feature_names=data.feature_names,
         loss=losses, accuracy=accuracy, strategy=result.strategy, options=dict(result.options), batch=batch,
         seed=seed, forward_evals=result.forward_evals, backward_evals=result.backward_evals,
         accuracy_forwards=len(points_seen), seconds=time.perf_counter() - began,
