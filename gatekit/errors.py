@@ -26,6 +26,7 @@ __all__ = [
     "OptionError",
     "DataFileError",
     "ModelFileError",
+    "MissingExtraError",
     "suggest",
 ]
 
@@ -139,3 +140,7 @@ class DataFileError(UsageError):
 
 class ModelFileError(UsageError):
     """A saved model that cannot be read back, naming the key at fault."""
+
+
+class MissingExtraError(UsageError):
+    """An optional dependency is not installed; the message names the extra that brings it."""

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import check, gates, graph, optimize, plugins, run, strategies, tour
+from . import check, gates, graph, optimize, plugins, run, strategies, tour, train
 from .session import Session
 
 __all__ = ["app", "main"]
@@ -55,7 +55,7 @@ def root(
     ctx.obj = Session(tuple(plugin or ()))
 
 
-for _module in (gates, run, graph, optimize, strategies, check, plugins, tour):
+for _module in (gates, run, graph, optimize, strategies, check, plugins, tour, train):
     _module.register(app)
 
 
