@@ -35,10 +35,10 @@ class Linear(Gate):
         return x @ w.T
 
     def backward(self, grad, out, w, x):
-        grad = np.asarray(grad, dtype=np.float64)
         # grad has out's shape: (), (out,), (n,) or (n, out) for the four cases below.
+        if w.ndim == 2 and x.ndim == 2:  # a layer over a batch: the common case first
+            return grad.T @ x, grad @ w
+        grad = np.asarray(grad, dtype=np.float64)
         if np.ndim(x) == 1:
             return (np.outer(grad, x) if np.ndim(w) == 2 else grad * x), grad @ w if np.ndim(w) == 2 else grad * w
-        if np.ndim(w) == 1:
-            return grad @ x, np.outer(grad, w)
-        return grad.T @ x, grad @ w
+        return grad @ x, grad[:, None] * w
