@@ -39,13 +39,18 @@ __all__ = ["Network", "mlp", "linear_model", "parse_model", "neuron", "layer", "
 # -- scalar gates -------------------------------------------------------------------------------
 
 
-def neuron(c: Composer, inputs: Sequence[Wire], name: str, activation: str | None = "relu") -> Wire:
+def neuron(c: Composer, inputs: Sequence[Wire], name: str, activation: str | None = "relu",
+           params: dict[str, Wire] | None = None) -> Wire:
     """``activation(w1*x1 + ... + wk*xk + b)`` with parameter inputs ``{name}_w1..`` and ``{name}_b``.
 
-    The sum is labelled ``{name}_sum`` and the neuron's output ``name``.
+    The sum is labelled ``{name}_sum`` and the neuron's output ``name``. The parameter
+    wires go into ``params`` by name when given (to regularise them, say).
     """
-    weights = [c.input(f"{name}_w{i}") for i in range(1, len(inputs) + 1)]
-    total: Wire = c.input(f"{name}_b")
+    names = [f"{name}_w{i}" for i in range(1, len(inputs) + 1)] + [f"{name}_b"]
+    wires = [c.input(n) for n in names]
+    if params is not None:
+        params.update(zip(names, wires))
+    weights, total = wires[:-1], wires[-1]
     for w, x in zip(weights, inputs):
         total = total + w * x
     if activation is None:
@@ -54,17 +59,22 @@ def neuron(c: Composer, inputs: Sequence[Wire], name: str, activation: str | Non
     return c.gate(activation, total, label=name)
 
 
-def layer(c: Composer, inputs: Sequence[Wire], size: int, name: str, activation: str | None = "relu") -> list[Wire]:
+def layer(c: Composer, inputs: Sequence[Wire], size: int, name: str, activation: str | None = "relu",
+          params: dict[str, Wire] | None = None) -> list[Wire]:
     """``size`` neurons over the same inputs, named ``{name}_n1``, ``{name}_n2``, ..."""
-    return [neuron(c, inputs, f"{name}_n{j}", activation) for j in range(1, size + 1)]
+    return [neuron(c, inputs, f"{name}_n{j}", activation, params) for j in range(1, size + 1)]
 
 
 # -- layer gates --------------------------------------------------------------------------------
 
 
-def dense(c: Composer, x: Wire, name: str, activation: str | None = "relu") -> Wire:
+def dense(c: Composer, x: Wire, name: str, activation: str | None = "relu",
+          params: dict[str, Wire] | None = None) -> Wire:
     """``activation(linear(W, x) + b)`` with parameter inputs ``W{name}`` and ``b{name}``, labelled ``layer{name}``."""
-    out = c.linear(c.input(f"W{name}"), x) + c.input(f"b{name}")
+    weights, bias = c.input(f"W{name}"), c.input(f"b{name}")
+    if params is not None:
+        params.update({f"W{name}": weights, f"b{name}": bias})
+    out = c.linear(weights, x) + bias
     if activation is None:
         return out.named(f"layer{name}")
     return c.gate(activation, out, label=f"layer{name}")
@@ -153,17 +163,17 @@ class Network:
         return Network(self.sizes, layers, self.activation, self.seed)._named(self.matrices(params))
 
     # circuits
-    def score(self, c: Composer, data: Mapping[str, Wire]) -> Wire:
-        """Declare this network's parameters in ``c`` and return its score wire."""
+    def score(self, c: Composer, data: Mapping[str, Wire], params: dict[str, Wire] | None = None) -> Wire:
+        """Declare this network's parameters in ``c`` (and in ``params``, by name) and return its score wire."""
         hidden = len(self.sizes) - 2
         if self.layers:
             h = data["X"]
             for l in range(1, hidden + 2):
-                h = dense(c, h, str(l), self.activation if l <= hidden else None)
+                h = dense(c, h, str(l), self.activation if l <= hidden else None, params)
             return h
         units = [data[name] for name in self.data_names()]
         for l, size in enumerate(self.sizes[1:], start=1):
-            units = layer(c, units, size, f"l{l}", self.activation if l <= hidden else None)
+            units = layer(c, units, size, f"l{l}", self.activation if l <= hidden else None, params)
         return units[0]
 
     def circuit(self, registry: Registry | None = None) -> Circuit:
@@ -182,12 +192,9 @@ class Network:
         c = Composer(registry)
         data = {name: c.input(name) for name in self.data_names()}
         y = c.input("y")
-        first = len(c.nodes)
-        score = self.score(c, data).named("score")
-        params = [
-            Wire(c, i) for i in range(first, len(c.nodes))
-            if c.nodes[i].kind == "input" and (biases or not _is_bias(str(c.nodes[i].name)))
-        ]
+        wires: dict[str, Wire] = {}
+        score = self.score(c, data, wires).named("score")
+        params = [wire for name, wire in wires.items() if biases or not _is_bias(name)]
         total = c.mean(loss(c, loss_name, y, score)).named("data_loss")
         if alpha:
             total = (total + alpha * l2(c, params, arrays=self.layers)).named("loss")
