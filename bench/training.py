@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         table.append(f"| {n:,} | " + " | ".join(fmt_time(medians[c]) if c in medians else "-" for c in columns) + " |")
     table += ["", "| target | measured | met |", "|---|---|---|"]
     for what, ratio, goal in targets:
-        shown = f"1/{1 / ratio:.0f}" if ratio < 1 else f"{ratio:.2f}x"
+        shown = f"1/{1 / ratio:.0f}" if ratio < 0.1 else f"{ratio:.2f}x"
         table.append(f"| {what} | {shown} | {'yes' if ratio <= goal else 'no'} |")
     info["load after"] = machine_info(load_only=True)["load"]
     info["run"] = f"{time.perf_counter() - began:.0f} s in all"

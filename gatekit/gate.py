@@ -138,6 +138,8 @@ class Domain:
             if iv.away_from_zero:
                 text += f" with |x{i}| >= {iv.margin:g}"
             parts.append(text)
+        if self.shapes:
+            parts.append("shapes " + ", ".join(" and ".join(str(shape) for shape in row) for row in self.shapes))
         return "; ".join(parts)
 
 
