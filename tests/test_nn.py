@@ -96,3 +96,24 @@ def test_a_bad_model_spelling_is_one_clear_error(text):
 def test_sizes_must_end_in_one_output():
     with pytest.raises(UsageError, match="must end in 1"):
         nn.Network((2, 4, 2))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(hidden=st.lists(st.integers(1, 4), min_size=0, max_size=3), seed=st.integers(0, 2**16),
+       loss=st.sampled_from(sorted(nn.LOSSES)), activation=st.sampled_from(["relu", "tanh", "sigmoid"]),
+       points=st.integers(1, 12), alpha=st.sampled_from([0.0, 1e-3]))
+def test_random_networks_give_the_same_numbers_on_both_paths(hidden, seed, loss, activation, points, alpha):
+    data = moons(n=max(points, 2), seed=seed)
+    scalar = nn.Network((2, *hidden, 1), False, activation, seed)
+    layer = nn.Network((2, *hidden, 1), True, activation, seed)
+    ps, pl = scalar.initial_parameters(), layer.initial_parameters()
+    ts = scalar.loss_circuit(loss, alpha).forward({**scalar.data(data.X), "y": data.y, **ps}).backward()
+    tl = layer.loss_circuit(loss, alpha).forward({**layer.data(data.X), "y": data.y, **pl}).backward()
+    assert abs(ts.output - tl.output) <= 1e-12 * max(1.0, abs(tl.output))
+    grads = scalar.convert({k: ts.grad(k) for k in ps}, layers=True)
+    for name in pl:
+        np.testing.assert_allclose(grads[name], tl.grad(name), rtol=1e-10, atol=1e-12)

@@ -161,3 +161,19 @@ def test_a_broken_model_file_names_the_key(tmp_path):
     path.write_text("{}")
     with pytest.raises(ModelFileError, match="format: not a gatekit model file"):
         load_model(path)
+
+
+def test_a_budget_ends_training_early_and_the_histories_still_line_up():
+    run = train(moons(n=20), "mlp:3", "hinge", steps=50, budget=10, step_size=0.1)
+    assert run.stop_reason == "budget" and run.forward_evals <= 10
+    assert len(run.loss) == len(run.accuracy) == run.steps_done + 1 < 51
+
+
+def test_holding_an_input_that_is_not_held_is_refused():
+    circuit = gatekit.parse("mean((a * x - y) ** 2)")
+    problem = gatekit.Problem(circuit, ("a",), {"x": np.ones(3), "y": np.ones(3)})
+    problem.begin(np.array([0.0]))
+    with pytest.raises(UsageError, match="'a' is not a held input"):
+        problem.hold({"a": 1.0})
+    problem.hold({"x": np.zeros(3)})
+    assert problem.current_score == 1.0 and problem.forward_evals == 2  # rescored on the new data (maximising)
