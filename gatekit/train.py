@@ -150,8 +150,9 @@ def train(
     ``blobs``, ``six-points``; ``points`` of them, drawn with ``seed``), a CSV/.npy
     file, or ``(X, y)``. ``model``: a :class:`~gatekit.nn.Network` or ``linear`` /
     ``mlp:16,16`` (``layers`` picks the layer-gate path; ``seed`` its start).
-    ``batch``: points per step (minibatches drawn without replacement, seeded;
-    default all). ``schedule(k)``: the strategy's ``step_size`` at step k (from 0).
+    ``batch``: points per step (default all): each epoch is a fresh permutation of the
+    data from ``numpy.random.default_rng([seed, 1])``, cut into batches in order (the
+    last ``n % batch`` points of a permutation wait for the next one). ``schedule(k)``: the strategy's ``step_size`` at step k (from 0).
     ``start`` sets some parameters' starting values (the rest are seeded).
     ``l2_biases=False`` regularises the weights only.
     ``options`` go to the strategy (``step_size=0.5``, ``candidates=50``, ...).
