@@ -47,11 +47,15 @@ def plot_boundary(model: Model, data: Dataset, path: str | os.PathLike[str], tit
     ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
     gx, gy = np.meshgrid(xs, ys)
     scores = model.scores(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
-    limit = float(np.max(np.abs(scores))) or 1.0
+    from matplotlib.colors import TwoSlopeNorm
+
+    # Each side of the boundary gets its whole colour range, however lopsided the scores.
+    low_score, high_score = min(float(scores.min()), -1e-9), max(float(scores.max()), 1e-9)
+    levels = np.concatenate([np.linspace(low_score, 0.0, 11)[:-1], np.linspace(0.0, high_score, 11)])
     fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
     try:
-        shade = ax.contourf(gx, gy, np.clip(scores, -limit, limit), levels=21, cmap="RdBu", vmin=-limit, vmax=limit,
-                            alpha=0.6)
+        shade = ax.contourf(gx, gy, scores, levels=levels, cmap="RdBu",
+                            norm=TwoSlopeNorm(0.0, low_score, high_score), alpha=0.6)
         ax.contour(gx, gy, scores, levels=[0.0], colors="black", linewidths=1.5)
         for label, colour, marker in ((1.0, "#08306b", "o"), (-1.0, "#67000d", "s")):
             mine = data.y == label
