@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +107,7 @@ def six_points() -> Dataset:
 
 
 #: The generated datasets by name, as the CLI's ``--data`` spells them.
-GENERATED = {"moons": moons, "circles": circles, "blobs": blobs}
+GENERATED: dict[str, Callable[..., Dataset]] = {"moons": moons, "circles": circles, "blobs": blobs}
 
 
 def dataset(name: str, n: int = 100, seed: int = 0) -> Dataset:

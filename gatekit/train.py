@@ -173,7 +173,7 @@ def train(
     score = network.circuit(registry)
     rng = np.random.default_rng([seed, 1])  # the minibatches' own stream, apart from the strategy's
     n = len(data)
-    orders = []  # each step's rows: a fresh permutation of the data, batch by batch
+    orders: list[np.ndarray] = []  # each step's rows: a fresh permutation of the data, batch by batch
 
     def rows(step: int) -> np.ndarray:
         per = n // batch  # type: ignore[operator]
