@@ -55,7 +55,9 @@ class Problem:
     Read by strategies: ``names``, ``n``, ``options``, ``rng``, ``maximize``,
     ``start``, ``current``, ``current_score``, ``best``, ``best_score``, ``step``,
     ``steps``, ``forward_evals``, ``backward_evals``, ``budget``. Points are float64
-    arrays of shape ``(n,)``; batches have shape ``(k, n)``.
+    arrays of shape ``(n,)``; batches have shape ``(k, n)``. A free input that is an
+    array (a layer's weights) gives one coordinate per element, named ``W[2,0]``;
+    held inputs may be arrays too (the data), and :meth:`hold` swaps them.
     """
 
     def __init__(

@@ -15,7 +15,7 @@ from ..nn import LOSSES
 from ..train import Training, decay, train
 from .circuits import POSITIONAL_SETTINGS
 from .completion import complete_strategy
-from .optimize import Options, Seed, parse_options
+from .optimize import Options, parse_options
 from .progress import ProgressBar, wanted
 from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
 
@@ -103,12 +103,14 @@ def register(app: typer.Typer) -> None:
                                                            "(a gate per multiply, every neuron visible).")]
         = "layer",
         points: Annotated[int, typer.Option("--points", help="How many points a generated dataset has.")] = 100,
-        seed: Seed = 0,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the generated data, the starting weights, the "
+                                                        "minibatches and random strategies.")] = 0,
         label: Label = None,
         features: Features = None,
         option: Options = None,
         plot: Annotated[Optional[Path], typer.Option(
-            "--plot", help="Save the decision boundary as a PNG (needs gatekit[plot]).", show_default=False)] = None,
+            "--plot", help="Save the decision boundary as a PNG (needs matplotlib: the plot extra).",
+            show_default=False)] = None,
         save: Annotated[Optional[Path], typer.Option(
             "--save", help="Save the trained model (circuit and parameters) as JSON.", show_default=False)] = None,
         json: Json = False,
@@ -128,7 +130,7 @@ def register(app: typer.Typer) -> None:
             from ..boundary import _pyplot
 
             _pyplot()  # a missing extra is an error before the training, not after it
-        dataset = _data(data, points, 0 if seed is None else seed, label, features)
+        dataset = _data(data, points, seed, label, features)
         with ProgressBar([f"training {model}"], wanted(json)) as progress:
             run = train(dataset, model, loss, l2=l2, strategy=strategy, steps=steps, batch=batch, seed=seed,
                         schedule=rate, layers=gates == "layer", registry=registry, progress=progress, **options)
