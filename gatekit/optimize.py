@@ -54,7 +54,7 @@ class StepRecord:
 
 @dataclass
 class Result:
-    """What a run found and what it cost. Points map every input to a float (a held one may be an array)."""
+    """What a run found and what it cost. Points map every input to a float, or an array for an array input."""
 
     strategy: str
     maximize: bool
