@@ -63,7 +63,7 @@ def _print_training(run: Training, data: datasets.Dataset) -> None:
     from rich.table import Table
 
     table = Table()
-    for column in ("step", "loss", "accuracy"):
+    for column in ("step", "loss on the batch" if run.batch else "loss", "accuracy"):
         table.add_column(column, justify="right")
     for k in _history_rows(run):
         table.add_row(str(k), fmt(run.loss[k], 6), f"{run.accuracy[k]:.1%}")
