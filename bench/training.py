@@ -9,10 +9,10 @@ points, plus ``1e-4 * sum(p ** 2)``, then ``p -= rate * grad``. Implementations:
 
 - **micrograd**: micrograd 0.1.0's ``MLP(2, [16, 16, 1])`` and the demo's loss, with
   our starting parameters copied in; it rebuilds its graph every step, as the demo does.
-- **gatekit scalar gates**: ``nn.mlp(2, [16, 16, 1])`` (every weight an input, ~2,000
-  gate nodes over arrays of points), built once; a step is ``circuit.forward(values)
+- **gatekit scalar gates**: ``nn.mlp(2, [16, 16, 1])`` (every weight an input, 1,319
+  gates, 644 of them over arrays of points), built once; a step is ``circuit.forward(values)
   .backward()``, the input gradients, and the update.
-- **gatekit layer gates**: the same network as three ``linear`` gates (41 nodes).
+- **gatekit layer gates**: the same network as three ``linear`` gates (31 gates).
 - **gatekit train()**: the per-step cost inside :func:`gatekit.train` (the strategy
   loop, the meter, and one forward of the score circuit for the accuracy history):
   ``(train(steps=21) - train(steps=1)) / 20``.
