@@ -12,7 +12,7 @@ points, plus ``1e-4 * sum(p ** 2)``, then ``p -= rate * grad``. Implementations:
 - **gatekit scalar gates**: ``nn.mlp(2, [16, 16, 1])`` (every weight an input, 1,319
   gates, 644 of them over arrays of points), built once; a step is ``circuit.forward(values)
   .backward()``, the input gradients, and the update.
-- **gatekit layer gates**: the same network as three ``linear`` gates (31 gates).
+- **gatekit layer gates**: the same network as three ``linear`` gates (28 gates in all).
 - **gatekit train()**: the per-step cost inside :func:`gatekit.train` (the strategy
   loop, the meter, and one forward of the score circuit for the accuracy history):
   ``(train(steps=21) - train(steps=1)) / 20``.

@@ -7,9 +7,9 @@ Two ways to build the same network, with the same parameters and the same number
   ``mul`` and ``add`` gates and its activation, labelled ``l2_n7``, so a learner can
   open any neuron of a trained network and read its values and gradients in a trace.
   The data come in as one input per feature (``x0``, ``x1``), each an array of points.
-- **layer gates** (``layers=True``): one ``linear`` gate per layer (``W2`` of shape
-  (out, in), ``b2`` of shape (out,)), the data as one input ``X`` of shape (n, in).
-  31 gates instead of 1,319: the fast path.
+- **layer gates** (``layers=True``): one ``linear(W, x, b)`` gate per layer (``W2`` of
+  shape (out, in), ``b2`` of shape (out,)), the data as one input ``X`` of shape (n, in).
+  28 gates instead of 1,319: the fast path.
 
 The last layer has no activation and one output: the score, one number per point
 (its weights are a vector ``W3`` of shape (in,), its bias a number ``b3``). Weights
@@ -70,11 +70,11 @@ def layer(c: Composer, inputs: Sequence[Wire], size: int, name: str, activation:
 
 def dense(c: Composer, x: Wire, name: str, activation: str | None = "relu",
           params: dict[str, Wire] | None = None) -> Wire:
-    """``activation(linear(W, x) + b)`` with parameter inputs ``W{name}`` and ``b{name}``, labelled ``layer{name}``."""
+    """``activation(linear(W, x, b))`` with parameter inputs ``W{name}`` and ``b{name}``, labelled ``layer{name}``."""
     weights, bias = c.input(f"W{name}"), c.input(f"b{name}")
     if params is not None:
         params.update({f"W{name}": weights, f"b{name}": bias})
-    out = c.linear(weights, x) + bias
+    out = c.linear(weights, x, bias)
     if activation is None:
         return out.named(f"layer{name}")
     return c.gate(activation, out, label=f"layer{name}")

@@ -37,11 +37,11 @@ def test_on_one_number_sum_and_mean_are_the_identity(registry):
 
 
 def test_a_layer_and_a_batch_mean_of_a_hinge_loss_check_against_central_differences(registry):
-    # W (3, 2) and b (3,) against a batch (5, 2): b's gradient is broadcast over the
-    # batch and the engine sums it back to (3,); linear's own gradients fit as they are.
+    # W (3, 2), b (3,) and a batch (5, 2): linear sums b's and W's gradients over the
+    # batch itself (its inputs do not broadcast against each other).
     c = Composer(registry)
     w, b, x, y = c.inputs("W b x y")
-    scores = c.linear(w, x) + b
+    scores = c.linear(w, x, b)
     loss = c.build(c.mean(c.relu(1 - y * c.sum(scores * scores))))
     rng = np.random.default_rng(0)
     point = {"W": rng.normal(size=(3, 2)) * 0.3, "b": rng.normal(size=3) * 0.3, "x": rng.normal(size=(5, 2)),
@@ -52,21 +52,40 @@ def test_a_layer_and_a_batch_mean_of_a_hinge_loss_check_against_central_differen
     assert grads["b"].shape == (3,) and grads["W"].shape == (3, 2) and grads["x"].shape == (5, 2)
 
 
-def test_linear_on_a_vector_is_the_matrix_product(registry):
+def test_a_bias_added_after_the_product_goes_through_the_engines_broadcast_rule(registry):
+    # linear(W, x, 0) + b: the add sends b a (5, 3) gradient, which the engine sums to (3,).
     c = Composer(registry)
-    w, x = c.inputs("W x")
-    f = c.build(c.linear(w, x))
+    w, b, x = c.inputs("W b x")
+    f = c.build(c.sum(c.tanh(c.linear(w, x, 0.0) + b)))
+    rng = np.random.default_rng(1)
+    point = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=3), "x": rng.normal(size=(5, 2))}
+    result = check_circuit(f, point)
+    assert result.ok, result.describe()
+    fused = Composer(registry)
+    w2, b2, x2 = fused.inputs("W b x")
+    g = fused.build(fused.sum(fused.tanh(fused.linear(w2, x2, b2))))
+    np.testing.assert_allclose(f.forward(point).backward().grad("b"), g.forward(point).backward().grad("b"),
+                               rtol=1e-14)
+
+
+def test_linear_on_a_vector_is_the_matrix_product_plus_the_bias(registry):
+    c = Composer(registry)
+    w, x, b = c.inputs("W x b")
+    f = c.build(c.linear(w, x, b))
     W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-    out = f.forward(W=W, x=np.array([1.0, -1.0]))
-    np.testing.assert_array_equal(out.output, [-1.0, -1.0, -1.0])
+    out = f.forward(W=W, x=np.array([1.0, -1.0]), b=np.array([0.0, 1.0, 2.0]))
+    np.testing.assert_array_equal(out.output, [-1.0, 0.0, 1.0])
     trace = out.backward(np.array([1.0, 0.0, 2.0]))
     np.testing.assert_array_equal(trace.grad("W"), [[1.0, -1.0], [0.0, 0.0], [2.0, -2.0]])
     np.testing.assert_array_equal(trace.grad("x"), [11.0, 14.0])
+    np.testing.assert_array_equal(trace.grad("b"), [1.0, 0.0, 2.0])
 
 
 def test_linear_with_shapes_that_do_not_fit_is_one_clear_error(registry):
     c = Composer(registry)
-    w, x = c.inputs("W x")
-    f = c.build(c.linear(w, x))
-    with pytest.raises(UsageError, match=r"got W of shape \(3, 2\) and x of shape \(4, 3\)"):
-        f.forward(W=np.ones((3, 2)), x=np.ones((4, 3)))
+    w, x, b = c.inputs("W x b")
+    f = c.build(c.linear(w, x, b))
+    with pytest.raises(UsageError, match=r"got W \(3, 2\), x \(4, 3\) and b \(3,\)"):
+        f.forward(W=np.ones((3, 2)), x=np.ones((4, 3)), b=np.ones(3))
+    with pytest.raises(UsageError, match=r"b of shape \(out,\) or one number"):
+        f.forward(W=np.ones((3, 2)), x=np.ones((4, 2)), b=np.ones(2))

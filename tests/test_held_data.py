@@ -40,7 +40,7 @@ def test_batched_candidates_are_evaluated_one_by_one_against_held_data(registry,
 
 def test_free_inputs_may_be_arrays_too_the_point_is_their_elements_flattened(registry):
     # W (2,) is free: the problem sees 3 coordinates, named W[0], W[1] and b.
-    circuit = gatekit.parse("mean((linear(W, x) + b - y) ** 2)", registry=registry)
+    circuit = gatekit.parse("mean((linear(W, x, b) - y) ** 2)", registry=registry)
     x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     y = x @ np.array([2.0, -1.0]) + 0.5
     result = gatekit.optimize(circuit, {"W": np.zeros(2), "b": 0.0, "x": x, "y": y}, "analytic-gradient",
