@@ -19,8 +19,8 @@ points, plus ``1e-4 * sum(p ** 2)``, then ``p -= rate * grad``. Implementations:
 - **numpy**: the same network written out by hand on arrays, with a hand-derived backward.
 
 Every implementation is first checked to give the same loss and the same parameters
-after one step (to 1e-9). All are timed in the same run, in turn, round after round,
-and the median is kept. Results go between this workload's own markers in RESULTS.md.
+after two steps (to 1e-9). All are timed in the same run, taking turns in chunks of
+about 5 ms (see :func:`median_times`), and the median is kept. Results go between this workload's own markers in RESULTS.md.
 """
 
 from __future__ import annotations
@@ -178,19 +178,39 @@ def check(X: np.ndarray, y: np.ndarray, micro: bool) -> None:
             assert np.allclose(np.ravel(a), np.ravel(b), rtol=0, atol=1e-9), name
 
 
-def median_times(steps: dict[str, Step], rounds: int, inner: dict[str, int]) -> dict[str, float]:
+def median_times(steps: dict[str, Step], rounds: int) -> dict[str, float]:
+    """Median time of one step of each implementation, timed in short interleaved chunks.
+
+    The machine is shared, so its load moves within a second: each sample is a chunk
+    of about 5 ms of one implementation's steps, and the implementations take turns
+    chunk by chunk, so a change in load hits them alike. micrograd (over a second a
+    step) and train() (a whole run a sample) are timed one sample per round.
+    """
+    slow = {name for name in steps if name == "micrograd" or name.startswith("gatekit train()")}
+    inner = {}
+    for name, step in steps.items():
+        if name in slow:
+            continue
+        began = time.perf_counter()
+        step()
+        inner[name] = max(1, int(0.005 / max(time.perf_counter() - began, 1e-7)))
     samples: dict[str, list[float]] = {name: [] for name in steps}
-    names = list(steps)
+    fast = [name for name in steps if name not in slow]
     for r in range(rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in sorted(slow):
             gc.collect()
-            if name.startswith("gatekit train()"):
-                samples[name].append(steps[name]())
-                continue
-            began = time.perf_counter()
-            for _ in range(inner[name]):
+            if name == "micrograd":
+                began = time.perf_counter()
                 steps[name]()
-            samples[name].append((time.perf_counter() - began) / inner[name])
+                samples[name].append(time.perf_counter() - began)
+            else:
+                samples[name].append(steps[name]())
+        for _ in range(6):  # six chunks of each fast implementation per round, in turn
+            for name in fast:
+                began = time.perf_counter()
+                for _ in range(inner[name]):
+                    steps[name]()
+                samples[name].append((time.perf_counter() - began) / inner[name])
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
@@ -224,9 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             "gatekit train() layer": train_per_step(data, True),
             "numpy": numpy_step(data.X, data.y, start)[0],
         })
-        inner = {"micrograd": 1, "gatekit scalar gates": 5, "gatekit layer gates": 200, "numpy": 500}
-        inner = {k: max(1, v * 100 // n) if k != "micrograd" else 1 for k, v in inner.items()}
-        medians = median_times(steps, 3 if args.quick else (5 if micro else 7), inner)
+        medians = median_times(steps, 3 if args.quick else 7)
         rows.append((n, medians))
         if micro:
             targets.append(("scalar-gate MLP <= 1/500 of micrograd", medians["gatekit scalar gates"] / medians["micrograd"], 1 / 500))
