@@ -17,10 +17,10 @@ from gatekit import Circuit, Node, NonFiniteError, check_circuit, check_gate, nu
 
 BUILTIN_GATES = (
     "add", "sub", "mul", "div", "neg", "reciprocal", "pow",
-    "max", "min", "exp", "log", "sigmoid", "tanh", "relu", "abs", "sum", "mean", "linear",
+    "max", "min", "exp", "log", "sigmoid", "tanh", "relu", "abs", "sum", "mean", "sumsq", "linear",
 )  # fmt: skip
 #: Gates that are not elementwise (reductions, the matrix product): tests/test_gates_arrays.py.
-ARRAY_GATES = ("sum", "mean", "linear")
+ARRAY_GATES = ("sum", "mean", "sumsq", "linear")
 ELEMENTWISE_GATES = tuple(name for name in BUILTIN_GATES if name not in ARRAY_GATES)
 SYMBOLS = {("+", 2): "add", ("-", 2): "sub", ("*", 2): "mul", ("/", 2): "div", ("**", 2): "pow", ("-", 1): "neg"}
 

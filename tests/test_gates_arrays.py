@@ -8,7 +8,7 @@ import pytest
 from gatekit import Composer, UsageError, check_circuit, check_gate
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "linear"])
+@pytest.mark.parametrize("name", ["sum", "mean", "sumsq", "linear"])
 def test_the_array_gates_pass_their_gradient_check(registry, name):
     result = check_gate(registry.gate(name), points=5, seed=3)
     assert result.ok, result.describe()
@@ -89,3 +89,13 @@ def test_linear_with_shapes_that_do_not_fit_is_one_clear_error(registry):
         f.forward(W=np.ones((3, 2)), x=np.ones((4, 3)), b=np.ones(3))
     with pytest.raises(UsageError, match=r"b of shape \(out,\) or one number"):
         f.forward(W=np.ones((3, 2)), x=np.ones((4, 2)), b=np.ones(2))
+
+
+def test_sumsq_is_the_l2_sum_of_squares(registry):
+    c = Composer(registry)
+    (x,) = c.inputs("x")
+    f = c.build(c.sumsq(x))
+    out, grads = f.gradient(x=np.array([[1.0, -2.0], [3.0, 0.5]]))
+    assert out == 14.25 and isinstance(out, float)
+    np.testing.assert_array_equal(grads["x"], [[2.0, -4.0], [6.0, 1.0]])
+    assert f.gradient(x=-3.0) == (9.0, {"x": -6.0})

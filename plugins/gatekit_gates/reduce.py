@@ -1,9 +1,13 @@
-"""The reductions: ``sum`` and ``mean`` turn an array (a batch of losses) into one number.
+"""The reductions: ``sum``, ``mean`` and ``sumsq`` turn an array into one number.
+
+``sum`` and ``mean`` reduce a batch of losses; ``sumsq`` is the sum of squares of
+L2 regularisation (one gate per parameter array instead of a ``mul`` and a ``sum``).
 
 Backward broadcasts the upstream gradient back over the array: every element
 contributed once to the sum (and ``1/n`` of itself to the mean), so each gets the
-same share. On a Python float both are the identity, so a circuit written for a
-batch still runs on one point.
+same share; an element of ``sumsq`` gets ``2 x`` of it. On a Python float ``sum`` and
+``mean`` are the identity and ``sumsq`` the square, so a circuit written for a batch
+still runs on one point.
 """
 
 from __future__ import annotations
@@ -43,3 +47,17 @@ class Mean(Gate):
 
     def backward(self, grad, out, x):
         return (_spread(grad, x, 1.0 / max(np.size(x), 1)),)
+
+
+class SumSq(Gate):
+    name, arity = "sumsq", 1
+    doc = "sumsq(x) = x[0]**2 + x[1]**2 + ... (every element of an array; one number)"
+    grad_doc = "d/dx[i] = 2 * x[i]"
+
+    def forward(self, x):
+        if x.__class__ is np.ndarray:
+            return np.vdot(x, x)  # one pass, no temporary array of squares
+        return x * x
+
+    def backward(self, grad, out, x):
+        return ((2.0 * float(grad)) * x if x.__class__ is np.ndarray else 2.0 * grad * x,)
