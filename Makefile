@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test bench setup clean images
 
 setup: $(STAMP)
 
@@ -13,11 +13,15 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,plot]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/gatekit tour
+	$(BIN)/gatekit tour --pictures tour-pictures
+
+# The README's pictures (committed): the neuron drawn, and the four strategies compared.
+images: $(STAMP)
+	$(BIN)/gatekit tour --pictures docs/images > /dev/null
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

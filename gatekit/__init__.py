@@ -17,6 +17,7 @@ from .errors import (
     GateContractError,
     GatekitError,
     GateValidationError,
+    MissingExtraError,
     NameConflictError,
     NonFiniteError,
     OptionError,
@@ -43,6 +44,10 @@ from .strategy import (
     validate_strategy,
 )
 from .optimize import Result, StepRecord, compare, optimize
+from .explain import Explanation
+from .stepthrough import Step, steps
+from .draw import Picture, draw
+from .plot import plot_comparison, plot_run
 from . import datasets, nn
 from .model_file import Model, load_model, save_model
 from .train import Training, decay, train
@@ -120,4 +125,13 @@ __all__ = [
     "OptionError",
     "DataFileError",
     "ModelFileError",
+    "MissingExtraError",
+    # seeing backprop: pictures, explanations, step-through, plots
+    "draw",
+    "Picture",
+    "Explanation",
+    "steps",
+    "Step",
+    "plot_run",
+    "plot_comparison",
 ]

@@ -15,7 +15,18 @@ import numpy as np
 
 from .errors import UsageError
 
-__all__ = ["BadGradient", "seed_gradient", "reduce_gradient", "reduce_pair_gradient", "zero_gradient"]
+__all__ = ["shapes_clash", "BadGradient", "seed_gradient", "reduce_gradient", "reduce_pair_gradient", "zero_gradient"]
+
+
+def shapes_clash(values: Sequence[Any]) -> bool:
+    """Whether the shapes of ``values`` cannot broadcast together (numpy's rules)."""
+    try:
+        np.broadcast_shapes(*(np.shape(v) for v in values))
+    except ValueError:
+        return True
+    except Exception:  # something without a shape: not a shape problem
+        return False
+    return False
 
 
 class BadGradient(ValueError):

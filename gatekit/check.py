@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .circuit import GATE, INPUT, Circuit, Node
+from .containment import is_user_interrupt
 from .errors import GatekitError, UnknownNameError, UsageError
 from .gate import DEFAULT_DOMAIN, Domain
 from .registry import PluginInfo, Registry
@@ -123,6 +124,14 @@ class CheckResult:
     def __bool__(self) -> bool:
         return self.ok
 
+    def __repr__(self) -> str:
+        return f"<CheckResult {self.describe()}>"
+
+    def _repr_html_(self) -> str:
+        from .notebook import check_html
+
+        return check_html(self)
+
     def describe(self) -> str:
         if self.error:
             return f"{self.name}: FAILED: {self.error}"
@@ -181,7 +190,9 @@ def check_circuit(
         numeric = numerical_gradient(lambda v: upstream * circuit.forward(v).output, point)
     except GatekitError as exc:
         return CheckResult(name, False, float("inf"), float("inf"), dict(point), error=str(exc))
-    except Exception as exc:  # a plugin's gate raising: report it, never crash the checker
+    except BaseException as exc:  # a plugin's gate raising: report it, never crash the checker
+        if is_user_interrupt(exc):
+            raise
         return CheckResult(name, False, float("inf"), float("inf"), dict(point), error=f"{type(exc).__name__}: {exc}")
     result = CheckResult(name, True, 0.0, 0.0, dict(point), points_checked=1)
     worst_excess = -np.inf

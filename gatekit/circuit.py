@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .containment import describe, is_user_interrupt
+from .gate_outputs import first_junk
 from .errors import CircuitError, GateContractError, GatekitError, NonFiniteError, UnknownNameError, UsageError
 from .trace import Trace
-from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
-from .values import as_input, is_real
+from .broadcast import BadGradient, shapes_clash, reduce_gradient, reduce_pair_gradient, seed_gradient, zero_gradient
+from .values import as_input, is_input_name, is_real, label_problem
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -80,8 +82,8 @@ class Circuit:
             if not isinstance(node, Node):
                 raise CircuitError(f"node {i}: expected a gatekit.Node, got {type(node).__name__}")
             if node.kind == INPUT:
-                if not isinstance(node.name, str) or not node.name:
-                    raise CircuitError(f"{self._where(i)}: an input needs a name (a non-empty string)")
+                if not is_input_name(node.name):
+                    raise CircuitError(f"{self._where(i)}: an input needs a name that is an identifier, got {node.name!r}")
                 if node.name in self.input_ids:
                     raise CircuitError(f"{self._where(i)}: duplicate input name {node.name!r}")
                 self.input_ids[node.name] = i
@@ -103,6 +105,8 @@ class Circuit:
                             f"{self._where(i)}: argument {a!r} must refer to an earlier node (0..{i - 1}); "
                             "circuits are built in topological order, so cycles are impossible"
                         )
+                if node.label is not None and label_problem(node.label) is not None:
+                    raise CircuitError(f"node {i}: {label_problem(node.label)}")
                 gates[i] = gate
             else:
                 raise CircuitError(f"{self._where(i)}: unknown node kind {node.kind!r} (input, const or gate)")
@@ -118,6 +122,9 @@ class Circuit:
         # are called without building an argument list per node.
         self._steps = tuple(_step(i, gate, args) for i, gate, args in self._tape)
         self._consts = tuple((i, float(node.value)) for i, node in enumerate(self.nodes) if node.kind == CONST)
+        self._gate_ids = tuple(i for i, _, _ in self._tape)
+        #: Kinds of input (scalar: True, arrays: False) whose gate outputs are still to be checked once.
+        self._unchecked_kinds = {True, False}
 
     # -- shape ----------------------------------------------------------------------------
     @property
@@ -130,6 +137,12 @@ class Circuit:
 
     def __repr__(self) -> str:
         return f"<Circuit {len(self._tape)} gates, inputs {', '.join(self.inputs)}>"
+
+    def _repr_svg_(self) -> str:
+        # A notebook shows the circuit's picture (gatekit.draw); imported when one asks.
+        from .notebook import circuit_svg
+
+        return circuit_svg(self)
 
     def node_name(self, i: int) -> str:
         """How a node is shown: its label, input name, constant or ``#i``."""
@@ -200,8 +213,19 @@ class Circuit:
                         v[i] = gate.forward(*[v[k] for k in args])
         except GatekitError:
             raise
-        except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+        except BaseException as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+            if is_user_interrupt(exc):  # the rule is gatekit/containment.py's
+                raise
+            junk = first_junk(v, [k for k in self._gate_ids if k < i], _all_scalar(inputs))
+            if junk is not None:  # an earlier gate's junk tripped this one: blame that gate
+                raise self._junk_error(*junk) from exc
+            if (isinstance(exc, ValueError) and shapes_clash([v[k] for k in self.nodes[i].args])
+                    and shapes_clash([v[k] for k in self.input_ids.values()])):
+                raise self._shape_error(i, v) from None  # the caller's arrays, not the gate
             raise self._gate_failure(i, "forward", exc) from exc
+        # Once per kind of input; afterwards (scalars) one truth test and one class test.
+        if self._unchecked_kinds and (True in self._unchecked_kinds or v[self.output].__class__ not in _SCALAR_TYPES):
+            self._check_outputs(v, inputs)
         trace = Trace(self, v)
         if check_finite:
             problem = trace.first_nonfinite()
@@ -274,7 +298,13 @@ class Circuit:
             raise
         except BadGradient as exc:
             raise self._contract_error(i, str(exc)) from None
-        except Exception as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+        except BaseException as exc:  # a plugin's bug: name the gate and plugin, keep the cause
+            if is_user_interrupt(exc):
+                raise
+            scalar = _all_scalar({name: values[k] for name, k in self.input_ids.items()})
+            junk = first_junk(values, self._gate_ids, scalar)
+            if junk is not None:  # a forward's junk tripped this backward: blame that forward
+                raise self._junk_error(*junk) from exc
             raise self._gate_failure(i, "backward", exc) from exc
         return [zero_gradient(values[k]) if gk is None else gk for k, gk in enumerate(g)]
 
@@ -291,13 +321,38 @@ class Circuit:
         name, plugin = self._gate_and_plugin(i)
         return GateContractError(f"gate {name!r} (plugin {plugin!r}) at {self._where(i)}: backward {what}", plugin=plugin)
 
-    def _gate_failure(self, i: int, method: str, exc: Exception) -> GateContractError:
+    def _gate_failure(self, i: int, method: str, exc: BaseException) -> GateContractError:
         """A gate that raised instead of returning (gates give inf/nan, never raise)."""
         name, plugin = self._gate_and_plugin(i)
         return GateContractError(
-            f"gate {name!r} (plugin {plugin!r}) at {self._where(i)} raised {type(exc).__name__} "
-            f"in {method}: {exc}",
+            f"gate {name!r} (plugin {plugin!r}) at {self._where(i)} raised {type(exc).__name__} in {method}"
+            + (f": {text}" if (text := describe(exc).partition(": ")[2]) else ""),
             plugin=plugin,
+        )
+
+    def _check_outputs(self, values: Sequence[Any], inputs: Mapping[str, Any]) -> None:
+        scalar = _all_scalar(inputs)
+        if scalar in self._unchecked_kinds:
+            junk = first_junk(values, self._gate_ids, scalar)
+            if junk is not None:
+                raise self._junk_error(*junk)
+            self._unchecked_kinds.discard(scalar)
+
+    def _junk_error(self, i: int, problem: str) -> GateContractError:
+        name, plugin = self._gate_and_plugin(i)
+        return GateContractError(
+            f"gate {name!r} (plugin {plugin!r}) at {self._where(i)}: forward returned {problem}; a forward "
+            "returns a real number or an array of real numbers (in its inputs' broadcast shape)",
+            plugin=plugin,
+        )
+
+    def _shape_error(self, i: int, values: Sequence[Any]) -> UsageError:
+        arrays = ", ".join(f"{name} {np.shape(values[k])}" for name, k in self.input_ids.items() if np.ndim(values[k]))
+        got = " and ".join(str(np.shape(values[k])) for k in self.nodes[i].args)
+        return UsageError(
+            f"the input arrays' shapes do not broadcast together ({arrays}): gate {self.nodes[i].name!r} at "
+            f"{self._where(i)} got shapes {got}; give arrays of one shape, or shapes that broadcast "
+            "(a size-1 axis or a missing leading axis stretches)"
         )
 
     def as_gate(self, name: str, doc: str | None = None, domain: Any = None) -> Any:
@@ -309,6 +364,10 @@ class Circuit:
         from .composite import CompositeGate
 
         return CompositeGate(self, name, doc, domain)
+
+
+def _all_scalar(inputs: Mapping[str, Any]) -> bool:
+    return all(x.__class__ is float for x in inputs.values())
 
 
 #: Values whose shape is () without asking: the scalar path skips the shape comparison.

@@ -55,12 +55,14 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, Union
 import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
+from .bounded_files import MAX_FILE_BYTES, check_path_or_file, read_limited, write_atomically
+from .values import label_problem
 from .errors import CircuitError, CircuitFileError, UnknownNameError, suggest
 
 if TYPE_CHECKING:
     from .registry import Registry
 
-__all__ = ["FORMAT", "VERSION", "save", "load", "dumps", "loads", "circuit_to_dict", "circuit_from_dict"]
+__all__ = ["FORMAT", "VERSION", "MAX_FILE_BYTES", "save", "load", "dumps", "loads", "circuit_to_dict", "circuit_from_dict"]
 
 FORMAT = "gatekit-circuit"
 VERSION = 1
@@ -75,6 +77,28 @@ class _NonStandard:
 
     def __init__(self, text: str):
         self.text = text
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return data
+
+
+def _parse_int(text: str) -> int | float:
+    """A JSON integer; past Python's 4,300-digit limit for int() it is a float (inf), which
+    validation then refuses as not finite, rather than a ValueError escaping."""
+    return int(text) if len(text) <= 4000 else float(text)
 
 
 def _error(message: str, path: str = "", source: str | None = None) -> CircuitFileError:
@@ -184,33 +208,52 @@ def dumps(circuit: Circuit) -> str:
 
 
 def save(circuit: Circuit, path_or_file: PathOrFile) -> None:
-    """Write ``circuit`` to a path (UTF-8) or to an open file."""
+    """Write ``circuit`` to a path (UTF-8) or to an open file.
+
+    Everything is checked before anything is written (a default JSON cannot hold,
+    text UTF-8 cannot encode), and a path is written atomically: a temporary file in
+    the same folder, flushed to disk, then renamed over the old one. A failure at any
+    point (a full disk, a Ctrl-C) leaves the old file as it was.
+    """
+    check_path_or_file(path_or_file, "save", _error)
     text = dumps(circuit)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start:exc.end]
+        raise _error(f"the circuit holds {bad!r}, which UTF-8 cannot encode; nothing was written") from None
     if hasattr(path_or_file, "write"):
         handle: Any = path_or_file
         try:
             handle.write(text)
         except TypeError:  # a binary file
-            handle.write(text.encode("utf-8"))
+            handle.write(data)
         return
     try:
-        with open(path_or_file, "w", encoding="utf-8") as handle:  # type: ignore[arg-type]
-            handle.write(text)
+        write_atomically(path_or_file, data)  # type: ignore[arg-type]
     except OSError as exc:
-        raise _error(f"cannot write the circuit file: {exc.strerror or exc}", source=str(path_or_file)) from None
+        raise _error(f"cannot write the circuit file (it is unchanged): {exc.strerror or exc}",
+                     source=str(path_or_file)) from None
 
 
 # -- reading -----------------------------------------------------------------------------
 def load(path_or_file: PathOrFile, registry: Registry | None = None) -> Circuit:
-    """The circuit in a circuit file (a path or an open file)."""
+    """The circuit in a circuit file (a path or an open file).
+
+    A path must be a regular file of at most
+    :data:`~gatekit.bounded_files.MAX_FILE_BYTES`: a FIFO or a device (``/dev/zero``)
+    is refused before it is opened, so nothing blocks or reads without end.
+    """
+    check_path_or_file(path_or_file, "load", _error)
     if hasattr(path_or_file, "read"):
         source = str(getattr(path_or_file, "name", "<file>"))
-        text = path_or_file.read()  # type: ignore[union-attr]
+        text = path_or_file.read(MAX_FILE_BYTES + 1)  # type: ignore[union-attr]
+        if len(text) > MAX_FILE_BYTES:
+            raise _error(f"the file is larger than {MAX_FILE_BYTES} bytes, the most gatekit reads", source=source)
     else:
         source = str(path_or_file)
         try:
-            with open(path_or_file, "rb") as handle:  # type: ignore[arg-type]
-                text = handle.read()
+            text = read_limited(path_or_file, _error)  # type: ignore[arg-type]
         except FileNotFoundError:
             raise _error(f"no such circuit file: {source}") from None
         except IsADirectoryError:
@@ -222,13 +265,18 @@ def load(path_or_file: PathOrFile, registry: Registry | None = None) -> Circuit:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise _error(f"not UTF-8 text (byte {exc.start}); a circuit file is JSON", source=source) from None
+    if not isinstance(text, str):
+        raise _error(f"reading the file gave {type(text).__name__}, not text", source=source)
     return loads(text, registry, source=source)
 
 
 def loads(text: str, registry: Registry | None = None, source: str | None = None) -> Circuit:
     """The circuit in JSON text; ``source`` names it in errors."""
     try:
-        data = json.loads(text, parse_constant=_NonStandard)
+        data = json.loads(text, parse_constant=_NonStandard, parse_int=_parse_int, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise _error(f"the key {exc.key!r} appears twice in one object; each key may appear once "
+                     "(JSON readers disagree on which one would count)", source=source) from None
     except json.JSONDecodeError as exc:
         raise _error(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source) from None
     except RecursionError:
@@ -265,7 +313,8 @@ class _Reader:
             self.fail("format", f"expected {FORMAT!r}, got {data['format']!r}; this is not a gatekit circuit file")
         version = data["version"]
         if isinstance(version, bool) or not isinstance(version, int):
-            self.fail("version", f"expected the number {VERSION}, got {_kind(version)}")
+            shown = f"{version!r}" if isinstance(version, float) else _kind(version)
+            self.fail("version", f"expected the number {VERSION}, got {shown}")
         if version != VERSION:
             self.fail("version", f"unsupported version {version}; this gatekit reads version {VERSION}")
         if "description" in data and not isinstance(data["description"], str):
@@ -341,8 +390,8 @@ class _Reader:
                 self.fail(path, f'a node is an object {{"id": ..., "gate": ..., "args": [...]}}, got {_kind(node)}')
             self.keys(node, path, _NODE_KEYS, required=("id", "gate", "args"))
             node_id = node["id"]
-            if not isinstance(node_id, str) or not node_id.strip():
-                self.fail(path + ".id", f"a node id must be a non-empty string, got {node_id!r}")
+            if not isinstance(node_id, str) or label_problem(node_id) is not None:
+                self.fail(path + ".id", f"a node id must be a non-empty string with a visible character that UTF-8 can encode, got {node_id!r}")
             if node_id in self.refs:
                 self.fail(path + ".id", f"node id {node_id!r} is already an input name; ids and inputs must differ")
             if node_id in ids:
@@ -367,6 +416,8 @@ class _Reader:
         label = node.get("label", _default_label(node["id"]))
         if label is not None and not isinstance(label, str):
             self.fail(path + ".label", f"a label must be a string or null, got {_kind(label)}")
+        if label is not None and label_problem(label) is not None:
+            self.fail(path + ".label", f"{label_problem(label)} (or null for none)")
         refs = tuple(self.argument(arg, f"{path}.args[{j}]", k, ids) for j, arg in enumerate(args))
         self.refs[node["id"]] = len(self.nodes)
         self.nodes.append(Node(GATE, name=name, args=refs, label=label))

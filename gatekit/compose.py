@@ -20,6 +20,7 @@ import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .errors import CircuitError, UsageError, suggest
+from .values import is_input_name, label_problem
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -96,7 +97,7 @@ class Composer:
         return Wire(self, len(self.nodes) - 1)
 
     def input(self, name: str) -> Wire:
-        if not isinstance(name, str) or not name.isidentifier():
+        if not is_input_name(name):
             raise CircuitError(f"input name {name!r} must be an identifier (letters, digits, '_')")
         if name in self._input_names:
             raise CircuitError(f"duplicate input name {name!r}")
@@ -167,8 +168,9 @@ class Composer:
 
     def label(self, wire: Wire, label: str) -> None:
         wire = self._wire(wire, "label")
-        if not isinstance(label, str) or not label:
-            raise CircuitError(f"a stage label must be a non-empty string, got {label!r}")
+        problem = label_problem(label)
+        if problem is not None:
+            raise CircuitError(problem)
         node = self.nodes[wire.id]
         if node.kind != GATE:
             raise CircuitError(f"only gate nodes take stage labels, not {self.describe(wire.id)}")

@@ -11,13 +11,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import CircuitError
-from .gate import DEFAULT_DOMAIN, Domain
+from .gate import DEFAULT_DOMAIN, Domain, gate_markdown
 from .registry import NAME_PATTERN
 
 if TYPE_CHECKING:
     from .circuit import Circuit
 
-__all__ = ["CompositeGate"]
+__all__ = ["CompositeGate", "MAX_COMPOSITE_DEPTH"]
+
+#: How deep composite gates may nest (a composite of composites of ...). Each level
+#: runs its circuit through a few Python calls, so past Python's recursion limit
+#: (about 330 levels) a run would fail half-way; the limit makes it a build-time error.
+#: Backward runs each level's circuit forward again, so work grows with depth squared:
+#: 100 levels cost about 50 times one level's forward and backward.
+MAX_COMPOSITE_DEPTH = 100
 
 
 class CompositeGate:
@@ -38,6 +45,14 @@ class CompositeGate:
             raise CircuitError(f"composite gate {name!r} needs a circuit with at least one input")
         if domain is not None and not isinstance(domain, Domain):
             raise CircuitError(f"the domain of composite gate {name!r} must be a gatekit.Domain, got {domain!r}")
+        #: 1 for a composite of plain gates, 1 + the deepest composite inside otherwise.
+        self.depth = 1 + max((getattr(gate, "depth", 0) for gate in circuit.gates if gate is not None), default=0)
+        if self.depth > MAX_COMPOSITE_DEPTH:
+            raise CircuitError(
+                f"composite gate {name!r} would nest composite gates {self.depth} deep, more than the "
+                f"{MAX_COMPOSITE_DEPTH} gatekit runs; build the inner levels into one circuit instead "
+                "(a composite may hold any number of plain gates)"
+            )
         self.circuit = circuit
         self.name = name
         self.arity = len(circuit.inputs)
@@ -47,6 +62,14 @@ class CompositeGate:
 
     def __repr__(self) -> str:
         return f"<CompositeGate {self.name}({', '.join(self.circuit.inputs)})>"
+
+    def _repr_svg_(self) -> str:
+        from .notebook import circuit_svg
+
+        return circuit_svg(self.circuit)
+
+    def _repr_markdown_(self) -> str:
+        return gate_markdown(self)
 
     def _values(self, xs: tuple[Any, ...]) -> dict[str, Any]:
         return dict(zip(self.circuit.inputs, xs))

@@ -142,5 +142,9 @@ class ModelFileError(UsageError):
     """A saved model that cannot be read back, naming the key at fault."""
 
 
-class MissingExtraError(UsageError):
-    """An optional dependency is not installed; the message names the extra that brings it."""
+class MissingExtraError(GatekitError):
+    """An optional dependency is not installed; names the extra that brings it."""
+
+    def __init__(self, what: str, package: str, extra: str):
+        super().__init__(f"{what} needs {package}, which is not installed: pip install 'gatekit[{extra}]'")
+        self.package, self.extra = package, extra

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional, Union
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .compose import Composer, Wire
 from .errors import CircuitError, ExpressionError, UnknownNameError, suggest
-from .expression_source import ALLOWED, TOO_LARGE, ChainOp, ExpressionSource
+from .expression_source import ALLOWED, MAX_EXPRESSION_CHARS, TOO_LARGE, ChainOp, ExpressionSource
 from .gate import OPERATOR_SYMBOLS
 
 if TYPE_CHECKING:
@@ -146,6 +146,11 @@ def parse(text: str, registry: Registry | None = None, *, inputs: Sequence[str] 
     """
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be a string, got {type(text).__name__}")
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(
+            f"the expression is {len(text)} characters long, more than the {MAX_EXPRESSION_CHARS} gatekit parses; "
+            "build circuits this large with gatekit.Composer or a circuit file"
+        )
     if registry is None:
         from .plugins import default_registry
 
@@ -208,7 +213,9 @@ class _Builder:
                 if len(stmt.targets) != 1:
                     self.fail("chained assignment (a = b = ...) is not allowed; one name per stage", stmt.targets[1])
                 name = self.target(stmt.targets[0])
-                output = self.bind(name, self.value(stmt.value))
+                value = self.value(stmt.value)
+                self.target(stmt.targets[0])  # again: `c = c + 1` has just made c an input
+                output = self.bind(name, value)
             elif isinstance(stmt, ast.AugAssign):
                 output = self.update(stmt)
             else:

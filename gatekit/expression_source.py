@@ -30,18 +30,27 @@ the whitelist to reject, so rewriting never changes what is allowed.
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import keyword
+import re
 import token
 import tokenize
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import ExpressionError
 
-__all__ = ["CHAIN_THRESHOLD", "ChainOp", "Flattened", "flatten_chains", "ExpressionSource", "ALLOWED", "TOO_LARGE"]
+__all__ = ["MAX_EXPRESSION_CHARS", "CHAIN_THRESHOLD", "ChainOp", "Flattened", "flatten_chains", "ExpressionSource", "ALLOWED", "TOO_LARGE"]
 
 ALLOWED = "allowed: names, numbers, operators (+ - * / **), gate calls like max(x, y), stages like q = x + y"
 TOO_LARGE = "a number too large for a float (the largest is about 1.8e308)"
+
+#: The longest expression text parse() reads: over twice a 10^6-term sum (``x + x + ...``,
+#: 4 * 10^6 characters) and far more than anyone types. Parsing time and memory grow
+#: with the text, so this bounds both; larger circuits come from Composer or a file.
+MAX_EXPRESSION_CHARS = 10_000_000
 
 #: A run with this many operators of one level is flattened (far below any parser limit).
 CHAIN_THRESHOLD = 16
@@ -270,6 +279,47 @@ def flatten_chains(text: str, threshold: int | None = None) -> Flattened:
     return rewriter.apply()
 
 
+#: How deep Python's parser nests brackets ("too many nested parentheses" past it).
+MAX_BRACKET_DEPTH = 200
+_BRACKET = re.compile(r"[()\[\]{}]")
+
+
+def _refuse_deep_brackets(lines: list[str], indent: list[int]) -> None:
+    """Refuse brackets nested past the parser's limit in one linear scan, before tokenising.
+
+    Only when no string or comment could hold a bracket (they are the only places one
+    does not count); otherwise the tokenizer and the parser decide, as for any text.
+    """
+    text = "\n".join(lines)
+    if text.count("(") + text.count("[") + text.count("{") <= MAX_BRACKET_DEPTH:
+        return
+    if "#" in text or "'" in text or '"' in text:
+        return
+    depth = 0
+    for line_number, line in enumerate(lines, 1):
+        for match in _BRACKET.finditer(line):
+            if match.group() in _OPEN:
+                depth += 1
+                if depth > MAX_BRACKET_DEPTH:
+                    raise ExpressionError(
+                        f"too many nested parentheses for Python's parser (at most {MAX_BRACKET_DEPTH}); "
+                        "split the expression into named stages (q = ...; f = q * z)",
+                        line_number, match.start() + indent[line_number - 1] + 1,
+                    )
+            elif depth:
+                depth -= 1
+
+
+@contextlib.contextmanager
+def _quiet_parser() -> Iterator[None]:
+    """Python's parser warns about source such as ``1if x else y`` (a SyntaxWarning on
+    stderr); for an expression that is noise: it is accepted or refused, one or the other."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # invalid escapes, on older Pythons
+        yield
+
+
 class ExpressionSource:
     """The text as parsed (indentation stripped, long chains flattened) and the way back.
 
@@ -283,12 +333,15 @@ class ExpressionSource:
         # Indentation means nothing in this language; stripping it lets people indent
         # a multi-line expression inside a triple-quoted string.
         self.indent = [len(a) - len(b) for a, b in zip(lines, stripped)]
-        self.flat: Flattened = flatten_chains("\n".join(stripped))
+        _refuse_deep_brackets(stripped, self.indent)  # before tokenising what would be refused anyway
+        with _quiet_parser():
+            self.flat: Flattened = flatten_chains("\n".join(stripped))
         self.lines = self.flat.text.split("\n")
 
     def statements(self) -> list[ast.stmt]:
         try:
-            tree = ast.parse(self.flat.text, mode="exec")
+            with _quiet_parser():
+                tree = ast.parse(self.flat.text, mode="exec")
         except SyntaxError as exc:
             offset = exc.offset if exc.offset and exc.offset > 0 else None
             line, column = self.user_position(exc.lineno, None if offset is None else offset - 1)

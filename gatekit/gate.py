@@ -163,6 +163,19 @@ class Gate(Protocol):
     #: Where test points are drawn from (see :class:`Domain`).
     domain: ClassVar[Domain] = DEFAULT_DOMAIN
 
+    # Display: only methods every object has (__repr__, __init_subclass__) go here, so
+    # isinstance(obj, Gate) asks nothing more of a gate that does not subclass Gate;
+    # a subclass gets its notebook display (_repr_markdown_) as it is created.
+    def __repr__(self) -> str:
+        symbol = getattr(self, "symbol", None)
+        bound = f", operator {symbol!r}" if symbol else ""
+        return f"<Gate {getattr(self, 'name', '?')}: {getattr(self, 'doc', '')}{bound}>"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_repr_markdown_" not in cls.__dict__ and not cls.__dict__.get("_is_protocol", False):
+            cls._repr_markdown_ = gate_markdown  # type: ignore[attr-defined]
+
     def forward(self, *xs: Any) -> Any:
         """The gate's value; numpy in, numpy out, elementwise with broadcasting."""
         ...
@@ -170,3 +183,13 @@ class Gate(Protocol):
     def backward(self, grad: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
         """One gradient per input: ``grad * d(out)/d(x_i)``."""
         ...
+
+
+def gate_markdown(gate: Any) -> str:
+    """A gate for a notebook: its name, arity, operator, formula and local-gradient rule."""
+    rule = getattr(gate, "grad_doc", None)
+    symbol = getattr(gate, "symbol", None)
+    lines = [f"**{gate.name}** ({gate.arity} input(s){f', operator `{symbol}`' if symbol else ''}): `{gate.doc}`"]
+    if rule:
+        lines.append(f"local gradient: `{rule}`")
+    return "\n\n".join(lines)

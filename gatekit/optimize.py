@@ -22,13 +22,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .containment import describe, is_user_interrupt
 from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError
 from .problem import Problem, StopRun
 from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
 from .values import as_input
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .circuit import Circuit
+    from .plot import Plot
     from .registry import Registry
 
 __all__ = ["optimize", "compare", "Result", "StepRecord", "STOP_REASONS"]
@@ -39,17 +43,19 @@ STOP_REASONS = ("steps", "budget", "non-finite", "converged")
 
 @dataclass(frozen=True)
 class StepRecord:
-    """One step of a run: the output where it landed, the best so far, evaluations so far."""
+    """One step of a run: the output where it landed, the best so far, evaluations so far,
+    and the point it landed on (every input, free and held), so a path can be drawn."""
 
     step: int
     output: float
     best_output: float
     forward: int
     backward: int
+    point: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.step, "output": self.output, "best_output": self.best_output,
-                "forward": self.forward, "backward": self.backward}
+                "forward": self.forward, "backward": self.backward, "point": dict(self.point)}
 
 
 @dataclass
@@ -77,6 +83,21 @@ class Result:
     @property
     def steps_done(self) -> int:
         return len(self.history)
+
+    def __repr__(self) -> str:
+        return (f"<Result {self.strategy}: best {self.best_output:.6g} after {self.steps_done} step(s), "
+                f"{self.forward_evals} forward + {self.backward_evals} backward, stopped: {self.stop_reason}>")
+
+    def _repr_html_(self) -> str:
+        from .notebook import result_html
+
+        return result_html(self)
+
+    def plot(self, circuit: Circuit | None = None, path: str | Path | None = None) -> Plot:
+        """Output by step (and, given ``circuit`` with two free inputs, the path over its contours)."""
+        from .plot import plot_run
+
+        return plot_run(self, circuit, path)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (the CLI's ``--json``): floats, ints, strings, lists, dicts."""
@@ -303,7 +324,7 @@ def _execute(
             else:
                 problem.visit(_check_move(run, problem, move))
             history.append(StepRecord(step, problem.sign * problem.current_score, problem.sign * problem.best_score,
-                                      problem.forward_evals, problem.backward_evals))
+                                      problem.forward_evals, problem.backward_evals, problem.as_dict(problem.current)))
             if progress is not None:
                 progress(step, run.steps)
             if reason == "converged":
@@ -337,20 +358,25 @@ def _call(run: _Run, method: Callable[..., Any], *args: Any) -> Any:
         raise StrategyContractError(f"strategy {run.strategy.name!r}{plugin}: {exc}", plugin=run.plugin) from exc
     except (StopRun, GatekitError):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit, GeneratorExit...: contained (gatekit/containment.py)
+        if is_user_interrupt(exc):
+            raise
         raise StrategyContractError(
-            f"strategy {run.strategy.name!r}{plugin} raised {type(exc).__name__}: {exc}", plugin=run.plugin
+            f"strategy {run.strategy.name!r}{plugin} raised {describe(exc)}", plugin=run.plugin
         ) from exc
 
 
 def _check_move(run: _Run, problem: Problem, move: Any) -> np.ndarray:
     try:
-        point = np.array(move, dtype=np.float64)
+        complex_move = np.iscomplexobj(move)  # float64 would drop the imaginary part, with a raw warning
+        point = None if complex_move else np.array(move, dtype=np.float64)
     except (TypeError, ValueError):
-        point = None
+        complex_move, point = False, None
     if point is None or point.shape != (problem.n,):
         plugin = f" (plugin {run.plugin!r})" if run.plugin else ""
         shape = "nothing" if move is None else (f"shape {point.shape}" if point is not None else repr(move))
+        if complex_move:
+            shape = "complex numbers"
         raise StrategyContractError(
             f"strategy {run.strategy.name!r}{plugin} returned {shape} from step; expected {problem.n} number(s) "
             f"({problem.describe_free()}) or gatekit.Converged",

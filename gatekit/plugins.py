@@ -22,6 +22,7 @@ distributions claim.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -36,8 +37,9 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .containment import captured_output, describe, is_user_interrupt
 from .errors import GatekitError, PluginError, PluginLoadError, UsageError, suggest
-from .registry import LoadError, PluginInfo, Registry
+from .registry import LoadError, PluginInfo, PluginMessage, Registry
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -102,12 +104,32 @@ class _Loader:
                 f"plugin {plugin!r} failed ({stage}): {message}", plugin=plugin
             ) from (exc if cause is None else cause)
 
+    def capturing(self, plugin: str, stage: str) -> contextlib.AbstractContextManager[None]:
+        """What plugin code prints or warns meanwhile becomes the plugin's messages (one line each)."""
+        return captured_output(lambda line: self.registry.messages.append(PluginMessage(plugin, line, stage)))
+
     def add(self, info: PluginInfo, module: Any) -> None:
         if self.pm.is_blocked(info.name):
             return
+        if self.pm.is_registered(module):
+            loaded_as = self.pm.get_name(module)
+            if loaded_as != info.name:
+                self.fail(info.name, "import", PluginLoadError(
+                    f"plugin {info.name!r} is the module already loaded as plugin {loaded_as!r}; it loads once, "
+                    f"as {loaded_as!r}", info.name))
+            return  # the same plugin given twice: once is enough
+        holder = self.pm.get_plugin(info.name)
+        if holder is not None:
+            where = getattr(module, "__file__", None) or f"an object of type {type(module).__name__}"
+            self.fail(info.name, "import", PluginLoadError(
+                f"two plugins are named {info.name!r}; the one from {where} was not loaded (rename one of them)",
+                info.name))
+            return
         try:
             self.pm.register(module, name=info.name)
-        except Exception as exc:  # pluggy rejects malformed hook implementations
+        except BaseException as exc:  # pluggy rejects malformed hook implementations
+            if is_user_interrupt(exc):
+                raise
             self.fail(info.name, "import", exc)
             return
         self.order.append((info, module))
@@ -143,8 +165,11 @@ class _Loader:
                 continue
             seen[ep.name] = info
             try:
-                module = ep.load()
-            except (Exception, SystemExit) as exc:  # one broken plugin never takes the rest down
+                with self.capturing(ep.name, "import"):
+                    module = ep.load()
+            except BaseException as exc:  # one broken plugin never takes the rest down
+                if is_user_interrupt(exc):
+                    raise
                 self.fail(ep.name, "import", exc)
                 continue
             found.append((info, module))
@@ -164,20 +189,30 @@ class _Loader:
                 continue
             info = PluginInfo(name, "gatekit", version, builtin=True)
             try:
-                found.append((info, importlib.import_module(name)))
-            except (Exception, SystemExit) as exc:
+                with self.capturing(name, "import"):
+                    found.append((info, importlib.import_module(name)))
+            except BaseException as exc:
+                if is_user_interrupt(exc):
+                    raise
                 self.fail(name, "import", exc)
         return found
 
     def extras(self, extras: Iterable[str | ModuleType | Any]) -> list[tuple[PluginInfo, Any]]:
         found = []
+        seen: set[str] = set()
         for spec in extras:
+            if isinstance(spec, str):
+                key = os.path.realpath(Path(spec).expanduser()) if _is_path(spec) else spec
+                if key in seen:
+                    continue  # the same file or module named twice: imported once
+                seen.add(key)
             if not isinstance(spec, str):
                 name = getattr(spec, "__name__", None) or type(spec).__name__
                 found.append((PluginInfo(name), spec))
                 continue
             try:
-                module = _import_extra(spec)
+                with self.capturing(_extra_name(spec), "import"):
+                    module = _import_extra(spec)
             except UsageError:
                 raise  # a path that does not exist is the user's typo, not a plugin's failure
             except ModuleNotFoundError as exc:
@@ -188,7 +223,9 @@ class _Loader:
                     ) from None
                 self.fail(_extra_name(spec), "import", exc)
                 continue
-            except (Exception, SystemExit) as exc:
+            except BaseException as exc:
+                if is_user_interrupt(exc):
+                    raise
                 self.fail(_extra_name(spec), "import", exc)
                 continue
             found.append((PluginInfo(module.__name__), module))
@@ -214,7 +251,7 @@ class _Loader:
                 function = impls.get(key)
                 if function is not None:
                     self.run_hook(info, hook, function)
-                elif key not in impls and callable(getattr(module, hook, None)):
+                elif key not in impls and callable(_plugin_attribute(module, hook)):
                     # pluggy ignores unmarked functions; say so rather than load nothing.
                     self.fail(
                         info.name,
@@ -230,8 +267,11 @@ class _Loader:
             staged.append((obj, bool(override)))
 
         try:
-            impl(register=register)
-        except (Exception, SystemExit) as exc:
+            with self.capturing(info.name, "hook"):
+                impl(register=register)
+        except BaseException as exc:
+            if is_user_interrupt(exc):
+                raise
             # A hook that fails half-way registers nothing: no half-loaded plugin.
             self.fail(info.name, "hook", PluginLoadError(f"{hook} raised {_exc_text(exc)}", info.name), cause=exc)
             return
@@ -240,14 +280,25 @@ class _Loader:
                 self.registry.add(kind, obj, info, override=override)
             except PluginError as exc:
                 self.fail(info.name, "register", exc)
-            except Exception as exc:  # e.g. a gate whose attributes raise when read
+            except BaseException as exc:  # e.g. a gate whose attributes raise when read
+                if is_user_interrupt(exc):
+                    raise
                 self.fail(info.name, "register", PluginLoadError(
                     f"registering a {kind} in {hook} raised {_exc_text(exc)}", info.name), cause=exc)
 
 
+def _plugin_attribute(module: Any, name: str) -> Any:
+    """``getattr(module, name, None)``, also when the module's ``__getattr__`` raises."""
+    try:
+        return getattr(module, name, None)
+    except BaseException as exc:
+        if is_user_interrupt(exc):
+            raise
+        return None
+
+
 def _exc_text(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return describe(exc)
 
 
 def _origin(info: PluginInfo) -> str:
@@ -285,7 +336,28 @@ def _import_extra(spec: str) -> ModuleType:
         # Renamed only now: the file loader refuses a module whose name it was not given.
         module.__name__ = path.stem  # the plugin's name is the file's stem
         return module
+    _check_parents(spec)
     return importlib.import_module(spec)
+
+
+def _check_parents(spec: str) -> None:
+    """Refuse ``this.module.x`` when ``this`` is a plain module, before importing anything.
+
+    ``import_module`` imports each parent first, so a typo would run an unrelated
+    module (``this`` prints the Zen of Python) before failing.
+    """
+    top = spec.split(".")[0]
+    if "." not in spec or top in sys.modules:
+        return  # nothing to run before the module itself (an imported parent has run already)
+    try:
+        found = importlib.util.find_spec(top)  # a top-level name is found without importing it
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise ModuleNotFoundError(f"No module named {top!r}", name=top)
+    if found.submodule_search_locations is None:
+        raise UsageError(f"plugin module {spec!r} cannot be found: {top!r} is a module, not a package, "
+                         "so it holds no submodules (give a .py file or an importable module name)")
 
 
 def load_registry(

@@ -16,10 +16,17 @@ from typing import Any
 from .errors import GateValidationError, NameConflictError, UnknownNameError
 from .gate import OPERATOR_SYMBOLS, Domain, Gate
 
-__all__ = ["Registry", "Entry", "LoadError", "PluginInfo", "validate_gate", "NAME_PATTERN"]
+__all__ = ["Registry", "Entry", "LoadError", "PluginMessage", "PluginInfo", "validate_gate", "NAME_PATTERN", "MAX_ARITY"]
 
 #: Names of gates and strategies: what an expression or a command line can spell.
 NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
+
+#: The most inputs a gate may take. Every use spells each argument out (an expression,
+#: a file, ``gatekit eval``), and ``gatekit check`` differentiates numerically in every
+#: input (work grows with arity squared: about 2 s at 64 inputs, 20 s at 256), so an
+#: unbounded arity (``10**9``) would make them run without end. 256 leaves room for
+#: composite gates of many scalar inputs; arrays, not arity, carry wide data.
+MAX_ARITY = 256
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,22 @@ class LoadError:
 
     def __str__(self) -> str:
         return f"plugin {self.plugin!r} ({self.stage}): {self.message}"
+
+
+@dataclass(frozen=True)
+class PluginMessage:
+    """One line a plugin printed or warned while it was imported or its hook ran.
+
+    Captured at load time so that stdout stays clean for ``--json``; the CLI shows
+    them on stderr and in ``gatekit plugins``.
+    """
+
+    plugin: str
+    message: str
+    stage: str  # "import", "hook"
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin!r} ({self.stage}) said: {self.message}"
 
 
 _MISSING = object()
@@ -127,9 +150,14 @@ def validate_gate(gate: Any) -> list[str]:
             "single '-', e.g. 'mul' or 'soft_plus')"
         )
     arity = _attr(gate, "arity")
-    arity_ok = isinstance(arity, int) and not isinstance(arity, bool) and arity >= 1
+    arity_ok = isinstance(arity, int) and not isinstance(arity, bool) and 1 <= arity <= MAX_ARITY
     if not arity_ok:
-        what = "arity is missing" if arity is _MISSING else f"arity {arity!r} is not a positive integer"
+        if arity is _MISSING:
+            what = "arity is missing"
+        elif isinstance(arity, int) and not isinstance(arity, bool) and arity > MAX_ARITY:
+            what = f"arity {arity} is more than {MAX_ARITY}, the most a gate may take"
+        else:
+            what = f"arity {_short(arity)} is not a positive integer"
         problems.append(f"{what} (the number of inputs)")
     doc = _attr(gate, "doc")
     if not isinstance(doc, str) or not doc.strip():
@@ -175,6 +203,8 @@ class Registry:
     entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {"gate": {}, "strategy": {}})
     plugins: list[PluginInfo] = field(default_factory=list)
     load_errors: list[LoadError] = field(default_factory=list)
+    #: What plugins printed or warned while loading, one line each.
+    messages: list[PluginMessage] = field(default_factory=list)
     #: (operator symbol, arity) -> name of the gate that binds it.
     symbols: dict[tuple[str, int], str] = field(default_factory=dict)
     #: The pluggy manager that loaded the plugins (None for a registry filled by hand).
@@ -268,6 +298,16 @@ class Registry:
     def __contains__(self, name: object) -> bool:
         return name in self.entries["gate"]
 
+    def __repr__(self) -> str:
+        errors = f", {len(self.load_errors)} load error(s)" if self.load_errors else ""
+        return (f"<Registry {len(self.entries['gate'])} gates, {len(self.entries['strategy'])} strategies, "
+                f"{len(self.plugins)} plugin(s){errors}>")
+
+    def _repr_html_(self) -> str:
+        from .notebook import registry_html
+
+        return registry_html(self)
+
     def operator(self, symbol: str, arity: int) -> Any | None:
         """The gate that binds ``symbol`` with ``arity`` inputs, or None."""
         name = self.symbols.get((symbol, arity))
@@ -285,6 +325,15 @@ class Registry:
             kind: sorted(e.name for e in table.values() if e.plugin.name == plugin)
             for kind, table in self.entries.items()
         }
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut short (a hostile object's repr may be huge or may raise)."""
+    try:
+        shown = repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _describe(obj: Any) -> str:

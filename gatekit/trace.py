@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .explain import Explanation, explain, number
+
 if TYPE_CHECKING:
     from .circuit import Circuit
 
@@ -95,6 +97,23 @@ class Trace:
             grad = None if grads is None else _plain(grads[i])
             out.append(Stage(i, name, node.kind, node.gate, node.args, _plain(self.values[i]), grad))
         return out
+
+    def explain(self, node: int | str, *, max_paths: int | None = 8, digits: int | None = 4) -> Explanation:
+        """Why ``node``'s gradient is what it is: each wire's share (local gradient times
+        upstream gradient), their sum at a fork, and for an input the sum over paths."""
+        return explain(self, node, max_paths=max_paths, digits=digits)
+
+    def __repr__(self) -> str:
+        gates = sum(1 for node in self.circuit.nodes if node.kind == "gate")
+        output = _short(self.output) if np.ndim(self.output) else number(self.output)
+        state = "with gradients" if self.grads is not None else "forward only (call .backward())"
+        return f"<Trace of {gates} gate(s): output {output}, {state}>"
+
+    def _repr_html_(self) -> str:
+        # Display is drawn by the layers above the engine; imported here, when a notebook asks.
+        from .notebook import trace_html
+
+        return trace_html(self)
 
     def first_nonfinite(self) -> NonFinite | None:
         """The first node (in order) whose value holds an inf or a nan, if any.

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import UsageError
 
-__all__ = ["as_input", "is_real"]
+__all__ = ["as_input", "is_real", "label_problem", "is_input_name"]
 
 
 def as_input(name: str, value: Any) -> Any:
@@ -36,6 +36,10 @@ def as_input(name: str, value: Any) -> Any:
             raise refused(" (too large for a float)") from None
     if isinstance(value, (bool, np.bool_, str, bytes)):
         raise refused()
+    if isinstance(value, np.ma.MaskedArray):
+        # np.asarray would drop the mask and compute with the hidden values.
+        raise UsageError(f"input {name!r} is a masked array; gatekit would compute with the masked values, so "
+                         f"give {name}.filled(value) or {name}.compressed() (the unmasked values) instead")
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
@@ -63,3 +67,28 @@ def is_real(value: Any) -> bool:
     except OverflowError:
         return False
     return True
+
+
+def label_problem(label: object) -> str | None:
+    """Why ``label`` cannot name a stage (None when it can).
+
+    A stage label becomes a node id in a circuit file, so what is refused here is what
+    a file could not hold: a label must be a string with a visible character (not
+    ``""``, ``" "`` or ``"\\u2028"``) that UTF-8 can encode (no lone surrogate such as
+    ``"\\ud800"``). One rule at build time means whatever can be built can be saved
+    and loaded back.
+    """
+    if not isinstance(label, str):
+        return f"a stage label must be a string, got {type(label).__name__}"
+    if not label.strip():
+        return f"a stage label must be a non-empty string with a visible character, got {label!r}"
+    try:
+        label.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"a stage label must be text UTF-8 can encode, got {label!r} (it holds a lone surrogate)"
+    return None
+
+
+def is_input_name(name: object) -> bool:
+    """An input name is a Python identifier, as an expression would spell it."""
+    return isinstance(name, str) and name.isidentifier()

@@ -45,3 +45,13 @@ class DoublingMul(Gate):
 
     def backward(self, grad, out, x, y):
         return 2 * grad * y, 2 * grad * x
+
+
+def write_plugin(folder, name: str, source: str) -> str:
+    """``source`` (dedented) as the plugin file ``folder/name.py``; returns its path for --plugin."""
+    import textwrap
+    from pathlib import Path
+
+    path = Path(folder) / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return str(path)

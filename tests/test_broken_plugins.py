@@ -41,6 +41,8 @@ class Broken:
 
 BROKEN = {
     "raises_on_import": Broken("import", ("RuntimeError", "fails on purpose while being imported"), errors=1),
+    "raises_base_exception": Broken("import", ("Boom", "fails on purpose while being imported"), errors=1),
+    "hook_interrupts": Broken("hook", ("gatekit_register_gates", "KeyboardInterrupt"), errors=1),
     "hook_raises": Broken("hook", ("gatekit_register_gates", "ValueError", "fails on purpose inside its hook"),
                           errors=1),
     "registers_junk": Broken("register", ("'not a gate' is not a gate", "got the class Junk, not an instance"),

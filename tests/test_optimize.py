@@ -271,7 +271,7 @@ def test_result_to_dict_is_the_clis_json_shape(product):
     assert data["start"] == START and data["start_output"] == -3.0
     assert data["evaluations"] == {"forward": result.forward_evals, "backward": 0}
     assert [h["step"] for h in data["history"]] == [1, 2, 3]
-    assert set(data["history"][0]) == {"step", "output", "best_output", "forward", "backward"}
+    assert set(data["history"][0]) == {"step", "output", "best_output", "forward", "backward", "point"}
     assert data["options"] == {"step_size": 0.01, "candidates": 10, "anchor": "best"}
     assert data["stop_reason"] == "steps" and data["seconds"] >= 0
     assert all(type(v) is float for v in data["final"].values())

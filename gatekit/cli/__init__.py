@@ -12,8 +12,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import check, gates, graph, optimize, plugins, run, strategies, tour, train
-from .session import Session
+from . import check, gates, graph, optimize, plugins, run, step, strategies, tour, train
+from ..containment import watching_interrupts
+from .session import INTERRUPTED, Session
 
 __all__ = ["app", "main"]
 
@@ -53,9 +54,11 @@ def root(
 ) -> None:
     """Backpropagation on real-valued circuits: gates as plugins, every value and gradient visible."""
     ctx.obj = Session(tuple(plugin or ()))
+    # Until the command ends, a real Ctrl-C is told from a plugin's KeyboardInterrupt.
+    ctx.with_resource(watching_interrupts())
 
 
-for _module in (gates, run, graph, optimize, strategies, check, plugins, tour, train):
+for _module in (gates, run, step, graph, optimize, strategies, check, plugins, tour, train):
     _module.register(app)
 
 
@@ -66,11 +69,22 @@ def main() -> None:
     (an unknown command or option, ``--steps abc``) come out as one line too, like every
     error gatekit raises, instead of click's multi-line box.
     """
+    for stream in (sys.stdout, sys.stderr):
+        # Under LC_ALL=C or PYTHONIOENCODING=ascii a label or gate doc with 'ñ' must not
+        # turn a finished result into a UnicodeEncodeError: show what cannot be shown as '?'.
+        if getattr(stream, "errors", "strict") == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         code = app(prog_name="gatekit", standalone_mode=False)
-    except typer.Abort:
+    except typer.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            print("Error: interrupted", file=sys.stderr)
+            sys.exit(INTERRUPTED)
         print("Error: aborted", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C outside any command (while the parser ran)
+        print("Error: interrupted", file=sys.stderr)
+        sys.exit(INTERRUPTED)
     except Exception as exc:
         # typer vendors click, so its exceptions are matched by what they offer.
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):

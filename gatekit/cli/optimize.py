@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -10,6 +11,7 @@ import typer
 import gatekit
 
 from ..errors import UsageError
+from ..plot import plot_comparison, plot_run, require_matplotlib
 from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
 from .completion import complete_strategy
 from .progress import ProgressBar, wanted
@@ -29,6 +31,11 @@ StepSize = Annotated[
 Options = Annotated[
     Optional[list[str]],
     typer.Option("--option", metavar="KEY=VALUE", help="A strategy option, e.g. h=1e-4 (repeatable).",
+                 show_default=False),
+]
+Plot = Annotated[
+    Optional[Path],
+    typer.Option("--plot", metavar="FILE.png", help="Also draw the run(s) to this image file (needs gatekit[plot]).",
                  show_default=False),
 ]
 Budget = Annotated[
@@ -104,6 +111,17 @@ def _print_comparison(results: list[Any]) -> None:
     console().print(titled("strategies compared (same circuit, start, steps and seed)", table))
 
 
+def _one_strategy(given: list[str] | None) -> str:
+    """The one ``--strategy`` of ``optimize``: given twice is a mistake, not "the last one"."""
+    if not given:
+        return "analytic-gradient"
+    if len(set(given)) > 1:
+        shown = " ".join(f"--strategy {name}" for name in given)
+        raise UsageError(f"optimize runs one strategy, got {len(given)} ({', '.join(given)}); "
+                         f"to run several side by side: gatekit compare EXPR ... {shown}")
+    return given[0]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("optimize", context_settings=POSITIONAL_SETTINGS)
     @reports_errors
@@ -112,8 +130,10 @@ def register(app: typer.Typer) -> None:
         words: Words = None,
         file: FileOption = None,
         strategy: Annotated[
-            str, typer.Option("--strategy", help="A registered strategy.", autocompletion=complete_strategy)
-        ] = "analytic-gradient",
+            Optional[list[str]],
+            typer.Option("--strategy", help="A registered strategy [default: analytic-gradient].",
+                         autocompletion=complete_strategy, show_default=False),
+        ] = None,
         steps: Steps = 100,
         step_size: StepSize = None,
         seed: Seed = None,
@@ -121,9 +141,13 @@ def register(app: typer.Typer) -> None:
         hold: Hold = None,
         option: Options = None,
         budget: Budget = None,
+        plot: Plot = None,
         json: Json = False,
     ) -> None:
         """Climb (or descend) the circuit's output with one strategy, from the given point."""
+        strategy = _one_strategy(strategy)
+        if plot is not None:
+            require_matplotlib()  # before the run, not after it
         registry = registry_of(ctx)
         registry.strategy(strategy)  # an unknown strategy first, before the circuit
         given = circuit_and_values(words, file, registry, "optimize")
@@ -137,6 +161,9 @@ def register(app: typer.Typer) -> None:
             emit_json(result.to_dict())
         else:
             _print_result(result, given.circuit.inputs)
+        if plot is not None:
+            plot_run(result, given.circuit, plot)
+            typer.echo(f"wrote {plot}", err=True)
 
     @app.command("compare", context_settings=POSITIONAL_SETTINGS)
     @reports_errors
@@ -156,9 +183,12 @@ def register(app: typer.Typer) -> None:
         hold: Hold = None,
         option: Options = None,
         budget: Budget = None,
+        plot: Plot = None,
         json: Json = False,
     ) -> None:
         """Every registered strategy (or those named) on the same circuit, start and budget."""
+        if plot is not None:
+            require_matplotlib()
         registry = registry_of(ctx)
         for name in strategy or ():
             registry.strategy(name)
@@ -174,3 +204,6 @@ def register(app: typer.Typer) -> None:
             emit_json([r.to_dict() for r in results])
         else:
             _print_comparison(results)
+        if plot is not None:
+            plot_comparison(results, plot)
+            typer.echo(f"wrote {plot}", err=True)

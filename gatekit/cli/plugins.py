@@ -18,9 +18,12 @@ def plugin_rows(registry: Registry, include_builtin: bool) -> list[dict[str, Any
     errors: dict[str, list[dict[str, str]]] = {}
     for problem in registry.load_errors:
         errors.setdefault(problem.plugin, []).append({"stage": problem.stage, "message": problem.message})
+    said: dict[str, list[dict[str, str]]] = {}
+    for message in registry.messages:
+        said.setdefault(message.plugin, []).append({"stage": message.stage, "message": message.message})
     rows = []
     for info in registry.plugins:
-        if info.builtin and not include_builtin and info.name not in errors:
+        if info.builtin and not include_builtin and info.name not in errors and info.name not in said:
             continue
         given = registry.provided_by(info.name)
         rows.append({
@@ -32,12 +35,13 @@ def plugin_rows(registry: Registry, include_builtin: bool) -> list[dict[str, Any
             "gates": given.get("gate", []),
             "strategies": given.get("strategy", []),
             "errors": errors.get(info.name, []),
+            "messages": said.get(info.name, []),
         })
     loaded = {info.name for info in registry.plugins}
     for name, problems in errors.items():
         if name not in loaded:
             rows.append({"name": name, "version": None, "distribution": None, "builtin": False, "loaded": False,
-                         "gates": [], "strategies": [], "errors": problems})
+                         "gates": [], "strategies": [], "errors": problems, "messages": said.get(name, [])})
     return rows
 
 
@@ -61,7 +65,9 @@ def register(app: typer.Typer) -> None:
             table.add_column(column)
         for row in rows:
             name = row["name"] + (" (built-in)" if row["builtin"] else "") + ("" if row["loaded"] else " (not loaded)")
-            problems = "; ".join(f"{p['stage']}: {p['message']}" for p in row["errors"])
+            notes = [f"{p['stage']}: {p['message']}" for p in row["errors"]]
+            notes += [f"said ({m['stage']}): {m['message']}" for m in row["messages"]]
+            problems = "; ".join(notes)
             table.add_row(name, row["version"] or "-", names(row["gates"]), names(row["strategies"]), problems or "-")
         out = console()
         if rows:

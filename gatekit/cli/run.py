@@ -7,6 +7,8 @@ from typing import Any
 import typer
 
 from ..circuit import Circuit
+from ..errors import UsageError
+from ..explain import Explanation
 from ..trace import Trace
 from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
 from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
@@ -58,14 +60,66 @@ def print_run(trace: Trace, title: str) -> None:
     out.print(f"output = {fmt(report['output'])}")
 
 
+#: What ``--explain`` without a node means: every input and stage.
+EVERY_NODE = "\0every"
+
+
+def explanations(trace: Trace, node: str) -> list[Explanation]:
+    """One node's explanation, or (for ``EVERY_NODE``) every input's and stage's, output first."""
+    if node != EVERY_NODE:
+        return [trace.explain(node)]
+    circuit = trace.circuit
+    order = [circuit.output] + [s.node for s in reversed(trace.stages(include_inputs=True)) if s.node != circuit.output]
+    return [trace.explain(i) for i in order]
+
+
+def split_explain(words: list[str]) -> tuple[list[str], str | None]:
+    """Take ``--explain``, ``--explain=NODE`` or ``--explain NODE`` out of the words.
+
+    typer has no option with an optional value, so the words carry it: after the
+    expression every word is ``NAME=VALUE``, so a plain name after ``--explain`` there
+    is the node to explain.
+    """
+    rest: list[str] = []
+    node: str | None = None
+    k = 0
+    while k < len(words):
+        word = words[k]
+        if word == "--explain" or word.startswith("--explain="):
+            if node is not None:
+                raise UsageError("--explain is given twice")
+            node = word.partition("=")[2] or EVERY_NODE
+            following = words[k + 1] if k + 1 < len(words) else None
+            if node == EVERY_NODE and rest and following is not None and following.isidentifier():
+                node, k = following, k + 1
+            if not node:
+                raise UsageError("--explain= needs a node: --explain=x, or --explain alone for every node")
+        else:
+            rest.append(word)
+        k += 1
+    return rest, node
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run", context_settings=POSITIONAL_SETTINGS)
     @reports_errors
     def run(ctx: typer.Context, words: Words = None, file: FileOption = None, json: Json = False) -> None:
-        """Every stage's value and gradient: gatekit run '(x + y) * z' x=-2 y=5 z=-4."""
+        """Every stage's value and gradient: gatekit run '(x + y) * z' x=-2 y=5 z=-4.
+
+        --explain [NODE] says why each gradient is what it is (or one input's or stage's:
+        --explain x, --explain=q): each wire's share, local gradient times upstream
+        gradient; at a fork the sum of the shares; for an input, the sum over paths.
+        """
+        words, explain = split_explain(list(words or ()))
         given = circuit_and_values(words, file, registry_of(ctx), "run")
         trace = given.circuit.forward(given.values, check_finite=True).backward()
-        if json:
+        if explain is not None:
+            found = explanations(trace, explain)
+            if json:
+                emit_json([e.to_dict() for e in found])
+            else:
+                typer.echo("\n\n".join(e.text() for e in found))
+        elif json:
             emit_json(run_report(trace))
         else:
             print_run(trace, given.source)

@@ -12,6 +12,7 @@ prints the traceback too.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
@@ -19,14 +20,17 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import typer
 
+from ..containment import describe, is_user_interrupt
 from ..errors import GatekitError
+from ..explain import number
 from ..plugins import load_registry
 from ..registry import Registry
 
@@ -48,6 +52,9 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
+
 #: The ``--json`` flag every command that prints data has.
 Json = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (and nothing else) instead of tables.")]
 
@@ -67,6 +74,8 @@ class Session:
             if not self.quiet_warnings:
                 for problem in registry.load_errors:
                     warn(f"plugin {problem.plugin!r} failed ({problem.stage}): {problem.message}")
+                for message in registry.messages:
+                    warn(str(message))
             self._registry = registry
         return self._registry
 
@@ -116,13 +125,29 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """A warning raised while a command runs (a plugin's gate, numpy) is one ``Warning:`` line.
+
+    Python would print it as two raw lines (file and source line), which no one
+    reading the CLI's stderr expects.
+    """
+    with warnings.catch_warnings(record=True) as caught:  # the filters as they are: only the printing changes
+        try:
+            yield
+        finally:
+            for shown in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+                warn(shown)
+
+
 def reports_errors(command: F) -> F:
     """Turn errors raised by ``command`` into one line on stderr and an exit code."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with _warnings_as_lines():
+                return command(*args, **kwargs)
         except GatekitError as exc:
             raise fail(str(exc), exc.exit_code) from None
         except OSError as exc:
@@ -133,7 +158,14 @@ def reports_errors(command: F) -> F:
             if _is_click_signal(exc):
                 raise
             hint = "" if debug_enabled() else " (set GATEKIT_DEBUG=1 to see the traceback)"
-            raise fail(f"unexpected {type(exc).__name__}: {exc}{hint}", 1) from None
+            raise fail(f"unexpected {describe(exc)}{hint}", 1) from None
+        except BaseException as exc:
+            # Plugin code is contained where it is called; what still gets here is the
+            # user's Ctrl-C, or a plugin's SystemExit/BaseException from an uncontained spot.
+            if is_user_interrupt(exc):
+                raise fail("interrupted", INTERRUPTED) from None
+            hint = "" if debug_enabled() else " (set GATEKIT_DEBUG=1 to see the traceback)"
+            raise fail(f"plugin code raised {describe(exc)}{hint}", 1) from None
 
     return run  # type: ignore[return-value]
 
@@ -171,15 +203,12 @@ def emit_json(data: Any) -> None:
 
 
 def fmt(value: Any, digits: int | None = None) -> str:
-    """A number for people: exact (shortest repr) by default, or ``digits`` significant."""
+    """A number for people: exact (shortest repr) by default, or ``digits`` significant
+    (the rule pictures use too); an array in full."""
     array = np.asarray(value)
     if array.ndim:
         return np.array2string(array, precision=digits or 8, separator=", ")
-    x = float(array)
-    if not math.isfinite(x):
-        return str(x)
-    text = f"{x:.{digits}g}" if digits else repr(x)
-    return text[:-2] if text.endswith(".0") else text
+    return number(array, digits)
 
 
 def console(stderr: bool = False) -> Any:
@@ -189,7 +218,37 @@ def console(stderr: bool = False) -> Any:
     """
     from rich.console import Console
 
+    stream = sys.stderr if stderr else sys.stdout
+    if not _can_encode(stream, "\u2026\u2500"):
+        # An ASCII or C locale terminal: rich draws ASCII boxes by itself, but cuts long
+        # text with '…' whatever the encoding; write that as '...' and anything else
+        # the terminal cannot show as '?', rather than fail half-way through a table.
+        return Console(file=_Encodable(stream), highlight=False, markup=False)  # type: ignore[arg-type]
     return Console(stderr=stderr, highlight=False, markup=False)
+
+
+def _can_encode(stream: Any, text: str) -> bool:
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+class _Encodable:
+    """A text stream that only ever receives what its encoding can hold."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+        self.encoding = getattr(stream, "encoding", None) or "ascii"
+
+    def write(self, text: str) -> int:
+        text = text.replace("\u2026", "...")
+        self.stream.write(text.encode(self.encoding, "replace").decode(self.encoding))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno: the stream's own
+        return getattr(self.stream, name)
 
 
 def titled(title: str, renderable: Any) -> Any:

@@ -8,7 +8,8 @@ Every number shown is computed here, by the same calls a user makes
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -194,17 +195,48 @@ def print_tour(data: dict[str, Any]) -> None:
               f"(largest relative error {fmt(c['neuron']['max_rel_error'], 3)}). Try: gatekit check")
 
 
+#: Steps of the comparison plot: enough for each strategy's line to show its shape.
+PICTURE_STEPS = 20
+
+
+def write_pictures(registry: Registry, directory: Path, seed: int = 0) -> list[Path]:
+    """The neuron drawn (SVG and PNG) and the four strategies compared (PNG), in ``directory``."""
+    from ..draw import draw
+    from ..plot import plot_comparison, require_matplotlib
+
+    require_matplotlib()
+    directory.mkdir(parents=True, exist_ok=True)
+    neuron = draw(gatekit.parse(NEURON, registry=registry), NEURON_AT,
+                  title="the sigmoid neuron, gate by gate: values forward, gradients backward")
+    written = [neuron.save(directory / "neuron.svg"), neuron.save(directory / "neuron.png")]
+    results = gatekit.compare(gatekit.parse(PRODUCT, registry=registry), PRODUCT_START,
+                              [name for name, _, _ in LESSON_STRATEGIES], steps=PICTURE_STEPS, seed=seed,
+                              registry=registry)
+    plot_comparison(results, directory / "strategies.png")
+    written.append(directory / "strategies.png")
+    return written
+
+
 def register(app: typer.Typer) -> None:
     @app.command("tour")
     @reports_errors
     def tour(
         ctx: typer.Context,
         seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the two random searches.")] = 0,
+        pictures: Annotated[
+            Optional[Path],
+            typer.Option("--pictures", metavar="DIR", show_default=False,
+                         help="Also draw the neuron and plot the four strategies into DIR (needs gatekit[plot])."),
+        ] = None,
         json: Annotated[bool, typer.Option("--json", help="Print the tour's numbers as JSON.")] = False,
     ) -> None:
         """The lesson, computed live: one gate, four strategies, the chain rule, a neuron, a check."""
-        data = tour_data(registry_of(ctx), seed)
+        registry = registry_of(ctx)
+        data = tour_data(registry, seed)
         if json:
             emit_json(data)
         else:
             print_tour(data)
+        if pictures is not None:
+            written = write_pictures(registry, pictures, seed)
+            typer.echo("pictures: " + ", ".join(str(p) for p in written), err=json)

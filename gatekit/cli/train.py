@@ -127,9 +127,9 @@ def register(app: typer.Typer) -> None:
             given = options.pop("step_size", None)
             rate = decay(float(given) if given is not None else _default_step(registry, strategy), steps)
         if plot is not None:
-            from ..boundary import _pyplot
+            from ..plot import require_matplotlib
 
-            _pyplot()  # a missing extra is an error before the training, not after it
+            require_matplotlib()  # a missing extra is an error before the training, not after it
         dataset = _data(data, points, seed, label, features)
         with ProgressBar([f"training {model}"], wanted(json)) as progress:
             run = train(dataset, model, loss, l2=l2, strategy=strategy, steps=steps, batch=batch, seed=seed,

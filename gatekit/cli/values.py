@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,8 @@ from ..errors import UnknownNameError, UsageError
 
 __all__ = ["is_number", "parse_number", "parse_numbers", "parse_assignments", "input_values", "looks_like_assignment"]
 
-_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+#: NAME=VALUE where NAME is any identifier the expression parser takes (``ñ=3`` too).
+_ASSIGNMENT = re.compile(r"^([^\W\d]\w*)=(.*)$", re.DOTALL)
 
 
 def _reject_option(word: str, command: str) -> None:
@@ -64,6 +66,10 @@ def parse_assignments(words: Iterable[str], command: str) -> dict[str, float]:
         if match is None:
             raise UsageError(f"expected NAME=VALUE with no spaces (for example x=1), got {word!r}")
         name, text = match.groups()
+        # Python's parser reads identifiers in NFKC form (a typed 'ﬁ' is 'fi'): so do we.
+        name = unicodedata.normalize("NFKC", name)
+        if not name.isidentifier():
+            raise UsageError(f"{name!r} is not an input name (letters, digits and '_', not starting with a digit)")
         if not text.strip():
             raise UsageError(f"input {name!r} has no value (write {name}=1, for example)")
         if name in values:

@@ -1,0 +1,126 @@
+"""A chatty plugin never breaks --json; Python's parser warnings never leak."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import gatekit
+from gatekit.registry import PluginMessage
+from cli_helpers import assert_error, invoke
+from helpers import write_plugin
+
+CHATTY = """
+import sys, warnings
+import gatekit
+print("hello from import")
+warnings.warn("import-time warning")
+
+class Chat(gatekit.Gate):
+    name, arity, doc = "chat", 1, "chat(x) = x"
+    def forward(self, x):
+        return x
+    def backward(self, grad, out, x):
+        return (grad,)
+
+@gatekit.hookimpl
+def gatekit_register_gates(register):
+    print("hook says hi")
+    print("to stderr", file=sys.stderr)
+    warnings.warn("hook warning", DeprecationWarning)
+    register(Chat())
+"""
+
+SAID = [
+    ("import", "hello from import"),
+    ("import", "UserWarning: import-time warning"),
+    ("hook", "hook says hi"),
+    ("hook", "to stderr"),
+    ("hook", "DeprecationWarning: hook warning"),
+]
+
+
+def _chatty(tmp_path: Path) -> str:
+    return write_plugin(tmp_path, "chatty", CHATTY)
+
+
+def test_what_a_plugin_prints_or_warns_while_loading_is_kept_as_its_messages(tmp_path, capsys):
+    registry = gatekit.load_registry(extra=[_chatty(tmp_path)], env={}, entry_points=())
+    assert registry.messages == [PluginMessage("chatty", text, stage) for stage, text in SAID]
+    assert registry.load_errors == [] and "chat" in registry
+    assert capsys.readouterr() == ("", "")  # nothing reached the real stdout or stderr
+
+
+def test_cli_a_chatty_plugin_leaves_json_clean_and_says_each_line_once_on_stderr(tmp_path):
+    result = invoke("--plugin", _chatty(tmp_path), "run", "chat(x)", "x=2", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["output"] == 2.0
+    lines = result.stderr.splitlines()
+    assert lines == [f"Warning: plugin 'chatty' ({stage}) said: {text}" for stage, text in SAID]
+
+
+def test_cli_plugins_lists_the_messages(tmp_path):
+    result = invoke("--plugin", _chatty(tmp_path), "plugins", "--json")
+    [row] = json.loads(result.stdout)
+    assert row["messages"] == [{"stage": stage, "message": text} for stage, text in SAID]
+    table = invoke("--plugin", _chatty(tmp_path), "plugins")
+    assert "said (import): hello from import" in " ".join(table.stdout.split())
+
+
+def test_the_real_console_script_keeps_stdout_json_only(tmp_path):
+    script = Path(sys.executable).with_name("gatekit")
+    done = subprocess.run([str(script), "--plugin", _chatty(tmp_path), "gates", "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert any(row["name"] == "chat" for row in json.loads(done.stdout))
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == len(SAID)
+
+
+def test_python_syntax_warnings_never_leak(recwarn):
+    registry = gatekit.load_registry(env={}, entry_points=())
+    circuit = gatekit.parse("1 + x", registry=registry)
+    assert circuit(x=1.0) == 2.0
+    for text in ("1if x else y", "x + 0x1for", "'\\d' + x"):
+        try:
+            gatekit.parse(text, registry=registry)
+        except gatekit.ExpressionError:
+            pass
+    assert [w for w in recwarn if issubclass(w.category, SyntaxWarning)] == []
+
+
+def test_cli_a_syntax_warning_is_not_a_second_line():
+    assert_error(invoke("run", "1if x else y", "x=1", "y=2"), 2, "conditional expressions")
+
+
+def test_the_real_console_script_says_one_line_for_a_warned_about_expression():
+    script = Path(sys.executable).with_name("gatekit")
+    done = subprocess.run([str(script), "run", "1if x else y", "x=1", "y=2"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+
+
+RUNTIME_WARNING = """
+import warnings
+import gatekit
+
+class Warner(gatekit.Gate):
+    name, arity, doc = "warner", 1, "warner(x) = x"
+    def forward(self, x):
+        warnings.warn("careful with " + repr(x))
+        return x
+    def backward(self, grad, out, x):
+        return (grad,)
+
+@gatekit.hookimpl
+def gatekit_register_gates(register):
+    register(Warner())
+"""
+
+
+def test_cli_a_warning_while_a_command_runs_is_one_line(tmp_path):
+    path = write_plugin(tmp_path, "warner", RUNTIME_WARNING)
+    result = invoke("--plugin", path, "run", "warner(x)", "x=1", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["output"] == 1.0
+    assert result.stderr.splitlines() == ["Warning: UserWarning: careful with 1.0"]
