@@ -110,6 +110,8 @@ class Network:
 
     def describe(self) -> str:
         kind = "layer gates" if self.layers else "scalar gates"
+        if len(self.sizes) == 2:  # no hidden layer, so no activation
+            return f"linear {self.sizes[0]}-1 ({self.n_parameters} parameters, {kind})"
         return f"MLP {'-'.join(map(str, self.sizes))} ({self.n_parameters} parameters, {kind}, {self.activation})"
 
     # data
