@@ -85,6 +85,13 @@ def test_bad_train_arguments_are_one_line(args, fragments):
     assert_error(invoke(*args), 2, *fragments)
 
 
+def test_a_plot_needs_two_features_and_says_so_before_training(tmp_path):
+    path = tmp_path / "three.csv"
+    path.write_text("1,2,3,1\n3,4,5,-1\n")
+    assert_error(invoke("train", "--data", str(path), "--plot", str(tmp_path / "b.png")), 2, "two features",
+                 "three.csv has 3")
+
+
 def test_a_bad_data_file_is_one_line_naming_the_row(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("1,2,1\n3,4,5\n")

@@ -131,6 +131,9 @@ def register(app: typer.Typer) -> None:
 
             require_matplotlib()  # a missing extra is an error before the training, not after it
         dataset = _data(data, points, seed, label, features)
+        if plot is not None and dataset.X.shape[1] != 2:
+            raise UsageError(f"--plot draws a decision boundary over two features; {dataset.name} has "
+                             f"{dataset.X.shape[1]}")
         with ProgressBar([f"training {model}"], wanted(json)) as progress:
             run = train(dataset, model, loss, l2=l2, strategy=strategy, steps=steps, batch=batch, seed=seed,
                         schedule=rate, layers=gates == "layer", registry=registry, progress=progress, **options)
