@@ -117,3 +117,12 @@ def test_random_networks_give_the_same_numbers_on_both_paths(hidden, seed, loss,
     grads = scalar.convert({k: ts.grad(k) for k in ps}, layers=True)
     for name in pl:
         np.testing.assert_allclose(grads[name], tl.grad(name), rtol=1e-10, atol=1e-12)
+
+
+def test_the_layer_path_is_three_linear_gates_and_the_scalar_path_one_gate_per_multiply():
+    from collections import Counter
+
+    layer = Counter(n.name for n in nn.mlp(2, [16, 16, 1], layers=True).circuit().nodes if n.kind == "gate")
+    assert layer == {"linear": 3, "relu": 2}
+    scalar = Counter(n.name for n in nn.mlp(2, [16, 16, 1]).circuit().nodes if n.kind == "gate")
+    assert scalar == {"mul": 304, "add": 304, "relu": 32}  # a product and a sum per weight
