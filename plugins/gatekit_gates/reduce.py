@@ -31,7 +31,7 @@ class Sum(Gate):
 
     def forward(self, x):
         # The array's own method: np.sum's dispatch costs more than the sum of a small array.
-        return x.sum() if x.__class__ is np.ndarray else np.sum(x)
+        return x.sum() if x.__class__ is np.ndarray else x if x.__class__ is float else np.sum(x)
 
     def backward(self, grad, out, x):
         return (_spread(grad, x, 1.0),)
@@ -43,7 +43,7 @@ class Mean(Gate):
     grad_doc = "d/dx[i] = 1 / n for every element"
 
     def forward(self, x):
-        return x.mean() if x.__class__ is np.ndarray else np.mean(x)
+        return x.mean() if x.__class__ is np.ndarray else x if x.__class__ is float else np.mean(x)
 
     def backward(self, grad, out, x):
         return (_spread(grad, x, 1.0 / max(np.size(x), 1)),)
