@@ -24,6 +24,7 @@ images: $(STAMP)
 	$(BIN)/gatekit tour --pictures docs/images > /dev/null
 
 test: $(STAMP)
+	$(BIN)/python -m mypy gatekit plugins
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

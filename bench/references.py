@@ -24,7 +24,7 @@ from workloads import EXP_SCALE, Workload
 
 __all__ = [
     "python_neuron", "python_chain", "python_dag",
-    "numpy_neuron", "numpy_dag",
+    "numpy_neuron", "numpy_neuron_tight", "numpy_dag", "python_w5",
     "micrograd_neuron", "micrograd_chain", "micrograd_dag",
 ]
 
@@ -122,6 +122,33 @@ def numpy_neuron(w: Workload) -> tuple[np.ndarray, list[np.ndarray]]:
     d_neg = d_add3 * exp1
     d_add2 = -d_neg
     return f, [d_add2 * x0, d_add2 * w0, d_add2 * x1, d_add2 * w1, d_add2]
+
+
+def numpy_neuron_tight(w: Workload) -> tuple[np.ndarray, list[np.ndarray]]:
+    """W4a as a numpy expert writes it: each product once, in place wherever a buffer is free."""
+    w0, x0, w1, x1, w2 = w.values
+    z = w0 * x0
+    tmp = w1 * x1
+    z += tmp
+    z += w2
+    np.negative(z, out=z)
+    np.exp(z, out=z)  # z = e = exp(-(w0*x0 + w1*x1 + w2))
+    f = z + 1.0
+    np.reciprocal(f, out=f)  # f = 1 / (1 + e)
+    g = f * f
+    g *= z  # d/d(w0*x0 + w1*x1 + w2) = f**2 * e
+    return f, [np.multiply(g, x0, out=tmp), g * w0, g * x1, g * w1, g]
+
+
+def python_w5(xs: list[float]) -> tuple[float, list[float]]:
+    """W5: f = sum x_i x_(i+1), and its gradient, by hand."""
+    n = len(xs)
+    out = sum(xs[i] * xs[i + 1] for i in range(n - 1))
+    g = [0.0] * n
+    for i in range(n - 1):
+        g[i] += xs[i + 1]
+        g[i + 1] += xs[i]
+    return out, g
 
 
 def numpy_dag(w: Workload) -> tuple[np.ndarray, list[np.ndarray]]:

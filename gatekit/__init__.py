@@ -28,8 +28,8 @@ from .errors import (
     DataFileError,
     ModelFileError,
 )
-from .gate import Domain, Gate, Interval
-from .hookspecs import hookimpl
+from .gate import Domain, Gate, Interval, Source
+from .hookspecs import Register, hookimpl
 from .plugins import default_registry, load_registry, reset_default_registry
 from .registry import Entry, LoadError, PluginInfo, Registry
 from .trace import Stage, Trace
@@ -48,6 +48,7 @@ from .explain import Explanation
 from .stepthrough import Step, steps
 from .draw import Picture, draw
 from .plot import plot_comparison, plot_run
+from . import notebook as _notebook  # noqa: F401  (gives circuits, traces, results their notebook display)
 from . import datasets, nn
 from .model_file import Model, load_model, save_model
 from .train import Training, decay, train
@@ -60,7 +61,9 @@ __all__ = [
     "Gate",
     "Domain",
     "Interval",
+    "Source",
     "hookimpl",
+    "Register",
     "Registry",
     "Entry",
     "PluginInfo",

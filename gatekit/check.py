@@ -1,7 +1,7 @@
 """Gradient checks: backprop against finite differences, in float64.
 
-- :func:`numerical_gradient`: forward or central differences of any function of
-  named inputs, one element at a time, with a step scaled to each value.
+- :func:`numerical_gradient` (from :mod:`gatekit.numerical`): forward or central
+  differences of any function of named inputs, one element at a time.
 - :func:`check_circuit`: a circuit's backward pass against central differences.
 - :func:`check_gate`: a gate at random points of its domain, as scalars and as
   broadcast arrays (it runs through a one-gate circuit, so the engine's shape
@@ -11,11 +11,15 @@
 
 Both the analytic and the numerical side use a random upstream gradient of size
 1.5 to 2.5 and random sign (never near 1), so a backward that ignores ``grad`` fails.
+A failure is then explained for an upstream gradient of 1, with the most likely
+mistake checked (:mod:`gatekit.diagnosis`); a failed circuit names its wrong gate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,85 +27,27 @@ import numpy as np
 
 from .circuit import GATE, INPUT, Circuit, Node
 from .containment import is_user_interrupt
-from .errors import GatekitError, UnknownNameError, UsageError
+from .diagnosis import Diagnosis, contract_diagnosis, diagnose, probe_contract
+from .errors import GatekitError, UsageError
 from .gate import DEFAULT_DOMAIN, Domain
+from .numerical import numerical_gradient, step_size
 from .registry import PluginInfo, Registry
+from .values import as_input
 
 __all__ = [
     "CheckResult",
+    "NodeReport",
     "numerical_gradient",
     "check_circuit",
     "check_gate",
     "assert_gate_gradients",
+    "KinkWarning",
     "DEFAULT_RTOL",
     "DEFAULT_ATOL",
 ]
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-6
-_EPS = np.finfo(np.float64).eps
-
-
-def step_size(x: Any, method: str = "central") -> Any:
-    """A step that balances truncation and rounding error at the scale of ``x``."""
-    base = _EPS ** (1 / 3) if method == "central" else _EPS**0.5
-    return base * np.maximum(1.0, np.abs(x))
-
-
-def numerical_gradient(
-    f: Callable[[dict[str, Any]], Any],
-    point: Mapping[str, Any],
-    names: Sequence[str] | None = None,
-    h: float | None = None,
-    method: str = "central",
-) -> dict[str, Any]:
-    """The gradient of scalar ``sum(f(point))`` w.r.t. each named input, element by element.
-
-    ``method`` is ``"forward"`` (``(f(x + h) - f(x)) / h``) or ``"central"``
-    (``(f(x + h) - f(x - h)) / 2h``). ``f`` receives a dict of float64 arrays (0-d
-    for scalar inputs). ``h`` defaults to a step scaled to each value, and the step
-    actually taken (``(x + h) - x`` in floating point) divides the difference; a given
-    ``h`` is used exactly as the textbook formula writes it (as the lesson does).
-    """
-    if method not in ("forward", "central"):
-        raise UsageError(f"unknown difference method {method!r} (valid: forward, central)")
-    if h is not None and (isinstance(h, bool) or not isinstance(h, (int, float)) or not 0 < h < np.inf):
-        raise UsageError(f"the step h must be a positive finite number, got {h!r}")
-    try:
-        base = {k: np.array(v, dtype=np.float64) for k, v in point.items()}
-    except (TypeError, ValueError):
-        raise UsageError(f"every input of the point must be a number or an array of numbers, got {dict(point)!r}") from None
-    wanted = list(base) if names is None else list(names)
-    for name in wanted:
-        if name not in base:
-            raise UnknownNameError("input", str(name), base, "(not in the point)")
-
-    def total(values: dict[str, Any]) -> float:
-        with np.errstate(all="ignore"):
-            return float(np.sum(f(values)))
-
-    f0 = total(base) if method == "forward" else None
-    grads = {}
-    for name in wanted:
-        x = base[name]
-        g = np.zeros_like(x)
-        for k in np.ndindex(x.shape):
-            old = float(x[k])
-            step = float(step_size(old, method)) if h is None else float(h)
-            x[k] = old + step
-            up = total(base)
-            if method == "forward":
-                taken = (float(x[k]) - old) if h is None else step
-                g[k] = (up - f0) / taken
-            else:
-                x[k] = old - step
-                down = total(base)
-                taken = (old + step) - (old - step) if h is None else 2 * step
-                g[k] = (up - down) / taken
-            x[k] = old
-        grads[name] = g if g.ndim else float(g)
-    return grads
-
 
 @dataclass
 class CheckResult:
@@ -116,36 +62,72 @@ class CheckResult:
     #: Why the check could not run (an exception from the gate), if it could not.
     error: str | None = None
     points_checked: int = 0
-    #: The input whose gradient disagreed most, and the two values there (one element).
+    #: The input whose gradient disagreed most, its element, and the derivative there from
+    #: backward and from central differences, both for an upstream gradient of 1.
     worst_input: str | None = None
     analytic: float | None = None
     numeric: float | None = None
+    worst_index: tuple[int, ...] = ()
+    #: The plugin that registered the gate checked (None for a circuit).
+    plugin: str | None = None
+    #: What the mistake most likely is, when the check failed (see :mod:`gatekit.diagnosis`).
+    diagnosis: Diagnosis | None = None
+    #: A kink met at a random point: not evidence either way, so the check passed (see ``describe``).
+    kink: Diagnosis | None = None
+    kink_point: dict[str, Any] = field(default_factory=dict)
+    #: For a circuit: the gate nodes whose own backward disagrees at the values they saw.
+    culprits: list[NodeReport] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return self.ok
 
+    def who(self) -> str:
+        return self.name if self.plugin is None else f"gate {self.name!r} (plugin {self.plugin!r})"
+
     def __repr__(self) -> str:
         return f"<CheckResult {self.describe()}>"
 
-    def _repr_html_(self) -> str:
-        from .notebook import check_html
+    def describe(self) -> str:
+        """What happened, in order: who, where, the two derivatives, the most likely mistake."""
+        if self.error:
+            text = self.error if self.plugin is not None and repr(self.name) in self.error else f"{self.who()}: {self.error}"
+            return text + (f"\n  most likely: {self.diagnosis.summary}" if self.diagnosis else "")
+        if self.ok:
+            text = f"{self.who()}: ok (max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g})"
+            if self.kink is not None:
+                text += f"\n  note: at {_point(self.kink_point)}: {self.kink.summary}"
+            return text
+        lines = [f"{self.who()}: backward disagrees with central differences",
+                 f"  at {_point(self.worst_point)}"]
+        if self.worst_input is not None:
+            element = f"[{', '.join(map(str, self.worst_index))}]" if self.worst_index else ""
+            lines.append(f"  for an upstream gradient of 1: backward gives d/d{self.worst_input}{element} = "
+                         f"{self.analytic!r}, central differences give {self.numeric!r}")
+        if self.diagnosis is not None:
+            lines.append(f"  most likely: {self.diagnosis.summary}")
+        for culprit in self.culprits:
+            lines.append(f"  the wrong gate: {culprit.describe()}")
+        return "\n".join(lines)
 
-        return check_html(self)
+
+@dataclass(frozen=True)
+class NodeReport:
+    """A gate node whose own backward disagrees with central differences at the values it saw."""
+
+    node: int
+    label: str | None
+    gate: str
+    plugin: str | None
+    result: CheckResult
 
     def describe(self) -> str:
-        if self.error:
-            return f"{self.name}: FAILED: {self.error}"
-        status = "ok" if self.ok else "FAILED"
-        text = f"{self.name}: {status} (max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g})"
-        if not self.ok:
-            point = ", ".join(f"{k}={_fmt(v)}" for k, v in self.worst_point.items())
-            text += f" worst at {point}"
-            if self.worst_input is not None:
-                text += (
-                    f": d/d{self.worst_input} from backward is {self.analytic!r}, "
-                    f"central difference gives {self.numeric!r}"
-                )
-        return text
+        where = f"node {self.node}" + (f" ({self.label!r})" if self.label else "")
+        lines = self.result.describe().splitlines()
+        return "\n    ".join([f"{where}, {lines[0]}"] + [line.strip() for line in lines[1:]])
+
+
+def _point(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in point.items())
 
 
 def _fmt(v: Any) -> str:
@@ -166,6 +148,41 @@ def _errors(analytic: Any, numeric: Any) -> tuple[float, float]:
         )
 
 
+class _CircuitProbe:
+    """A circuit as :mod:`gatekit.diagnosis` asks about it (see :class:`~gatekit.diagnosis.Probe`)."""
+
+    def __init__(self, circuit: Circuit):
+        self.circuit = circuit
+
+    def _total(self, point: Mapping[str, Any]) -> float:
+        with np.errstate(all="ignore"):
+            return float(np.sum(self.circuit.forward(point).output))
+
+    def backward(self, point: Mapping[str, Any], upstream: Any) -> dict[str, Any]:
+        trace = self.circuit.forward(point)
+        shape = np.shape(trace.output)
+        seed = np.broadcast_to(np.asarray(upstream, dtype=np.float64), shape).copy() if shape else float(
+            np.ravel(upstream)[0])
+        return trace.backward(seed).input_grads()
+
+    def numeric(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        return numerical_gradient(lambda v: self.circuit.forward(v).output, point)
+
+    def slopes(self, point: Mapping[str, Any], name: str, index: tuple[int, ...],
+               shrink: float = 1.0) -> tuple[float, float]:
+        # The central difference's own step, so a kink that step straddles is seen as one.
+        moved = {k: np.array(v, dtype=np.float64) for k, v in point.items()}
+        x = moved[name]
+        old = float(x[index])
+        h = float(step_size(old)) * shrink
+        mid = self._total(moved)
+        x[index] = old + h
+        up = self._total(moved)
+        x[index] = old - h
+        down = self._total(moved)
+        return (mid - down) / h, (up - mid) / h
+
+
 def check_circuit(
     circuit: Circuit,
     values: Mapping[str, Any] | None = None,
@@ -174,10 +191,16 @@ def check_circuit(
     atol: float = DEFAULT_ATOL,
     seed: int | None = 0,
     name: str = "circuit",
+    plugin: str | None = None,
+    more_points: Callable[[], list[dict[str, Any]]] | None = None,
 ) -> CheckResult:
     """Backprop through ``circuit`` at ``values`` against central differences.
 
     Passes when every gradient element satisfies ``|a - n| <= atol + rtol * max(|a|, |n|)``.
+    A failure carries a diagnosis and, for a circuit of several gates, the gate nodes whose
+    own backward is wrong at the values they saw (``culprits``). ``name`` and ``plugin``
+    name a one-gate circuit's gate; ``more_points`` gives further points where a diagnosis
+    is confirmed.
     """
     rng = np.random.default_rng(seed)
     point = circuit.resolve_inputs(values or {})
@@ -189,19 +212,19 @@ def check_circuit(
         analytic = trace.backward(upstream).input_grads()
         numeric = numerical_gradient(lambda v: upstream * circuit.forward(v).output, point)
     except GatekitError as exc:
-        return CheckResult(name, False, float("inf"), float("inf"), dict(point), error=str(exc))
+        return _failure(name, plugin, point, str(exc), _contract(circuit, point, str(exc)))
     except BaseException as exc:  # a plugin's gate raising: report it, never crash the checker
         if is_user_interrupt(exc):
             raise
-        return CheckResult(name, False, float("inf"), float("inf"), dict(point), error=f"{type(exc).__name__}: {exc}")
-    result = CheckResult(name, True, 0.0, 0.0, dict(point), points_checked=1)
+        return _failure(name, plugin, point, f"{type(exc).__name__}: {exc}", contract_diagnosis(" raised "))
+    result = CheckResult(name, True, 0.0, 0.0, dict(point), points_checked=1, plugin=plugin)
     worst_excess = -np.inf
     for key in circuit.inputs:
         a = np.asarray(analytic[key], dtype=np.float64)
         n = np.asarray(numeric[key], dtype=np.float64)
         if a.shape != n.shape:
-            return CheckResult(name, False, float("inf"), float("inf"), dict(point),
-                               error=f"gradient for {key!r} has shape {a.shape}, expected {n.shape}")
+            return _failure(name, plugin, point, f"gradient for {key!r} has shape {a.shape}, expected {n.shape}",
+                            contract_diagnosis("shape"))
         if a.size == 0:
             continue
         abs_err, rel_err = _errors(a, n)
@@ -216,8 +239,63 @@ def check_circuit(
             result.ok = False
             if excess[k] > worst_excess:
                 worst_excess = excess[k]
-                result.worst_input, result.analytic, result.numeric = key, float(a[k]), float(n[k])
+                result.worst_input, result.worst_index = key, tuple(int(i) for i in k)
+    if not result.ok and result.worst_input is not None:
+        try:
+            _diagnose(circuit, result, upstream, more_points)
+        except BaseException as exc:  # a gate that raises at the points a diagnosis tries
+            if is_user_interrupt(exc):
+                raise
+            result.diagnosis = Diagnosis("raised", f"no diagnosis: the gate raised {type(exc).__name__} at a point "
+                                                   "the diagnosis tried (gates give inf or nan, never raise)")
     return result
+
+
+def _contract(circuit: Circuit, point: Mapping[str, Any], message: str) -> Diagnosis:
+    """A one-gate circuit's broken protocol, probed on the gate itself; else read from the message."""
+    gate_nodes = [node for node in circuit.nodes if node.kind == GATE]
+    if len(gate_nodes) != 1 or len(point) != len(gate_nodes[0].args):
+        return contract_diagnosis(message)
+    gate = circuit.registry.entry("gate", str(gate_nodes[0].name)).obj
+    return probe_contract(gate, [point[name] for name in circuit.inputs], message)
+
+
+def _failure(name: str, plugin: str | None, point: Mapping[str, Any], error: str, diagnosis: Diagnosis) -> CheckResult:
+    return CheckResult(name, False, float("inf"), float("inf"), dict(point), error=error, plugin=plugin,
+                       diagnosis=diagnosis)
+
+
+def _diagnose(circuit: Circuit, result: CheckResult, upstream: Any,
+              more_points: Callable[[], list[dict[str, Any]]] | None) -> None:
+    """Fill in the diagnosis (and the culprits); a kink that is no bug makes the result pass."""
+    assert result.worst_input is not None
+    others = more_points() if more_points is not None else []
+    with np.errstate(all="ignore"):
+        diagnosis, result.analytic, result.numeric = diagnose(
+            _CircuitProbe(circuit), result.worst_point, upstream, (result.worst_input, result.worst_index), others)
+    if not diagnosis.is_bug:
+        result.ok, result.kink, result.kink_point = True, diagnosis, dict(result.worst_point)
+        return
+    result.diagnosis = diagnosis
+    gate_nodes = [i for i, node in enumerate(circuit.nodes) if node.kind == GATE]
+    if len(gate_nodes) > 1:
+        result.culprits = _culprits(circuit, result.worst_point, gate_nodes)
+
+
+def _culprits(circuit: Circuit, point: Mapping[str, Any], gate_nodes: list[int]) -> list[NodeReport]:
+    """The gate nodes whose own backward disagrees with central differences at the values they saw."""
+    trace = circuit.forward(point)
+    found = []
+    for i in gate_nodes:
+        node = circuit.nodes[i]
+        entry = circuit.registry.entry("gate", str(node.name))
+        local = _one_gate_circuit(entry.obj, entry.plugin)
+        values = {f"x{k}": trace.values[a] for k, a in enumerate(node.args)}
+        own = check_circuit(local, values, name=entry.name, plugin=entry.plugin.name,
+                            more_points=_more_points(entry.obj, local, values))
+        if not own.ok:
+            found.append(NodeReport(i, node.label, entry.name, entry.plugin.name, own))
+    return found
 
 
 #: Input shapes tried for each arity: scalars, equal arrays, and broadcasting.
@@ -229,15 +307,15 @@ def _shapes(arity: int) -> list[tuple[tuple[int, ...], ...]]:
     return same + mixed
 
 
-def _one_gate_circuit(gate: Any, plugin: str = "checked") -> Circuit:
+def _one_gate_circuit(gate: Any, plugin: PluginInfo | str) -> Circuit:
     registry = Registry()
-    registry.add_gate(gate, PluginInfo(plugin))  # validation at the door, as for any plugin
+    registry.add_gate(gate, plugin)  # validation at the door, as for any plugin
     names = [f"x{k}" for k in range(gate.arity)]
     nodes = [Node(INPUT, name=n) for n in names] + [Node(GATE, name=gate.name, args=tuple(range(gate.arity)))]
     return Circuit(nodes, gate.arity, registry)
 
 
-def _sample(gate: Any, rng: np.random.Generator, shape_set: tuple[tuple[int, ...], ...]) -> list[Any]:
+def sample_point(gate: Any, rng: np.random.Generator, shape_set: tuple[tuple[int, ...], ...]) -> list[Any]:
     """Points in the gate's domain, kept clear of its kinks by more than a step."""
     domain = getattr(gate, "domain", None)
     domain = domain if isinstance(domain, Domain) else DEFAULT_DOMAIN  # a duck-typed gate may have none
@@ -252,6 +330,23 @@ def _sample(gate: Any, rng: np.random.Generator, shape_set: tuple[tuple[int, ...
     return [x if np.ndim(x) else float(x) for x in xs]
 
 
+def plugin_of(gate: Any) -> str:
+    """The name of the plugin that registered ``gate`` in the default registry, else its module's name."""
+    from .plugins import default_registry  # the check sits above the loader; the loader never imports it
+
+    try:
+        entries = list(default_registry().iter_entries("gate"))
+    except GatekitError:  # asked from inside a hook, while the default registry loads
+        entries = []
+    for entry in entries:
+        if entry.obj is gate or (type(entry.obj) is type(gate) and entry.name == getattr(gate, "name", None)):
+            return entry.plugin.name
+    module = (gate if isinstance(gate, type) else type(gate)).__module__
+    # A .py file loaded as a plugin is renamed to its stem once imported: the plugin's name.
+    module = getattr(sys.modules.get(module), "__name__", module)
+    return "user" if module.split(".")[0] == "gatekit" else module
+
+
 def check_gate(
     gate: Any,
     *,
@@ -259,33 +354,41 @@ def check_gate(
     seed: int | None = 0,
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
-    plugin: str = "checked",
+    plugin: str | None = None,
+    at: Sequence[Sequence[Any]] | None = None,
 ) -> CheckResult:
     """Check ``gate.backward`` against central differences at random points of its domain.
 
-    Each of ``points`` rounds tries scalars, equal-shape arrays and broadcast arrays.
-    Returns the worst result; an invalid gate or one that raises fails with a message.
+    Each of ``points`` rounds tries scalars, equal-shape arrays and broadcast arrays; ``at``
+    gives the points instead (each a sequence of the gate's inputs: ``at=[(0.0,)]``).
+    Returns the worst result; an invalid gate or one that raises fails with a message. A
+    failure carries a diagnosis (:attr:`CheckResult.diagnosis`). ``plugin`` names the gate's
+    plugin in messages (default: the plugin that registered it, else its module).
     """
     if isinstance(points, bool) or not isinstance(points, int) or points < 1:
         raise UsageError(f"points must be a positive integer, got {points!r}")
-    name = getattr(gate, "name", None) or type(gate).__name__
+    name = str(getattr(gate, "name", None) or type(gate).__name__)
+    plugin = plugin_of(gate) if plugin is None else plugin
     try:
         circuit = _one_gate_circuit(gate, plugin)
     except GatekitError as exc:
-        return CheckResult(str(name), False, float("inf"), float("inf"), error=str(exc))
+        return CheckResult(name, False, float("inf"), float("inf"), error=str(exc), plugin=plugin)
     rng = np.random.default_rng(seed)
-    worst = CheckResult(str(name), True)
-    for _ in range(points):
-        domain = getattr(gate, "domain", None)
-        shape_sets = domain.shapes if isinstance(domain, Domain) and domain.shapes else _shapes(gate.arity)
-        for shape_set in shape_sets:
-            xs = _sample(gate, rng, shape_set)
-            result = check_circuit(circuit, dict(zip(circuit.inputs, xs)), rtol=rtol, atol=atol,
-                                   seed=int(rng.integers(2**31)), name=str(name))
+    given = None if at is None else [_at(gate, xs) for xs in at]
+    worst = CheckResult(name, True, plugin=plugin)
+    for _round in range(1 if given is not None else points):
+        for xs in given if given is not None else _drawn(gate, rng):
+            point = dict(zip(circuit.inputs, xs))
+            result = check_circuit(circuit, point, rtol=rtol, atol=atol, seed=int(rng.integers(2**31)), name=name,
+                                   plugin=plugin, more_points=_more_points(gate, circuit, point, rng))
             worst.points_checked += 1
             if result.error or not result.ok:
                 result.points_checked = worst.points_checked
                 return result
+            if result.kink is not None:  # no evidence either way: noted, and kept out of the errors
+                if worst.kink is None:
+                    worst.kink, worst.kink_point = result.kink, result.kink_point
+                continue
             worst.max_abs_error = max(worst.max_abs_error, result.max_abs_error)
             if result.max_rel_error >= worst.max_rel_error:
                 worst.max_rel_error = result.max_rel_error
@@ -293,14 +396,54 @@ def check_gate(
     return worst
 
 
+def _more_points(gate: Any, circuit: Circuit, like: Mapping[str, Any],
+                 source: np.random.Generator | None = None) -> Callable[[], list[dict[str, Any]]]:
+    """Four more points of the gate's domain, shaped like ``like``, for a diagnosis to confirm itself.
+
+    Drawn only when asked (after a failure), so a passing check's points never depend on it.
+    """
+    shapes = tuple(np.shape(v) for v in like.values())
+
+    def more() -> list[dict[str, Any]]:
+        rng = np.random.default_rng(0 if source is None else int(source.integers(2**31)))
+        return [dict(zip(circuit.inputs, sample_point(gate, rng, shapes))) for _ in range(4)]
+
+    return more
+
+
+def _drawn(gate: Any, rng: np.random.Generator) -> Iterator[list[Any]]:
+    """One round of random points, drawn one at a time (so a seed gives the points it always gave).
+
+    A gate that is not elementwise (``linear``) names the shapes to try in its domain.
+    """
+    domain = getattr(gate, "domain", None)
+    shape_sets = domain.shapes if isinstance(domain, Domain) and domain.shapes else _shapes(gate.arity)
+    for shape_set in shape_sets:
+        yield sample_point(gate, rng, shape_set)
+
+
+def _at(gate: Any, xs: Sequence[Any]) -> list[Any]:
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence) or len(xs) != gate.arity:
+        raise UsageError(f"each point of at= must give the {gate.arity} input(s) of gate {gate.name!r}, got {xs!r}")
+    return [as_input(f"x{k}", x) for k, x in enumerate(xs)]
+
+
 def assert_gate_gradients(gate: Any, **kwargs: Any) -> CheckResult:
     """Assert that ``gate`` passes :func:`check_gate` (for plugin authors' tests).
 
-    Raises :class:`AssertionError` with the worst disagreement (input, point, both
-    values) or the gate's error; returns the :class:`CheckResult` when it passes.
-    Keyword arguments go to :func:`check_gate` (``points``, ``seed``, ``rtol``, ``atol``).
+    Raises :class:`AssertionError` with the diagnosis (gate and plugin, point, both
+    derivatives for an upstream gradient of 1, the most likely mistake) or the gate's error;
+    returns the :class:`CheckResult` when it passes. Keyword arguments go to
+    :func:`check_gate` (``points``, ``seed``, ``rtol``, ``atol``, ``plugin``, ``at``).
     """
+    __tracebackhide__ = True  # pytest shows the author's test line, not gatekit's frames
     result = check_gate(gate, **kwargs)
     if not result.ok:  # raised, not asserted: python -O must not silence a plugin's test
         raise AssertionError(result.describe())
+    if result.kink is not None:
+        warnings.warn(KinkWarning(result.describe()), stacklevel=2)
     return result
+
+
+class KinkWarning(UserWarning):
+    """A gradient check met a kink where backward gives a one-sided slope: noted, not failed."""

@@ -56,8 +56,9 @@ import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .bounded_files import MAX_FILE_BYTES, check_path_or_file, read_limited, write_atomically
-from .values import label_problem
-from .errors import CircuitError, CircuitFileError, UnknownNameError, suggest
+from .errors import CircuitError, CircuitFileError, UnknownNameError, did_you_mean
+from .plugins import default_registry
+from .values import INPUT_NAME_RULE, is_input_name, label_problem
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -287,8 +288,6 @@ def loads(text: str, registry: Registry | None = None, source: str | None = None
 def circuit_from_dict(data: Any, registry: Registry | None = None, source: str | None = None) -> Circuit:
     """The circuit described by plain data in the file format (validated piece by piece)."""
     if registry is None:
-        from .plugins import default_registry
-
         registry = default_registry()
     return _Reader(registry, source).read(data)
 
@@ -334,8 +333,7 @@ class _Reader:
     def keys(self, obj: dict[str, Any], path: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
         for key in obj:
             if key not in allowed:
-                close = suggest(str(key), allowed)
-                hint = f"did you mean {close[0]!r}?" if close else "valid keys: " + ", ".join(allowed)
+                hint = did_you_mean(str(key), allowed, "valid keys: " + ", ".join(allowed))
                 self.fail(_join(path, str(key)), f"unknown key {key!r}; {hint}")
         for key in required:
             if key not in obj:
@@ -371,8 +369,8 @@ class _Reader:
             else:
                 self.fail(path, f'an input is an object {{"name": ..., "default": ...}} or a name, got {_kind(entry)}')
             name = entry["name"]
-            if not isinstance(name, str) or not name.isidentifier():
-                self.fail(name_path, f"an input name must be an identifier (letters, digits, '_'), got {name!r}")
+            if not is_input_name(name):
+                self.fail(name_path, f"an input name must be {INPUT_NAME_RULE}, got {name!r}")
             if name in self.refs:
                 self.fail(name_path, f"duplicate input name {name!r} (also inputs[{self.refs[name]}])")
             self.refs[name] = len(self.nodes)
@@ -443,9 +441,7 @@ class _Reader:
             self.fail(path, f"refers to {what}; a node may use only inputs and earlier nodes, so move it "
                             "after the nodes it uses")
         known = list(self.refs)
-        close = suggest(name, known)
-        hint = f"did you mean {close[0]!r}?" if close else (
-            "known: " + ", ".join(known) if known else "the file declares no inputs or nodes")
+        hint = did_you_mean(name, known, "known: " + ", ".join(known) if known else "the file declares no inputs or nodes")
         self.fail(path, f"{name!r} is not an input or a node id ({hint}); declare inputs in \"inputs\"")
 
     def output(self, data: dict[str, Any], nodes: list[Any]) -> int:

@@ -14,13 +14,15 @@ that overrides ``mul`` changes what ``*`` does. Any gate is reachable by name:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
-from .errors import CircuitError, UsageError, suggest
-from .values import is_input_name, label_problem
+from .errors import CircuitError, UsageError, did_you_mean
+from .plugins import default_registry
+from .values import CONSTANT_RULE, INPUT_NAME_RULE, is_input_name, label_problem
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["Composer", "Wire"]
 
 _NUMBER = (int, float, np.integer, np.floating)
+#: A Node without the Python-level ``__new__`` a named tuple has: building is per node.
+_new_node = tuple.__new__
 
 
 def _is_number(x: Any) -> bool:
@@ -55,11 +59,22 @@ class Wire:
     def _op(self, symbol: str, *args: Any) -> Wire:
         return self.composer.operator(symbol, *args)
 
-    def __add__(self, o): return self._op("+", self, o)
+    def _binary(self, symbol: str, a: Any, b: Any) -> Wire:
+        # The commonest call, wire (op) wire, written out: building costs per node.
+        composer = self.composer
+        resolved = composer._resolved.get(symbol)
+        if resolved is None or a.__class__ is not Wire or b.__class__ is not Wire or a.composer is not b.composer:
+            return composer.operator(symbol, a, b)
+        nodes = composer.nodes
+        nodes.append(_new_node(Node, (GATE, resolved[0].name, (a.id, b.id), None, None)))
+        composer._gates.append(resolved[0])
+        return Wire(composer, len(nodes) - 1)
+
+    def __add__(self, o): return self._binary("+", self, o)
     def __radd__(self, o): return self._op("+", o, self)
-    def __sub__(self, o): return self._op("-", self, o)
+    def __sub__(self, o): return self._binary("-", self, o)
     def __rsub__(self, o): return self._op("-", o, self)
-    def __mul__(self, o): return self._op("*", self, o)
+    def __mul__(self, o): return self._binary("*", self, o)
     def __rmul__(self, o): return self._op("*", o, self)
     def __truediv__(self, o): return self._op("/", self, o)
     def __rtruediv__(self, o): return self._op("/", o, self)
@@ -83,26 +98,28 @@ class Composer:
 
     def __init__(self, registry: Registry | None = None):
         if registry is None:
-            from .plugins import default_registry
-
             registry = default_registry()
         self.registry = registry
         self.nodes: list[Node] = []
+        self._gates: list[Any] = []  # each node's resolved gate (None for inputs and constants)
         self._consts: dict[str, int] = {}
-        self._input_names: set[str] = set()  # so a duplicate is found without a scan
+        self._input_ids: dict[str, int] = {}  # so a duplicate is found without a scan
+        # Each gate name and operator is resolved once per Composer: (gate, its plugin's name).
+        self._resolved: dict[Any, tuple[Any, str]] = {}
 
     # -- nodes -------------------------------------------------------------------------
-    def _add(self, node: Node) -> Wire:
+    def _add(self, node: Node, gate: Any = None) -> Wire:
         self.nodes.append(node)
+        self._gates.append(gate)
         return Wire(self, len(self.nodes) - 1)
 
     def input(self, name: str) -> Wire:
         if not is_input_name(name):
-            raise CircuitError(f"input name {name!r} must be an identifier (letters, digits, '_')")
-        if name in self._input_names:
+            raise CircuitError(f"input name {name!r} must be {INPUT_NAME_RULE}")
+        if name in self._input_ids:
             raise CircuitError(f"duplicate input name {name!r}")
-        self._input_names.add(name)
-        return self._add(Node(INPUT, name=name))
+        self._input_ids[name] = len(self.nodes)
+        return self._add(_new_node(Node, (INPUT, name, (), None, None)))
 
     def inputs(self, *names: str) -> tuple[Wire, ...]:
         """One input wire per name; a single string may hold several: ``inputs("x y z")``."""
@@ -118,10 +135,12 @@ class Composer:
             value = float(value)
         except OverflowError:
             raise CircuitError(f"the constant {value!r} is too large for a float") from None
+        if not math.isfinite(value):  # what a file cannot hold, no builder makes
+            raise CircuitError(f"the constant {value!r} must be {CONSTANT_RULE}")
         key = value.hex()  # tells 0.0 from -0.0 (1 / x differs) and gives nan one key
         if key not in self._consts:
             self._consts[key] = len(self.nodes)
-            self.nodes.append(Node(CONST, value=value))
+            self._add(Node(CONST, value=value))
         return Wire(self, self._consts[key])
 
     def _wire(self, x: Any, where: str) -> Wire:
@@ -135,7 +154,16 @@ class Composer:
 
     def gate(self, name: str, *args: Any, label: str | None = None) -> Wire:
         """A node applying the gate registered as ``name`` to ``args``."""
-        gate = self.registry.gate(name)
+        resolved = self._resolved.get(name)
+        if resolved is None:
+            entry = self.registry.entry("gate", name)  # the one lookup: unknown names get "did you mean"
+            resolved = self._resolved[name] = (entry.obj, entry.plugin.name)
+        wire = self._gate_node(resolved[0], name, args)
+        if label is not None:
+            self.label(wire, label)
+        return wire
+
+    def _gate_node(self, gate: Any, name: str, args: tuple[Any, ...]) -> Wire:
         if len(args) != gate.arity:
             raise CircuitError(f"gate {name!r} takes {gate.arity} argument(s), got {len(args)}")
         # Wires of this composer pass straight through; anything else (and the message
@@ -144,27 +172,37 @@ class Composer:
             a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {name!r}").id
             for k, a in enumerate(args)
         ])
-        wire = self._add(Node(GATE, name=name, args=ids))
-        if label is not None:
-            self.label(wire, label)
-        return wire
+        self.nodes.append(_new_node(Node, (GATE, name, ids, None, None)))
+        self._gates.append(gate)
+        return Wire(self, len(self.nodes) - 1)
 
     def operator(self, symbol: str, *args: Any) -> Wire:
-        gate = self.registry.operator(symbol, len(args))
-        if gate is None:
-            kind = "unary" if len(args) == 1 else "binary"
-            raise CircuitError(f"no registered gate binds the {kind} operator {symbol!r}")
-        return self.gate(gate.name, *args)
+        key = (symbol, len(args))
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            gate = self.registry.operator(symbol, len(args))
+            if gate is None:
+                kind = "unary" if len(args) == 1 else "binary"
+                raise CircuitError(f"no registered gate binds the {kind} operator {symbol!r}")
+            entry = self.registry.entry("gate", gate.name)
+            resolved = self._resolved[key] = self._resolved[gate.name] = (entry.obj, entry.plugin.name)
+            if len(args) == 2:
+                self._resolved[symbol] = resolved  # what Wire._binary reads
+        return self._gate_node(resolved[0], resolved[0].name, args)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         registry = self.__dict__.get("registry")
         if registry is None or name not in registry:
-            close = suggest(name, registry.gate_names()) if registry is not None else []
-            hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
+            close = did_you_mean(name, registry.gate_names()) if registry is not None else ""
+            hint = "; " + close if close else ""
             raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
-        return lambda *args, label=None: self.gate(name, *args, label=label)
+        def gate(*args: Any, label: str | None = None) -> Wire:
+            return self.gate(name, *args, label=label)
+
+        self.__dict__[name] = gate  # found without __getattr__ next time (the registry does not change)
+        return gate
 
     def label(self, wire: Wire, label: str) -> None:
         wire = self._wire(wire, "label")
@@ -196,19 +234,30 @@ class Composer:
         if not self.nodes:
             raise CircuitError("the circuit is empty: declare inputs and combine them first")
         out = len(self.nodes) - 1 if output is None else output.id
-        keep = [node.kind == INPUT for node in self.nodes]
+        all_nodes, all_gates = self.nodes, self._gates
+        keep = [False] * len(all_nodes)
+        for i in self._input_ids.values():
+            keep[i] = True
         keep[out] = True
         for i in range(out, -1, -1):  # reverse topological order: a loop, not recursion
             if keep[i]:
-                for a in self.nodes[i].args:
+                for a in all_nodes[i].args:
                     keep[a] = True
-        new_id: dict[int, int] = {}
-        nodes = []
-        for i, node in enumerate(self.nodes):
-            if keep[i]:
-                new_id[i] = len(nodes)
-                # Until a node is dropped every id stays the same, and so can the node.
-                if node.args and new_id[i] != i:
-                    node = Node(node.kind, node.name, tuple(new_id[a] for a in node.args), node.value, node.label)
-                nodes.append(node)
-        return Circuit(nodes, new_id[out], self.registry, defaults=defaults)
+        if all(keep):  # nothing to drop: every id stays the same, and so can every node
+            nodes, gates, new_out = list(all_nodes), list(all_gates), out
+        else:
+            new_id = [-1] * len(all_nodes)
+            nodes, gates = [], []
+            for i, node in enumerate(all_nodes):
+                if keep[i]:
+                    new_id[i] = len(nodes)
+                    if node.args and new_id[i] != i:
+                        node = Node(node.kind, node.name, tuple([new_id[a] for a in node.args]), node.value, node.label)
+                    nodes.append(node)
+                    gates.append(all_gates[i])
+            new_out = new_id[out]
+        input_ids = {node.name: i for i, node in enumerate(nodes) if node.kind == INPUT}
+        plugins = {name: plugin for name, (_, plugin) in self._resolved.items() if isinstance(name, str)}
+        used = {str(node.name) for node in nodes if node.kind == GATE}
+        return Circuit._built(nodes, gates, new_out, self.registry, input_ids,  # type: ignore[arg-type]
+                              {name: plugins[name] for name in used}, defaults)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CircuitError
 from .gate import DEFAULT_DOMAIN, Domain, gate_markdown
-from .registry import NAME_PATTERN
+from .values import NAME_PATTERN
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -62,11 +62,6 @@ class CompositeGate:
 
     def __repr__(self) -> str:
         return f"<CompositeGate {self.name}({', '.join(self.circuit.inputs)})>"
-
-    def _repr_svg_(self) -> str:
-        from .notebook import circuit_svg
-
-        return circuit_svg(self.circuit)
 
     def _repr_markdown_(self) -> str:
         return gate_markdown(self)

@@ -28,6 +28,7 @@ __all__ = [
     "ModelFileError",
     "MissingExtraError",
     "suggest",
+    "did_you_mean",
 ]
 
 
@@ -72,6 +73,12 @@ def suggest(name: str, known: Iterable[str]) -> list[str]:
     return difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
 
 
+def did_you_mean(name: str, known: Iterable[str], otherwise: str = "") -> str:
+    """The one "did you mean" phrase: ``did you mean 'a' or 'b'?``, else ``otherwise``."""
+    close = suggest(name, known)
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?" if close else otherwise
+
+
 class UnknownNameError(UsageError, KeyError):
     """A gate, strategy, input or option name that nothing registered.
 
@@ -86,7 +93,7 @@ class UnknownNameError(UsageError, KeyError):
         if where:
             message += f" {where}"
         if self.suggestions:
-            message += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+            message += "; " + did_you_mean(name, known)
         elif known:
             shown = ", ".join(sorted(known)[:20])
             message += f"; known {kind}s: {shown}" + (", ..." if len(known) > 20 else "")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .broadcast import reduce_gradient
+from .broadcast import reduce_gradient, zero_gradient
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,25 +55,21 @@ def number(value: Any, digits: int | None = 4) -> str:
 def wire_shares(trace: Trace) -> dict[tuple[int, int], Any]:
     """``{(node, k): share}``: what gate ``node`` sent back to its ``k``-th argument.
 
-    After broadcast reduction, before fan-out summation. For now each gate's backward
-    is called once more with the trace's values and gradients; once the engine's tape
-    (issue #9) records shares during ``Trace.backward(shares=True)``, this reads
-    ``trace.shares`` instead and every caller (pictures, explanations, step-through)
-    stays as it is.
+    After broadcast reduction, before fan-out summation. The engine's tape records them
+    during ``Trace.backward(shares=True)`` (the one backward walk); a wire no path
+    leads from to the output carries zero.
     """
-    grads = trace._need_grads()
+    if trace.shares is None:
+        trace.backward(trace._seed if trace._raw is not None else 1.0, shares=True)
+    recorded = trace.shares or {}
     circuit, values = trace.circuit, trace.values
     shares: dict[tuple[int, int], Any] = {}
-    with np.errstate(all="ignore"):
-        for i, node in enumerate(circuit.nodes):
-            if node.kind != "gate":
-                continue
-            xs = [values[a] for a in node.args]
-            sent = circuit.gates[i].backward(grads[i], values[i], *xs)
-            for k, (x, share) in enumerate(zip(xs, sent)):
-                if np.shape(share) != np.shape(x):
-                    share = reduce_gradient(share, x, xs + [values[i]])
-                shares[(i, k)] = _plain(share)
+    for i, node in enumerate(circuit.nodes):
+        if node.kind != "gate":
+            continue
+        for k, a in enumerate(node.args):
+            share = recorded.get((i, k))
+            shares[(i, k)] = _plain(zero_gradient(values[a]) if share is None else share)
     return shares
 
 

@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional, Union
 
 from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .compose import Composer, Wire
-from .errors import CircuitError, ExpressionError, UnknownNameError, suggest
+from .errors import CircuitError, ExpressionError, UnknownNameError, did_you_mean
+from .plugins import default_registry
 from .expression_source import ALLOWED, MAX_EXPRESSION_CHARS, TOO_LARGE, ChainOp, ExpressionSource
 from .gate import OPERATOR_SYMBOLS
 
@@ -152,8 +153,6 @@ def parse(text: str, registry: Registry | None = None, *, inputs: Sequence[str] 
             "build circuits this large with gatekit.Composer or a circuit file"
         )
     if registry is None:
-        from .plugins import default_registry
-
         registry = default_registry()
     source = ExpressionSource(text)
     return _Builder(source, registry, inputs).build(source.statements())
@@ -312,10 +311,10 @@ class _Builder:
             return self.values[name]
         if self.declared:
             known = list(self.values)
-            hint = suggest(name, known)
+            hint = did_you_mean(name, known)
             message = f"unknown name {name!r}: not a declared input and not assigned before this use"
             if hint:
-                message += "; did you mean " + " or ".join(repr(s) for s in hint) + "?"
+                message += "; " + hint
             elif known:
                 message += "; known names: " + ", ".join(known)
             self.fail(message, node)
@@ -395,4 +394,7 @@ def _canonical(circuit: Circuit) -> Circuit:
     new_id = {old: new for new, old in enumerate(order)}
     moved = [nodes[i] for i in order]
     moved = [Node(n.kind, n.name, tuple(new_id[a] for a in n.args), n.value, n.label) if n.args else n for n in moved]
-    return Circuit(moved, new_id[circuit.output], circuit.registry, defaults=circuit.defaults)
+    # Only the order changes: the nodes were checked and their gates resolved once, by the Composer.
+    input_ids = {str(n.name): k for k, n in enumerate(moved) if n.kind == INPUT}
+    return Circuit._built(moved, [circuit.gates[i] for i in order], new_id[circuit.output], circuit.registry,
+                          input_ids, dict(circuit.gate_plugins), circuit.defaults)

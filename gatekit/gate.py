@@ -21,10 +21,23 @@ reduces each to its input's shape.
 
 ``Gate`` is a :class:`typing.Protocol`, so any object with these members is a gate;
 subclassing it gives the defaults for ``symbol`` and ``domain``.
+
+Two optional members make a gate fast, and neither changes what it computes (they are
+read with ``getattr``, so they are not part of the protocol's ``isinstance`` test):
+
+- ``keeps_floats = True`` promises that on Python floats ``forward`` and ``backward``
+  return Python floats and never touch numpy's error state (out-of-domain inputs still
+  give inf/nan, never an exception or a warning). A circuit of such gates runs on
+  floats without numpy at all.
+- ``source`` (a :class:`Source`) describes forward and backward as small expressions,
+  the way one would write them by hand (``Source("x * y", ("y * g", "x * g"))``).
+  Compiled circuits (:mod:`gatekit.codegen`) inline them; a gate without one is called
+  through its methods, so it compiles too.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 import numbers
 from collections.abc import Callable
@@ -35,7 +48,7 @@ import numpy as np
 
 from .errors import GateValidationError
 
-__all__ = ["Gate", "Domain", "Interval", "OPERATOR_SYMBOLS"]
+__all__ = ["Gate", "Domain", "Interval", "Source", "OPERATOR_SYMBOLS"]
 
 #: The operators an expression can bind to a gate: binary ones and unary minus ("neg").
 OPERATOR_SYMBOLS = {
@@ -146,6 +159,49 @@ class Domain:
 DEFAULT_DOMAIN = Domain()
 
 
+@dataclass(frozen=True)
+class Source:
+    """A gate's forward and backward as Python expressions (for compiled circuits).
+
+    The expressions name the gate's arguments as ``args`` (``x``, ``y`` by default),
+    the upstream gradient as ``g`` and the forward output as ``out``; on floats they
+    may call ``math.<f>``, on arrays ``np.<f>``. ``forward`` and ``backward`` are for
+    floats; ``array_forward``/``array_backward`` are for numpy arrays and default to
+    the float ones (right when they use only operators). A text left out (``None``)
+    means: call the gate's method there. Floats may raise where numpy gives inf/nan
+    (``math.exp(1000)``): compiled code then reruns that call in the interpreter.
+    Every text is parsed and checked against this vocabulary before it is used.
+    """
+
+    forward: str | None
+    backward: tuple[str, ...] | None = None
+    args: tuple[str, ...] = ("x", "y")
+    array_forward: str | None = None
+    array_backward: tuple[str, ...] | None = None
+
+    def for_arrays(self) -> tuple[str | None, tuple[str, ...] | None]:
+        """The forward and backward texts for numpy arrays."""
+        forward = self.array_forward if self.array_forward is not None else _operators_only(self.forward)
+        if self.array_backward is not None:
+            return forward, self.array_backward
+        backward = self.backward
+        if backward is not None and any(_operators_only(t) is None for t in backward):
+            backward = None
+        return forward, backward
+
+
+def _operators_only(text: str | None) -> str | None:
+    """``text`` if it calls nothing and branches on nothing (so it works on arrays as written)."""
+    if text is None:
+        return None
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return text  # let the code generator report it, naming the gate
+    branchy = (ast.Call, ast.Attribute, ast.IfExp, ast.Compare, ast.BoolOp)
+    return None if any(isinstance(n, branchy) for n in ast.walk(tree)) else text
+
+
 @runtime_checkable
 class Gate(Protocol):
     """A real-valued gate: a value forward, a local gradient backward."""
@@ -176,12 +232,16 @@ class Gate(Protocol):
         if "_repr_markdown_" not in cls.__dict__ and not cls.__dict__.get("_is_protocol", False):
             cls._repr_markdown_ = gate_markdown  # type: ignore[attr-defined]
 
-    def forward(self, *xs: Any) -> Any:
-        """The gate's value; numpy in, numpy out, elementwise with broadcasting."""
+    # Both signatures end in ``*xs: Any, **kwargs: Any``: the typing spec's gradual form
+    # ("any parameters from here on"), so that mypy and pyright both accept a gate's
+    # ``forward(self, x)`` or ``backward(self, grad, out, x, y)`` as an override. gatekit
+    # calls them with positional arguments only.
+    def forward(self, *xs: Any, **kwargs: Any) -> Any:
+        """The gate's value (``forward(x, ...)``); numpy in, numpy out, elementwise with broadcasting."""
         ...
 
-    def backward(self, grad: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
-        """One gradient per input: ``grad * d(out)/d(x_i)``."""
+    def backward(self, grad: Any, out: Any, *xs: Any, **kwargs: Any) -> tuple[Any, ...]:
+        """One gradient per input (``backward(grad, out, x, ...)``): ``grad * d(out)/d(x_i)``."""
         ...
 
 

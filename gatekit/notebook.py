@@ -96,3 +96,27 @@ def _is_scalar(value: Any) -> bool:
     import numpy as np
 
     return np.ndim(value) == 0
+
+
+def _attach() -> None:
+    """Give the engine's objects their notebook display, from here, above them.
+
+    The engine never imports this layer (no import circle, not even a lazy one):
+    ``import gatekit`` imports this module, which sets each display method on its class.
+    """
+    from .check import CheckResult
+    from .circuit import Circuit
+    from .composite import CompositeGate
+    from .optimize import Result
+    from .registry import Registry
+    from .trace import Trace
+
+    setattr(Circuit, "_repr_svg_", circuit_svg)
+    setattr(CompositeGate, "_repr_svg_", lambda gate: circuit_svg(gate.circuit))
+    setattr(Trace, "_repr_html_", trace_html)
+    setattr(Result, "_repr_html_", result_html)
+    setattr(CheckResult, "_repr_html_", check_html)
+    setattr(Registry, "_repr_html_", registry_html)
+
+
+_attach()

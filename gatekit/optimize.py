@@ -25,8 +25,8 @@ import numpy as np
 from .containment import describe, is_user_interrupt
 from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError
 from .problem import Problem, StopRun
+from .values import resolve_inputs
 from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
-from .values import as_input
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -87,11 +87,6 @@ class Result:
     def __repr__(self) -> str:
         return (f"<Result {self.strategy}: best {self.best_output:.6g} after {self.steps_done} step(s), "
                 f"{self.forward_evals} forward + {self.backward_evals} backward, stopped: {self.stop_reason}>")
-
-    def _repr_html_(self) -> str:
-        from .notebook import result_html
-
-        return result_html(self)
 
     def plot(self, circuit: Circuit | None = None, path: str | Path | None = None) -> Plot:
         """Output by step (and, given ``circuit`` with two free inputs, the path over its contours)."""
@@ -156,7 +151,7 @@ def _check_budget(budget: Any) -> int | None:
 def _check_seed(seed: Any) -> int:
     if seed is None:
         # Draw one so the run can still be repeated: the result reports it.
-        return int(np.random.SeedSequence().entropy % (2**63))
+        return int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]  # entropy is an int here
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UsageError(f"seed must be a non-negative whole number, got {seed!r}")
     return int(seed)
@@ -172,43 +167,27 @@ def _split_inputs(
     for name in held:
         if name not in circuit.input_ids:
             raise UnknownNameError("input", str(name), circuit.inputs, "to hold (not an input of this circuit)")
-    given = dict(start or {})
-    for name in given:
-        if name not in circuit.input_ids:
-            raise UnknownNameError(
-                "input", str(name), circuit.inputs, "in the start point (not an input of this circuit)"
-            )
     free = tuple(name for name in circuit.inputs if name not in held)
     if not free:
         raise UsageError(f"every input is held ({', '.join(circuit.inputs)}): nothing is left to optimise")
+    resolved = resolve_inputs(circuit.inputs, circuit.defaults, dict(start or {}),
+                              where="in the start point (not an input of this circuit)",
+                              how=lambda missing: " in the start point; give each a value or a default in the circuit",
+                              shown=lambda name: f"{name!r} ({'held' if name in held else 'free'})")
     values: dict[str, Any] = {}
-    missing = []
-    for name in circuit.inputs:
-        value = given.get(name, circuit.defaults.get(name))
-        if value is None:
-            missing.append(name)
-            continue
+    for name, value in resolved.items():
         kind = "held" if name in held else "free"
-        if not isinstance(value, (int, float, np.integer, np.floating)):
+        if np.ndim(value) != 0:
             # Held inputs are the data, free ones the parameters: numbers or arrays of them.
-            array = as_input(name, value)
-            if not np.all(np.isfinite(array)):
+            if not np.all(np.isfinite(value)):
                 raise UsageError(f"the {kind} input {name!r} must be finite everywhere, got a nan or inf in it")
-            if kind == "free" and np.size(array) == 0:
+            if kind == "free" and np.size(value) == 0:
                 raise UsageError(f"the free input {name!r} is an empty array: nothing to optimise in it")
-            values[name] = array
+            values[name] = value
             continue
-        if isinstance(value, bool):
-            raise UsageError(f"the start value of {kind} input {name!r} must be a number or an array, got {value!r}")
         if not math.isfinite(value):
             raise UsageError(f"the start value of input {name!r} must be finite, got {value!r}")
         values[name] = float(value)
-    if missing:
-        kinds = ", ".join(f"{name!r} ({'held' if name in held else 'free'})" for name in missing)
-        raise UsageError(
-            f"the start point has no value for {kinds}; give every input a value "
-            f"({', '.join(circuit.inputs)}) or a default in the circuit"
-        )
     return free, values
 
 
@@ -293,6 +272,11 @@ def compare(
     return [_execute(run, progress) for run in runs]
 
 
+#: Runs this long evaluate the circuit's generated code (same numbers): compiling costs tens
+#: of microseconds per gate, which a few evaluations do not win back.
+COMPILE_FROM_STEPS = 10
+
+
 def _execute(
     run: _Run,
     progress: Callable[[int, int], Any] | None,
@@ -304,6 +288,7 @@ def _execute(
         run.circuit, run.free, {k: v for k, v in run.start.items() if k not in run.free},
         maximize=run.maximize, rng=np.random.default_rng(run.seed), options=run.options,
         budget=run.budget, steps=run.steps, shapes={name: np.shape(run.start[name]) for name in run.free},
+        compiled=run.steps >= COMPILE_FROM_STEPS,
     )
     history: list[StepRecord] = []
     reason, detail = "steps", None

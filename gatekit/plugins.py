@@ -38,7 +38,7 @@ import pluggy
 
 from . import hookspecs
 from .containment import captured_output, describe, is_user_interrupt
-from .errors import GatekitError, PluginError, PluginLoadError, UsageError, suggest
+from .errors import GatekitError, PluginError, PluginLoadError, UsageError, did_you_mean
 from .registry import LoadError, PluginInfo, PluginMessage, Registry
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "default_registry",
     "reset_default_registry",
     "plugin_manager",
+    "installed_entry_points",
 ]
 
 #: The plugins that ship with gatekit: the one place the core names a plugin module.
@@ -55,6 +56,15 @@ DEFAULT_PLUGINS = ("gatekit_gates", "gatekit_strategies")
 ENTRY_POINT_GROUP = "gatekit"
 HOOKS = ("gatekit_register_gates", "gatekit_register_strategies")
 KIND_OF_HOOK = {"gatekit_register_gates": "gate", "gatekit_register_strategies": "strategy"}
+
+
+def installed_entry_points() -> list[Any]:
+    """Every entry point of the ``gatekit`` group that is installed: the one place discovery happens.
+
+    Tests replace it (see :mod:`gatekit.pytest_plugin`) so that what a user has
+    installed never leaks into a test run.
+    """
+    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -137,15 +147,16 @@ class _Loader:
         # gatekit_register_gate) and never calls it: report it instead of loading nothing.
         for caller in self.pm.get_hookcallers(module) or []:
             if caller.name not in HOOKS:
-                close = suggest(caller.name, HOOKS)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; gatekit's hooks are {', '.join(HOOKS)}"
+                hint = "; " + did_you_mean(caller.name, HOOKS, f"gatekit's hooks are {', '.join(HOOKS)}")
                 self.fail(info.name, "hook", PluginLoadError(f"{caller.name} is not a gatekit hook{hint}", info.name))
 
     # -- sources ----------------------------------------------------------------------
-    def entry_points(self, entry_points: Iterable[Any] | None) -> list[tuple[PluginInfo, Any]]:
+    def entry_points(self, entry_points: Iterable[Any] | None,
+                     replaced: Mapping[str, str] | None = None) -> list[tuple[PluginInfo, Any]]:
         allowed = _names(self.env.get("GATEKIT_LOAD_PLUGINS"))
+        replaced = replaced or {}
         if entry_points is None:
-            entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+            entry_points = installed_entry_points()
         found = []
         seen: dict[str, PluginInfo] = {}
         available = set()
@@ -157,6 +168,13 @@ class _Loader:
                 continue
             dist = getattr(ep, "dist", None)
             info = PluginInfo(ep.name, getattr(dist, "name", None), getattr(dist, "version", None))
+            spec = None if not replaced else next(
+                (replaced[key] for key in _identities(ep.name, str(getattr(ep, "value", ""))) if key in replaced), None)
+            if spec is not None:
+                # The dev loop: the author's working copy, given with --plugin, wins for this run.
+                self.registry.notices.append(
+                    f"plugin {spec!r} replaces the installed plugin {ep.name!r} ({_origin(info)}) for this run")
+                continue
             if ep.name in seen:
                 # Two distributions claim one plugin name: load the first, never silently.
                 self.fail(ep.name, "import", PluginLoadError(
@@ -307,6 +325,32 @@ def _origin(info: PluginInfo) -> str:
     return f"distribution {info.distribution!r}" + (f" {info.version}" if info.version else "")
 
 
+def _identities(name: str, module: str = "") -> set[str]:
+    """What makes two plugins the same: a plugin name or a module, with '-' and '_' alike."""
+    keys = {name, name.replace("-", "_")}
+    module = module.split(":")[0].strip()
+    if module:
+        keys |= {module, module.split(".")[0]}
+    return keys
+
+
+def _extra_identities(extra: Iterable[Any]) -> dict[str, str]:
+    """Each name an extra plugin answers to (its name or module), mapped to how it was given."""
+    found: dict[str, str] = {}
+    for spec in extra:
+        if isinstance(spec, str):
+            name = _extra_name(spec)
+            found.update({key: spec for key in _identities(name, "" if _is_path(spec) else spec)})
+        else:
+            try:
+                module_name = getattr(spec, "__name__", None)
+            except Exception:  # a hostile object: the loader reports it; it replaces nothing
+                module_name = None
+            if isinstance(module_name, str):
+                found.update({key: module_name for key in _identities(module_name, module_name)})
+    return found
+
+
 def _is_path(spec: str) -> bool:
     return spec.endswith(".py") or os.sep in spec or "/" in spec
 
@@ -375,8 +419,9 @@ def load_registry(
     ``entry_points`` replaces discovery (for tests that want a fixed set).
     """
     loader = _Loader(os.environ if env is None else env, strict)
+    extra = list(extra)
     sources = []
-    third_party = loader.entry_points(entry_points)
+    third_party = loader.entry_points(entry_points, _extra_identities(extra))
     if defaults:
         sources += loader.defaults()
     sources += third_party

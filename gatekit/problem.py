@@ -72,8 +72,11 @@ class Problem:
         budget: int | None = None,
         steps: int = 1,
         shapes: Mapping[str, tuple[int, ...]] | None = None,
+        compiled: bool = False,
     ):
         self.circuit = circuit
+        #: With ``compiled``, evaluations run the circuit's generated code (same numbers, faster).
+        self._compiled = circuit.compile() if compiled else None
         #: The free inputs, and the shape of each (``()`` for a number, the usual case).
         self.free = tuple(names)
         self.shapes = {name: tuple((shapes or {}).get(name, ())) for name in self.free}
@@ -111,7 +114,8 @@ class Problem:
         # Set by begin(): nothing is known before the start is evaluated.
         self.start = self.current = self.best = np.full(self.n, np.nan)
         self.start_score = self.current_score = self.best_score = float("nan")
-        self._trace: Trace | None = None  # the single-point trace at ``current``
+        self._trace: Trace | None = None  # the single-point trace at ``current`` (interpreted)
+        self._grads: dict[str, Any] | None = None  # or its gradients (compiled: computed with the value)
         self._trace_point: np.ndarray | None = None
         self._seen: list[tuple[np.ndarray, np.ndarray]] = []  # (points, scores) evaluated this step
 
@@ -175,14 +179,15 @@ class Problem:
         if k == 0:
             return np.zeros(0)
         self._charge(k)
+        run = self._compiled if self._compiled is not None else self.circuit
         if self._one_by_one:
             # Candidates cannot share an axis with held data (a mean would mix them up):
             # one pass each, still k forwards.
-            output = np.array([_one_number(self.circuit.forward(self.as_dict(p)).output) for p in batch])
+            output = np.array([_one_number(run(self.as_dict(p))) for p in batch])
         else:
-            values = {name: batch[:, i] for i, name in enumerate(self.names)}
+            values: dict[str, Any] = {name: batch[:, i] for i, name in enumerate(self.names)}
             values.update(self.held)
-            output = np.broadcast_to(np.asarray(self.circuit.forward(values).output, dtype=np.float64), (k,))
+            output = np.broadcast_to(np.asarray(run(values), dtype=np.float64), (k,))
         bad = ~np.isfinite(output)
         if bad.any():
             raise self._stop("non-finite", self._nonfinite_detail(batch[int(np.argmax(bad))]))
@@ -193,27 +198,35 @@ class Problem:
     def _evaluate(self, point: np.ndarray) -> float:
         """One point evaluated as Python floats (1 forward); its trace becomes reusable."""
         self._charge(1)
-        trace = self.circuit.forward(self.as_dict(point))
-        _one_number(trace.output)
-        if not np.isfinite(trace.output):
+        values = self.as_dict(point)
+        trace, grads = None, None
+        if self._compiled is not None:
+            output, grads = self._compiled.gradient(values)
+        else:
+            trace = self.circuit.forward(values)
+            output = trace.output
+        _one_number(output)
+        if not np.isfinite(output):
             raise self._stop("non-finite", self._nonfinite_detail(point, trace))
-        self._trace_point, self._trace = point, trace
-        return self.sign * float(trace.output)
+        self._trace_point, self._trace, self._grads = point, trace, grads
+        return self.sign * float(output)
 
     def gradient(self, point: Any) -> np.ndarray:
         """The score's gradient by backprop: 1 forward (free at ``current``) + 1 backward."""
         if self.stopped is not None:
             raise self.stopped
         point = self._point(point)
-        if self._trace is None or not np.array_equal(self._trace_point, point):
+        if self._trace_point is None or not np.array_equal(self._trace_point, point):
             self._evaluate(point)
-        trace = self._trace
-        assert trace is not None
-        trace.backward()
+        trace, grads = self._trace, self._grads
+        if grads is None:
+            assert trace is not None
+            grads = trace.backward().input_grads()
         self.backward_evals += 1
-        grads = trace.input_grads()
         gradient = self.sign * np.concatenate([np.ravel(grads[name]) for name in self.free]) if self.free else np.zeros(0)
         if not np.all(np.isfinite(gradient)):
+            if trace is None:  # diagnostic only (not counted): the interpreter names the node
+                trace = self.circuit.forward(self.as_dict(point)).backward()
             raise self._stop("non-finite", self._nonfinite_gradient_detail(point, trace))
         return gradient
 
@@ -251,7 +264,7 @@ class Problem:
         held.update({name: as_input(name, v) for name, v in values.items()})
         self.held = MappingProxyType(held)
         self._one_by_one = any(np.ndim(v) for v in held.values()) or any(self.shapes.values())
-        self._trace = None
+        self._trace, self._grads, self._trace_point = None, None, None
         self._seen.clear()
         score = self._evaluate(self.current)
         self.current_score = self.best_score = score
@@ -276,8 +289,9 @@ class Problem:
         score = self.known_score(point)
         if score is None:
             score = self._evaluate(point)
-        elif self._trace is not None and not np.array_equal(self._trace_point, point):
-            self._trace = None  # the cached trace belongs to a point we are leaving
+        elif self._trace_point is not None and not np.array_equal(self._trace_point, point):
+            # the cached trace (or gradients) belongs to a point we are leaving
+            self._trace, self._grads, self._trace_point = None, None, None
         point.setflags(write=False)
         self.current, self.current_score = point, score
         if not score <= self.best_score:  # also true while best_score is still nan

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import inspect
 import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GateValidationError, NameConflictError, UnknownNameError
 from .gate import OPERATOR_SYMBOLS, Domain, Gate
+from .strategy import validate_strategy
+from .values import NAME_PATTERN
 
 __all__ = ["Registry", "Entry", "LoadError", "PluginMessage", "PluginInfo", "validate_gate", "NAME_PATTERN", "MAX_ARITY"]
-
-#: Names of gates and strategies: what an expression or a command line can spell.
-NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
 
 #: The most inputs a gate may take. Every use spells each argument out (an expression,
 #: a file, ``gatekit eval``), and ``gatekit check`` differentiates numerically in every
@@ -184,15 +182,9 @@ def validate_gate(gate: Any) -> list[str]:
     return problems
 
 
-def _validate_strategy(strategy: Any) -> list[str]:
-    from .strategy import validate_strategy  # strategies build on the registry, not vice versa
-
-    return validate_strategy(strategy)
-
-
 VALIDATORS: dict[str, Callable[[Any], list[str]]] = {
     "gate": validate_gate,
-    "strategy": _validate_strategy,
+    "strategy": validate_strategy,
 }
 
 
@@ -203,6 +195,8 @@ class Registry:
     entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {"gate": {}, "strategy": {}})
     plugins: list[PluginInfo] = field(default_factory=list)
     load_errors: list[LoadError] = field(default_factory=list)
+    #: What a load did that a user should know but is no error (an installed plugin replaced by --plugin).
+    notices: list[str] = field(default_factory=list)
     #: What plugins printed or warned while loading, one line each.
     messages: list[PluginMessage] = field(default_factory=list)
     #: (operator symbol, arity) -> name of the gate that binds it.
@@ -252,7 +246,7 @@ class Registry:
         entry = Entry(kind, obj.name, obj, plugin, previous.plugin if previous else None)
         table[obj.name] = entry
         if previous is not None and kind == "gate":
-            old_key = (getattr(previous.obj, "symbol", None), previous.obj.arity)
+            old_key: tuple[str, int] = (getattr(previous.obj, "symbol", None), previous.obj.arity)  # type: ignore[assignment]
             if self.symbols.get(old_key) == obj.name:
                 del self.symbols[old_key]
         if symbol_key is not None:
@@ -276,9 +270,10 @@ class Registry:
         except (KeyError, TypeError):
             raise UnknownNameError(kind, str(name), table) from None
 
-    def gate(self, name: str) -> Any:
+    def gate(self, name: str) -> Gate:
         """The gate registered as ``name``; an error with the closest names if none is."""
-        return self.entry("gate", name).obj
+        gate: Gate = self.entry("gate", name).obj
+        return gate
 
     def strategy(self, name: str) -> Any:
         return self.entry("strategy", name).obj
@@ -302,11 +297,6 @@ class Registry:
         errors = f", {len(self.load_errors)} load error(s)" if self.load_errors else ""
         return (f"<Registry {len(self.entries['gate'])} gates, {len(self.entries['strategy'])} strategies, "
                 f"{len(self.plugins)} plugin(s){errors}>")
-
-    def _repr_html_(self) -> str:
-        from .notebook import registry_html
-
-        return registry_html(self)
 
     def operator(self, symbol: str, arity: int) -> Any | None:
         """The gate that binds ``symbol`` with ``arity`` inputs, or None."""

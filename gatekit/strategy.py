@@ -34,8 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .errors import GateValidationError, OptionError, PluginError, suggest
-from .registry import NAME_PATTERN
+from .errors import GateValidationError, OptionError, PluginError, did_you_mean
+from .values import NAME_PATTERN
 
 if TYPE_CHECKING:
     from .problem import Problem
@@ -282,10 +282,10 @@ def coerce_options(strategy: Any, raw: Mapping[str, Any] | None = None) -> dict[
         name = str(key).replace("-", "_")
         option = declared.get(name)
         if option is None:
-            hint = suggest(name, declared)
-            did_you_mean = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
+            hint = did_you_mean(name, declared)
             raise OptionError(
-                f"unknown option {key!r} for strategy {strategy.name!r}{did_you_mean} ({_list_options(strategy)})"
+                f"unknown option {key!r} for strategy {strategy.name!r}{'; ' + hint if hint else ''} "
+                f"({_list_options(strategy)})"
             )
         try:
             resolved[name] = option.parse(value)
@@ -300,17 +300,14 @@ def coerce_options(strategy: Any, raw: Mapping[str, Any] | None = None) -> dict[
     return resolved
 
 
-def resolve_strategy(strategy: Any, registry: Registry | None = None) -> tuple[Any, str | None]:
+def resolve_strategy(strategy: Any, registry: Registry) -> tuple[Any, str | None]:
     """``(strategy object, plugin name)`` for a registered name or a strategy object.
 
     A name nothing registered raises :class:`~gatekit.UnknownNameError` with the
     closest names; an object that is not a valid strategy raises
-    :class:`~gatekit.GateValidationError` saying what is missing.
+    :class:`~gatekit.GateValidationError` saying what is missing. The registry is the
+    caller's (``optimize`` uses the circuit's): the engine never loads plugins itself.
     """
-    if registry is None:
-        from .plugins import default_registry
-
-        registry = default_registry()
     if isinstance(strategy, str):
         entry = registry.entry("strategy", strategy)
         return entry.obj, entry.plugin.name
@@ -323,7 +320,7 @@ def resolve_strategy(strategy: Any, registry: Registry | None = None) -> tuple[A
     return strategy, None
 
 
-def describe_strategy(strategy: Any, registry: Registry | None = None) -> dict[str, Any]:
+def describe_strategy(strategy: Any, registry: Registry) -> dict[str, Any]:
     """A strategy as plain data: name, doc, plugin, and each option's name, type, default, help."""
     obj, plugin = resolve_strategy(strategy, registry)
     return {

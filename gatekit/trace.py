@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import tape
+from .broadcast import zero_gradient
+from .tape import Shares
 from .explain import Explanation, explain, number
 
 if TYPE_CHECKING:
@@ -50,26 +53,60 @@ class Trace:
     def __init__(self, circuit: Circuit, values: list[Any]):
         self.circuit = circuit
         self.values = values
-        self.grads: list[Any] | None = None
+        #: After ``backward(shares=True)``: ``{(node, k): share}``, the gradient node's gate
+        #: sent back to its k-th argument (after broadcast reduction, before fan-out adds up).
+        self.shares: Shares | None = None
+        self._raw: list[Any] | None = None  # the tape's gradients: None where skipped or unreached
+        self._grads: list[Any] | None = None  # every node's, filled in on first use
+        self._seed: Any = 1.0
 
     @property
     def output(self) -> Any:
         """The output's value (a float for scalar inputs, else an array)."""
         return _plain(self.values[self.circuit.output])
 
-    def backward(self, grad: Any = 1.0) -> Trace:
+    def backward(self, grad: Any = 1.0, *, shares: bool = False) -> Trace:
         """Fill in every node's gradient, seeding the output with ``grad``.
 
         Repeatable: each call starts from scratch, so gradients never accumulate
-        across calls. Returns the trace itself, for chaining.
+        across calls. With ``shares``, :attr:`shares` records each wire's share of
+        the gradient. Returns the trace itself, for chaining.
         """
-        self.grads = self.circuit.backpropagate(self.values, grad)
+        record: Shares | None = {} if shares else None
+        self._raw = tape.backward(self.circuit, self.values, grad, shares=record)
+        self._grads, self._seed, self.shares = None, grad, record
         return self
 
+    @property
+    def grads(self) -> list[Any] | None:
+        """Every node's gradient (None before :meth:`backward`)."""
+        if self._raw is None:
+            return None
+        if self._grads is None:
+            raw = self._raw
+            if any(raw[k] is None for k in self.circuit.constant_nodes):  # skipped on arrays: now asked for
+                raw = tape.backward(self.circuit, self.values, self._seed, keep="everything")
+            self._grads = tape.fill_unreached(self.values, raw)
+        return self._grads
+
+    @grads.setter
+    def grads(self, grads: list[Any] | None) -> None:
+        self._raw = self._grads = None if grads is None else list(grads)
+        self.shares = None
+
     def _need_grads(self) -> list[Any]:
-        if self.grads is None:
+        if self._raw is None:
             self.backward()
         return self.grads  # type: ignore[return-value]
+
+    def _grad_of(self, i: int) -> Any:
+        """One node's gradient without completing the list when it is not a skipped one."""
+        if self._raw is None:
+            self.backward()
+        g = self._raw[i]  # type: ignore[index]
+        if g is not None:
+            return g
+        return self.grads[i] if i in self.circuit.constant_nodes else zero_gradient(self.values[i])  # type: ignore[index]
 
     def value(self, key: int | str) -> Any:
         """A node's value, by id, stage label or input name."""
@@ -77,24 +114,22 @@ class Trace:
 
     def grad(self, key: int | str) -> Any:
         """The output's gradient w.r.t. a node (runs backward first if needed)."""
-        return _plain(self._need_grads()[self.circuit.find(key)])
+        return _plain(self._grad_of(self.circuit.find(key)))
 
     def inputs(self) -> dict[str, Any]:
         return {name: _plain(self.values[i]) for name, i in self.circuit.input_ids.items()}
 
     def input_grads(self) -> dict[str, Any]:
-        grads = self._need_grads()
-        return {name: _plain(grads[i]) for name, i in self.circuit.input_ids.items()}
+        return {name: _plain(self._grad_of(i)) for name, i in self.circuit.input_ids.items()}
 
     def stages(self, include_inputs: bool = False) -> list[Stage]:
         """Every gate node (and optionally every input) in order, with value and gradient."""
-        grads = self.grads
         out = []
         for i, node in enumerate(self.circuit.nodes):
             if node.kind == "const" or (node.kind == "input" and not include_inputs):
                 continue
             name = node.name if node.kind == "input" else node.label
-            grad = None if grads is None else _plain(grads[i])
+            grad = None if self._raw is None else _plain(self._grad_of(i))
             out.append(Stage(i, name, node.kind, node.gate, node.args, _plain(self.values[i]), grad))
         return out
 
@@ -108,12 +143,6 @@ class Trace:
         output = _short(self.output) if np.ndim(self.output) else number(self.output)
         state = "with gradients" if self.grads is not None else "forward only (call .backward())"
         return f"<Trace of {gates} gate(s): output {output}, {state}>"
-
-    def _repr_html_(self) -> str:
-        # Display is drawn by the layers above the engine; imported here, when a notebook asks.
-        from .notebook import trace_html
-
-        return trace_html(self)
 
     def first_nonfinite(self) -> NonFinite | None:
         """The first node (in order) whose value holds an inf or a nan, if any.

@@ -6,13 +6,21 @@ constants are all refused or accepted by the same rules.
 
 from __future__ import annotations
 
+import keyword
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import UnknownNameError, UsageError
 
-__all__ = ["as_input", "is_real", "label_problem", "is_input_name"]
+__all__ = ["as_input", "resolve_inputs", "is_real", "is_constant", "is_input_name", "label_problem", "NAME_PATTERN",
+           "INPUT_NAME_RULE", "CONSTANT_RULE"]
+
+#: Names of gates and strategies: what an expression or a command line can spell.
+NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
 
 
 def as_input(name: str, value: Any) -> Any:
@@ -69,6 +77,49 @@ def is_real(value: Any) -> bool:
     return True
 
 
+#: What an input name may be, as the builder, the file reader and the writer all say it.
+INPUT_NAME_RULE = "an identifier (letters, digits, '_'; not a Python keyword)"
+#: What a constant may be: what a circuit file can hold and an expression can spell.
+CONSTANT_RULE = "a finite real number"
+
+
+def is_input_name(name: Any) -> bool:
+    """An input name every way in and out accepts: an identifier that is not a keyword."""
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def is_constant(value: Any) -> bool:
+    """A constant every way in and out accepts: a real number within float range, finite."""
+    return is_real(value) and math.isfinite(float(value))
+
+
+def resolve_inputs(
+    inputs: Sequence[str],
+    defaults: Mapping[str, Any],
+    given: Mapping[str, Any],
+    *,
+    where: str = "(not an input of this circuit)",
+    how: Callable[[list[str]], str] = lambda missing: "",
+    shown: Callable[[str], str] = repr,
+) -> dict[str, Any]:
+    """Every input's value: the given one (checked by :func:`as_input`), else its default.
+
+    The one place that checks names against a circuit's inputs: an unknown name is an
+    :class:`~gatekit.UnknownNameError` ("did you mean", ``where`` says where it was
+    found), and every missing input is named in one message (``how`` says how the
+    caller can give one: keywords, ``NAME=VALUE`` words, a start point; ``shown`` how
+    each is named).
+    """
+    for name in given:
+        if name not in inputs:
+            raise UnknownNameError("input", str(name), inputs, where)
+    missing = [name for name in inputs if name not in given and name not in defaults]
+    if missing:
+        raise UsageError(
+            f"no value for input{'s' if len(missing) > 1 else ''} {', '.join(map(shown, missing))}{how(missing)} "
+            f"(the circuit's inputs: {', '.join(inputs)})"
+        )
+    return {name: as_input(name, given[name]) if name in given else defaults[name] for name in inputs}
 def label_problem(label: object) -> str | None:
     """Why ``label`` cannot name a stage (None when it can).
 
@@ -88,7 +139,3 @@ def label_problem(label: object) -> str | None:
         return f"a stage label must be text UTF-8 can encode, got {label!r} (it holds a lone surrogate)"
     return None
 
-
-def is_input_name(name: object) -> bool:
-    """An input name is a Python identifier, as an expression would spell it."""
-    return isinstance(name, str) and name.isidentifier()

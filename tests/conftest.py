@@ -9,6 +9,9 @@ from hypothesis import settings
 
 import gatekit
 from gatekit.plugins import reset_default_registry
+from gatekit.pytest_plugin import isolate
+
+pytest_plugins = ["pytester"]  # tests/test_bug_zoo.py runs plugin authors' test files
 
 
 # CI (which sets CI=true) runs the same examples every time, so a run that passed here
@@ -24,12 +27,23 @@ def registry() -> gatekit.Registry:
     return gatekit.load_registry(env={}, entry_points=())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session():
+    """The same isolation for the whole session, so module- and session-scoped fixtures have it too."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(monkeypatch)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_default_registry(monkeypatch):
-    """The process-wide registry is rebuilt per test, from the built-ins only."""
-    for var in ("GATEKIT_DISABLE_PLUGINS", "GATEKIT_LOAD_PLUGINS", "GATEKIT_STRICT_PLUGINS", "GATEKIT_DEBUG"):
-        monkeypatch.delenv(var, raising=False)
-    reset_default_registry(gatekit.load_registry(env={}, entry_points=()))
+    """Every test is isolated from the plugins installed here, as gatekit's pytest plugin isolates a plugin's.
+
+    The process-wide registry is rebuilt per test from the built-ins only, and discovery no
+    longer sees the installed plugins (a distribution a test creates is still found).
+    """
+    monkeypatch.delenv("GATEKIT_DEBUG", raising=False)
+    isolate(monkeypatch)
     yield
     reset_default_registry()
 

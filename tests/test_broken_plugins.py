@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 import gatekit
+from gatekit.pytest_plugin import isolated_environ
 from cli_helpers import FIXTURES, assert_error, invoke
 
 
@@ -224,7 +225,7 @@ def test_the_real_command_survives_an_installed_broken_plugin(site):
     """The console script itself, with two broken plugins installed: one warning, one error, no traceback."""
     for module in ("raises_on_import", "malformed_backward"):
         _fake_distribution(site, module)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKIT_")}
+    env = isolated_environ()  # no GATEKIT_ switch, and no plugin installed here
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(FIXTURES)])
     script = Path(sys.executable).with_name("gatekit")
     command = [str(script)] if script.exists() else [sys.executable, "-c", "from gatekit.cli import main; main()"]

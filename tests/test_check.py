@@ -179,7 +179,7 @@ def test_check_gate_passes_a_correct_gate_and_reports_its_errors():
     assert result.points_checked == 3 * 3  # scalars, equal arrays, a 2-d array per round
     assert 0 < result.max_abs_error < 1e-6 and 0 < result.max_rel_error < 1e-6
     assert set(result.worst_point) == {"x0"}
-    assert "square: ok" in result.describe()
+    assert result.describe().startswith("gate 'square' (plugin 'test_check'): ok")  # the module, as nothing registered it
 
 
 def test_check_gate_is_reproducible_by_seed():
@@ -200,10 +200,18 @@ def test_check_gate_catches_a_wrong_backward():
     result = check_gate(badgrad)
     assert not result.ok and result.error is None
     assert result.worst_input == "x0"
-    # badgrad says x where the truth is 2 * x
+    # badgrad says x where the truth is 2 * x (both for an upstream gradient of 1)
     assert result.numeric == pytest.approx(2 * result.analytic, rel=1e-6)
-    text = result.describe()
-    assert text.startswith("badgrad: FAILED") and "x0=" in text and "central difference gives" in text
+    x = result.worst_point["x0"]
+    assert result.analytic == pytest.approx(float(np.ravel(x)[0]) if np.ndim(x) == 0 else result.analytic)
+    lines = result.describe().splitlines()
+    assert lines[0] == "gate 'badgrad' (plugin 'wrong_backward'): backward disagrees with central differences"
+    assert lines[1].startswith("  at x0=")
+    assert lines[2].startswith("  for an upstream gradient of 1: backward gives d/dx0")
+    assert lines[3] == "  most likely: backward is off by a constant factor: it gives 0.5 times the derivative " \
+                       "(at all 5 points tried)"
+    assert result.diagnosis is not None and result.diagnosis.kind == "constant-factor"
+    assert "FAILED" not in result.describe()
 
 
 @settings(max_examples=25, deadline=None)
@@ -213,6 +221,7 @@ def test_check_gate_catches_a_backward_that_ignores_its_upstream_gradient(seed):
     result = check_gate(IgnoresUpstream(), points=1, seed=seed)
     assert not result.ok and result.error is None
     assert result.worst_input in ("x0", "x1")
+    assert result.diagnosis is not None and result.diagnosis.kind == "ignores-upstream"
 
 
 @pytest.mark.parametrize(("name", "fragment"), [("wrongcount", "returned 1 gradient(s) for 2 input(s)"),
@@ -223,7 +232,9 @@ def test_check_gate_catches_a_broken_protocol(name, fragment):
     assert not result.ok
     assert fragment in result.error and name in result.error
     assert math.isinf(result.max_abs_error)
-    assert result.describe() == f"{name}: FAILED: {result.error}"
+    assert result.describe().startswith(result.error + "\n  most likely: ")
+    assert result.diagnosis is not None and result.diagnosis.kind == {"wrongcount": "wrong-count",
+                                                                      "badshape": "wrong-shape"}[name]
 
 
 def test_check_gate_reports_a_gate_that_raises():
@@ -261,8 +272,8 @@ def test_assert_gate_gradients_raises_a_useful_assertion_error():
     with pytest.raises(AssertionError) as raised:
         assert_gate_gradients(badgrad)
     message = str(raised.value)
-    assert "badgrad: FAILED" in message
-    assert "d/dx0 from backward is" in message and "central difference gives" in message
+    assert message.startswith("gate 'badgrad' (plugin 'wrong_backward'): backward disagrees")
+    assert "backward gives d/dx0" in message and "central differences give" in message
 
 
 def test_assert_gate_gradients_raises_for_a_broken_protocol():

@@ -18,6 +18,7 @@ from cli_helpers import assert_error, invoke, plugin, run_json
 
 import gatekit.cli.gates
 from gatekit.cli.values import parse_assignments, parse_number
+from gatekit.pytest_plugin import isolated_environ
 
 BUILTIN_GATES = {"add", "sub", "mul", "div", "neg", "reciprocal", "pow", "max", "min", "exp", "log",
                  "sigmoid", "tanh", "relu", "abs"}
@@ -279,7 +280,7 @@ def _console_script() -> Path | None:
 @pytest.mark.skipif(_console_script() is None, reason="the gatekit console script is not installed here")
 def test_the_installed_console_script_runs_and_reports_errors():
     script = str(_console_script())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKIT_")}
+    env = isolated_environ()  # no GATEKIT_ switch, and no plugin installed here
     ok = subprocess.run([script, "eval", "mul", "1", "-3", "--json"], capture_output=True, text=True, env=env,
                         timeout=60)
     assert ok.returncode == 0, ok.stderr
@@ -303,7 +304,7 @@ def test_version():
     ],
 )
 def test_the_parsers_own_usage_errors_are_one_line_too(args, expected):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKIT_")}
+    env = isolated_environ()  # no GATEKIT_ switch, and no plugin installed here
     result = subprocess.run([str(_console_script()), *args], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -90,14 +90,14 @@ def _make_venv(root: Path) -> Path:
     return python
 
 
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory) -> Venv:
+def install_in_venv(source: Path, root: Path) -> Path:
+    """A throw-away venv at ``root`` (seeing this environment) with ``source`` pip-installed; its python.
+
+    Skips the test where pip cannot run or cannot get hatchling.
+    """
     if importlib.util.find_spec("pip") is None:
-        pytest.skip(f"pip is not installed for {sys.executable}, so the template cannot be installed")
-    base = tmp_path_factory.mktemp("example-venv")
-    source = base / "gatekit-smooth"
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.egg-info"))
-    python = _make_venv(base / "venv")
+        pytest.skip(f"pip is not installed for {sys.executable}, so {source.name} cannot be installed")
+    python = _make_venv(root)
     have_hatchling = importlib.util.find_spec("hatchling") is not None
     command = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
                "--disable-pip-version-check", "--no-input", str(source)]
@@ -106,9 +106,18 @@ def venv(tmp_path_factory) -> Venv:
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         if not have_hatchling and OFFLINE.search(result.stdout + result.stderr):
-            pytest.skip("pip cannot get hatchling (the template's build backend): no package index is reachable, "
+            pytest.skip("pip cannot get hatchling (the build backend): no package index is reachable, "
                         "and this environment has no hatchling to build without isolation")
-        pytest.fail(f"pip install of the template failed:\n{result.stdout}\n{result.stderr}")
+        pytest.fail(f"pip install of {source.name} failed:\n{result.stdout}\n{result.stderr}")
+    return python
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory) -> Venv:
+    base = tmp_path_factory.mktemp("example-venv")
+    source = base / "gatekit-smooth"
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.egg-info"))
+    python = install_in_venv(source, base / "venv")
     return Venv(base / "venv", python, source)
 
 
@@ -183,3 +192,54 @@ def test_the_templates_own_tests_pass_against_the_installed_plugin(venv):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"^\d+ passed", result.stdout.splitlines()[-1]), result.stdout
+
+
+AMBIENT_BROKEN = {
+    "gatekit_test_ambient_raises": "raise RuntimeError('an installed plugin that fails to import')\n",
+    "gatekit_test_ambient_takes_mul": (
+        "import gatekit\n\n"
+        "class Mul(gatekit.Gate):\n"
+        "    name, arity, doc = 'mul', 2, 'mul(x, y) = x * y + 1 (an installed clash)'\n"
+        "    def forward(self, x, y): return x * y + 1\n"
+        "    def backward(self, grad, out, x, y): return grad * y, grad * x\n\n"
+        "@gatekit.hookimpl\n"
+        "def gatekit_register_gates(register):\n"
+        "    register(Mul(), override=True)\n"
+    ),
+}
+
+
+def test_gatekits_own_suite_passes_with_the_template_installed(venv):
+    """gatekit's suite is isolated from installed plugins: run it where gatekit-smooth is installed.
+
+    Beside it, for this test only, two worse neighbours in a site folder of their own: one
+    that fails to import and one that overrides ``mul``. The modules that build environments
+    themselves (this one, the scaffold's and the type checks) are left out: they are not
+    about plugins found in this environment.
+    """
+    assert PLUGIN in {row["name"] for row in venv.json("plugins")}  # the template is really there
+    neighbours = venv.root / "neighbours"
+    neighbours.mkdir(exist_ok=True)
+    for module, source in AMBIENT_BROKEN.items():
+        (neighbours / f"{module}.py").write_text(source, encoding="utf-8")
+        info = neighbours / f"{module}-0.1.dist-info"
+        info.mkdir(exist_ok=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n", encoding="utf-8")
+        (info / "entry_points.txt").write_text(f"[gatekit]\n{module} = {module}\n", encoding="utf-8")
+    env = venv.env(PYTHONPATH=str(neighbours))
+    listed = subprocess.run([str(venv.python), "-c", LAUNCHER, "eval", "mul", "2", "3", "--json"], capture_output=True,
+                            text=True, env=env, cwd=venv.root, timeout=120)
+    assert json.loads(listed.stdout)["output"] == 7.0 and "an installed plugin that fails" in listed.stderr
+    script = venv.python.with_name("gatekit")  # the console script, as pip would write it for gatekit
+    if not script.exists() and os.name != "nt":
+        script.write_text(f"#!{venv.python}\nfrom gatekit.cli import main\nmain()\n", encoding="utf-8")
+        script.chmod(0o755)
+    result = subprocess.run(
+        [str(venv.python), "-m", "pytest", str(ROOT / "tests"), "-q", "-x", "-p", "no:cacheprovider",
+         "--ignore", str(ROOT / "tests" / "test_examples_integration.py"),
+         "--ignore", str(ROOT / "tests" / "test_scaffold.py"),
+         "--ignore", str(ROOT / "tests" / "test_plugin_types.py")],
+        capture_output=True, text=True, env=env, cwd=venv.root, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr
+    assert re.search(r"^\d+ passed", result.stdout.splitlines()[-1]), result.stdout[-2000:]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from gatekit.pytest_plugin import isolated_environ  # no plugin installed here leaks in
 import gatekit
 from gatekit.containment import is_user_interrupt, watching_interrupts
 from cli_helpers import assert_error, invoke
@@ -181,7 +182,7 @@ def test_cli_a_real_ctrl_c_still_stops_the_command_with_one_line(tmp_path):
     script = Path(sys.executable).with_name("gatekit")
     process = subprocess.Popen(
         [str(script), "--plugin", write_plugin(tmp_path, "slow", SLOW_GATE), "run", "slow(x)", "x=1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=isolated_environ(),
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job ignores it
     )
     assert process.stdout is not None

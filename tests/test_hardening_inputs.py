@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gatekit.pytest_plugin import isolated_environ  # no plugin installed here leaks in
 import gatekit
 from gatekit import CircuitFileError, ExpressionError, UsageError
 from gatekit.circuit_file import loads
@@ -199,11 +200,11 @@ def test_repeated_strategy_on_optimize_is_refused():
 def test_an_ascii_terminal_gets_the_whole_table(env):
     script = Path(sys.executable).with_name("gatekit")
     done = subprocess.run([str(script), "gates"], capture_output=True, text=True, timeout=60,
-                          env={**__import__("os").environ, **env})
+                          env={**isolated_environ(), **env})
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert done.stdout.rstrip().splitlines()[-1][0] in "+\u2514"  # down to the table's last border
     labelled = subprocess.run([str(script), "run", "ñ = x * 2", "x=1"], capture_output=True, timeout=60,
-                              env={**__import__("os").environ, **env})
+                              env={**isolated_environ(), **env})
     assert labelled.returncode == 0 and labelled.stderr == b""
 
 

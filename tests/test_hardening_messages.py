@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gatekit.pytest_plugin import isolated_environ  # no plugin installed here leaks in
 import gatekit
 from gatekit.registry import PluginMessage
 from cli_helpers import assert_error, invoke
@@ -72,7 +73,7 @@ def test_cli_plugins_lists_the_messages(tmp_path):
 def test_the_real_console_script_keeps_stdout_json_only(tmp_path):
     script = Path(sys.executable).with_name("gatekit")
     done = subprocess.run([str(script), "--plugin", _chatty(tmp_path), "gates", "--json"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=isolated_environ())
     assert done.returncode == 0, done.stderr
     assert any(row["name"] == "chat" for row in json.loads(done.stdout))
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == len(SAID)
@@ -97,7 +98,7 @@ def test_cli_a_syntax_warning_is_not_a_second_line():
 def test_the_real_console_script_says_one_line_for_a_warned_about_expression():
     script = Path(sys.executable).with_name("gatekit")
     done = subprocess.run([str(script), "run", "1if x else y", "x=1", "y=2"], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env=isolated_environ())
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
 
 

@@ -233,7 +233,7 @@ def test_a_misspelt_hook_name(tmp_path):
     registry = load_registry([str(plugin)], env={}, entry_points=())
     [error] = errors_of(registry, "misspelt")
     assert error.stage == "hook"
-    assert error.message == "gatekit_register_gate is not a gatekit hook; did you mean 'gatekit_register_gates'?"
+    assert error.message == "gatekit_register_gate is not a gatekit hook; did you mean 'gatekit_register_gates' or 'gatekit_register_strategies'?"
 
 
 def test_a_hook_with_the_wrong_argument_name(tmp_path):

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import check, gates, graph, optimize, plugins, run, step, strategies, tour, train
+from . import check, codegen, gates, graph, optimize, plugin_new, plugins, run, step, strategies, tour, train
 from ..containment import watching_interrupts
 from .session import INTERRUPTED, Session
 
@@ -58,7 +58,7 @@ def root(
     ctx.with_resource(watching_interrupts())
 
 
-for _module in (gates, run, step, graph, optimize, strategies, check, plugins, tour, train):
+for _module in (gates, run, step, graph, optimize, strategies, check, plugins, plugin_new, tour, codegen, train):
     _module.register(app)
 
 

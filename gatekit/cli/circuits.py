@@ -67,6 +67,7 @@ def split_words(words: Sequence[str], file: Path | None, command: str) -> tuple[
 
 def load_circuit(expression: str | None, file: Path | None, registry: Registry) -> Circuit:
     if file is None:
+        assert expression is not None  # split_words gives one or the other
         return gatekit.parse(expression, registry=registry)
     return gatekit.load(file, registry=registry)
 

@@ -145,15 +145,15 @@ def register(app: typer.Typer) -> None:
         json: Json = False,
     ) -> None:
         """Climb (or descend) the circuit's output with one strategy, from the given point."""
-        strategy = _one_strategy(strategy)
+        name = _one_strategy(strategy)
         if plot is not None:
             require_matplotlib()  # before the run, not after it
         registry = registry_of(ctx)
-        registry.strategy(strategy)  # an unknown strategy first, before the circuit
+        registry.strategy(name)  # an unknown strategy first, before the circuit
         given = circuit_and_values(words, file, registry, "optimize")
-        with ProgressBar([strategy], wanted(json)) as progress:
+        with ProgressBar([name], wanted(json)) as progress:
             result = gatekit.optimize(
-                given.circuit, given.values, strategy, steps=steps, maximize=not minimize, hold=hold or (),
+                given.circuit, given.values, name, steps=steps, maximize=not minimize, hold=hold or (),
                 seed=seed, budget=budget, registry=registry, progress=progress,
                 **parse_options(option or (), step_size),
             )

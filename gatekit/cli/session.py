@@ -72,6 +72,8 @@ class Session:
         if self._registry is None:
             registry = load_registry(extra=self.plugins)
             if not self.quiet_warnings:
+                for notice in registry.notices:
+                    typer.echo(f"Note: {one_line(notice)}", err=True)
                 for problem in registry.load_errors:
                     warn(f"plugin {problem.plugin!r} failed ({problem.stage}): {problem.message}")
                 for message in registry.messages:

@@ -13,7 +13,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..errors import UnknownNameError, UsageError
+from ..errors import UsageError
+from ..values import resolve_inputs
 
 __all__ = ["is_number", "parse_number", "parse_numbers", "parse_assignments", "input_values", "looks_like_assignment"]
 
@@ -54,7 +55,7 @@ def parse_numbers(words: Sequence[str], command: str) -> list[float]:
 def looks_like_assignment(word: str) -> bool:
     """Whether ``word`` reads as ``NAME=NUMBER`` (and so cannot be an expression)."""
     match = _ASSIGNMENT.match(word.strip())
-    return bool(match) and is_number(match.group(2))
+    return match is not None and is_number(match.group(2))
 
 
 def parse_assignments(words: Iterable[str], command: str) -> dict[str, float]:
@@ -88,14 +89,4 @@ def input_values(inputs: Sequence[str], defaults: Mapping[str, Any], given: Mapp
 
     An unknown name gets "did you mean"; a missing one says how to give it.
     """
-    for name in given:
-        if name not in inputs:
-            raise UnknownNameError("input", name, inputs, "(not an input of this circuit)")
-    missing = [name for name in inputs if name not in given and name not in defaults]
-    if missing:
-        example = " ".join(f"{name}=VALUE" for name in missing)
-        raise UsageError(
-            f"no value for input{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}: "
-            f"add {example} (the circuit's inputs: {', '.join(inputs)})"
-        )
-    return {name: given[name] if name in given else defaults[name] for name in inputs}
+    return resolve_inputs(inputs, defaults, given, how=lambda missing: ": add " + " ".join(f"{n}=VALUE" for n in missing))

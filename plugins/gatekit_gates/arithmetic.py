@@ -1,19 +1,28 @@
-"""The arithmetic gates: add, sub, mul, div, neg, reciprocal, pow."""
+"""The arithmetic gates: add, sub, mul, div, neg, reciprocal, pow.
+
+Each keeps Python floats floats (see ``Gate.keeps_floats``) and gives its forward and
+backward as source (see ``gatekit.Source``) for compiled circuits.
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from gatekit import Domain, Gate, Interval
+from gatekit import Domain, Gate, Interval, Source
+
+from ._floats import ieee
 
 AWAY_FROM_ZERO = Interval(away_from_zero=True)
-_F64 = np.float64
 
 
 class Add(Gate):
     name, arity, symbol = "add", 2, "+"
     doc = "add(x, y) = x + y"
     grad_doc = "d/dx = 1, d/dy = 1"
+    keeps_floats = True
+    source = Source("x + y", ("g", "g"))
 
     def forward(self, x, y):
         return x + y
@@ -26,6 +35,8 @@ class Sub(Gate):
     name, arity, symbol = "sub", 2, "-"
     doc = "sub(x, y) = x - y"
     grad_doc = "d/dx = 1, d/dy = -1"
+    keeps_floats = True
+    source = Source("x - y", ("g", "-g"))
 
     def forward(self, x, y):
         return x - y
@@ -38,6 +49,8 @@ class Mul(Gate):
     name, arity, symbol = "mul", 2, "*"
     doc = "mul(x, y) = x * y"
     grad_doc = "d/dx = y, d/dy = x"
+    keeps_floats = True
+    source = Source("x * y", ("y * g", "x * g"))
 
     def forward(self, x, y):
         return x * y
@@ -51,12 +64,19 @@ class Div(Gate):
     doc = "div(x, y) = x / y"
     grad_doc = "d/dx = 1 / y, d/dy = -x / y**2"
     domain = Domain((Interval(), AWAY_FROM_ZERO))
+    keeps_floats = True
+    source = Source("x / y", ("g / y", "-(g / y) * out"))
 
     def forward(self, x, y):
+        if x.__class__ is float and y.__class__ is float:
+            return x / y if y else ieee(np.true_divide, x, y)
         return np.true_divide(x, y)
 
     def backward(self, grad, out, x, y):
-        gx = np.true_divide(grad, y)
+        if grad.__class__ is float and y.__class__ is float:
+            gx = grad / y if y else ieee(np.true_divide, grad, y)
+        else:
+            gx = np.true_divide(grad, y)
         return gx, -gx * out
 
 
@@ -64,6 +84,8 @@ class Neg(Gate):
     name, arity, symbol = "neg", 1, "-"
     doc = "neg(x) = -x"
     grad_doc = "d/dx = -1"
+    keeps_floats = True
+    source = Source("-x", ("-g",), args=("x",))
 
     def forward(self, x):
         return -x
@@ -77,15 +99,12 @@ class Reciprocal(Gate):
     doc = "reciprocal(x) = 1 / x"
     grad_doc = "d/dx = -1 / x**2"
     domain = Domain((AWAY_FROM_ZERO,))
+    keeps_floats = True
+    source = Source("1.0 / x", ("-g * out * out",), args=("x",))
 
     def forward(self, x):
-        # A ufunc call costs ten scalar divisions. The scalar paths divide the same
-        # IEEE way and return float64 as true_divide does; a Python 0.0 goes to numpy
-        # (Python would raise), a float64 0 gives inf under the engine's errstate.
-        if x.__class__ is _F64:
-            return 1.0 / x
-        if x.__class__ is float and x:
-            return _F64(1.0 / x)
+        if x.__class__ is float:
+            return 1.0 / x if x else ieee(np.true_divide, 1.0, x)
         return np.true_divide(1.0, x)
 
     def backward(self, grad, out, x):
@@ -97,15 +116,43 @@ class Pow(Gate):
     doc = "pow(x, y) = x ** y"
     grad_doc = "d/dx = y * x**(y - 1), d/dy = x**y * log(x) (x > 0)"
     domain = Domain((Interval(0.1, 3.0), Interval(-3.0, 3.0)))
+    keeps_floats = True
+    source = Source(
+        "math.pow(x, y)",
+        ("g * (0.0 if y == 0.0 else y * math.pow(x, y - 1.0))",
+         "g * (out * math.log(x) if x > 0.0 else 0.0 if x == 0.0 else math.nan)"),
+        array_forward="np.float_power(x, y)",
+    )
 
     def forward(self, x, y):
+        if x.__class__ is float and y.__class__ is float:
+            if x > 0.0:
+                try:
+                    return x ** y  # a positive base: always real, as float_power
+                except OverflowError:
+                    return math.inf
+            return ieee(np.float_power, x, y)
         # float_power, not power: integer arguments (pow(2, -1)) give 0.5, not an error.
         return np.float_power(x, y)
 
     def backward(self, grad, out, x, y):
-        # x ** 0 is constant, so d/dx is 0 even at x == 0 (where y * x**(y-1) is 0 * inf).
-        gx = grad * np.where(np.equal(y, 0), 0.0, y * np.float_power(x, np.subtract(y, 1)))
-        # x ** y has no real derivative in y for x < 0; at x == 0 its limit is 0.
-        gy = grad * np.where(np.greater(x, 0), out * np.log(np.where(np.greater(x, 0), x, 1.0)),
-                             np.where(np.equal(x, 0), 0.0, np.nan))
+        if x.__class__ is float and y.__class__ is float and grad.__class__ is float and x > 0.0:
+            try:
+                gx = grad * (0.0 if y == 0.0 else y * x ** (y - 1.0))
+                return gx, grad * (out * math.log(x))
+            except OverflowError:
+                pass
+        gx, gy = self._backward(grad, out, x, y)
+        if x.__class__ is float and y.__class__ is float and grad.__class__ is float:
+            return float(gx), float(gy)
+        return gx, gy
+
+    @staticmethod
+    def _backward(grad, out, x, y):
+        with np.errstate(all="ignore"):  # reached from the float path too, which has none
+            # x ** 0 is constant, so d/dx is 0 even at x == 0 (where y * x**(y-1) is 0 * inf).
+            gx = grad * np.where(np.equal(y, 0), 0.0, y * np.float_power(x, np.subtract(y, 1)))
+            # x ** y has no real derivative in y for x < 0; at x == 0 its limit is 0.
+            gy = grad * np.where(np.greater(x, 0), out * np.log(np.where(np.greater(x, 0), x, 1.0)),
+                                 np.where(np.equal(x, 0), 0.0, np.nan))
         return gx, gy

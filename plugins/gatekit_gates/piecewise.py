@@ -1,22 +1,17 @@
 """The piecewise-linear gates: max, min, relu, abs.
 
 At a kink the gradient is the mean of the one-sided derivatives (see the package
-docstring): ties split the gradient evenly.
+docstring): ties split the gradient evenly. On Python floats each compares with
+Python operators (the same IEEE comparisons as numpy's, ~20x cheaper than a ufunc).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from gatekit import Domain, Gate
-
-
-_F64 = np.float64
-#: Scalars that max compares with Python operators: the same IEEE comparisons as
-#: numpy's, without a ufunc call each (a scalar max costs ~20x less).
-_SCALARS = frozenset((float, _F64))
-#: (share of x, share of y) of max's gradient: x wins, a tie, y wins (or a nan).
-_X_WINS, _TIE, _Y_WINS = (_F64(1.0), _F64(0.0)), (_F64(0.5), _F64(0.5)), (_F64(0.0), _F64(1.0))
+from gatekit import Domain, Gate, Source
 
 
 def _tie_distance(x, y):
@@ -32,17 +27,25 @@ class Max(Gate):
     doc = "max(x, y) = x if x > y else y"
     grad_doc = "d/dx = 1 if x > y, 0 if x < y, 1/2 at a tie; d/dy the rest"
     domain = Domain(kink=_tie_distance)
+    keeps_floats = True
+    source = Source(
+        "(x if x > y or x != x else y)",
+        ("g * ((x > y) + 0.5 * (x == y))", "g * (1.0 - ((x > y) + 0.5 * (x == y)))"),
+        array_forward="np.maximum(x, y)",
+        array_backward=("g * (np.greater(x, y) + 0.5 * np.equal(x, y))",
+                        "g * (1.0 - (np.greater(x, y) + 0.5 * np.equal(x, y)))"),
+    )
 
     def forward(self, x, y):
-        if x.__class__ in _SCALARS and y.__class__ in _SCALARS:
+        if x.__class__ is float and y.__class__ is float:
             # What np.maximum gives: a nan wins, and a tie (0.0 and -0.0 too) gives y.
-            return _F64(x if x > y or x != x else y)
+            return x if x > y or x != x else y
         return np.maximum(x, y)
 
     def backward(self, grad, out, x, y):
-        if x.__class__ in _SCALARS and y.__class__ in _SCALARS:
-            sx, sy = _X_WINS if x > y else _TIE if x == y else _Y_WINS
-            return grad * sx, grad * sy
+        if x.__class__ is float and y.__class__ is float:
+            share = 1.0 if x > y else 0.5 if x == y else 0.0
+            return grad * share, grad * (1.0 - share)
         share = np.greater(x, y) + 0.5 * np.equal(x, y)
         return grad * share, grad * (1.0 - share)
 
@@ -52,11 +55,24 @@ class Min(Gate):
     doc = "min(x, y) = x if x < y else y"
     grad_doc = "d/dx = 1 if x < y, 0 if x > y, 1/2 at a tie; d/dy the rest"
     domain = Domain(kink=_tie_distance)
+    keeps_floats = True
+    source = Source(
+        "(x if x < y or x != x else y)",
+        ("g * ((x < y) + 0.5 * (x == y))", "g * (1.0 - ((x < y) + 0.5 * (x == y)))"),
+        array_forward="np.minimum(x, y)",
+        array_backward=("g * (np.less(x, y) + 0.5 * np.equal(x, y))",
+                        "g * (1.0 - (np.less(x, y) + 0.5 * np.equal(x, y)))"),
+    )
 
     def forward(self, x, y):
+        if x.__class__ is float and y.__class__ is float:
+            return x if x < y or x != x else y
         return np.minimum(x, y)
 
     def backward(self, grad, out, x, y):
+        if x.__class__ is float and y.__class__ is float:
+            share = 1.0 if x < y else 0.5 if x == y else 0.0
+            return grad * share, grad * (1.0 - share)
         share = np.less(x, y) + 0.5 * np.equal(x, y)
         return grad * share, grad * (1.0 - share)
 
@@ -66,11 +82,23 @@ class Relu(Gate):
     doc = "relu(x) = max(x, 0)"
     grad_doc = "d/dx = 1 if x > 0, 0 if x < 0, 1/2 at 0"
     domain = Domain(kink=_zero_distance)
+    keeps_floats = True
+    source = Source(
+        "(x if x > 0.0 or x != x else 0.0)",
+        ("g * ((x > 0.0) + 0.5 * (x == 0.0))",),
+        args=("x",),
+        array_forward="np.maximum(x, 0.0)",
+        array_backward=("g * (np.greater(x, 0.0) + 0.5 * np.equal(x, 0.0))",),
+    )
 
     def forward(self, x):
+        if x.__class__ is float:
+            return x if x > 0.0 or x != x else 0.0
         return np.maximum(x, 0.0)
 
     def backward(self, grad, out, x):
+        if x.__class__ is float:
+            return (grad * (1.0 if x > 0.0 else 0.5 if x == 0.0 else 0.0),)
         return (grad * (np.greater(x, 0) + 0.5 * np.equal(x, 0)),)
 
 
@@ -79,9 +107,21 @@ class Abs(Gate):
     doc = "abs(x) = |x|"
     grad_doc = "d/dx = sign(x) (0 at 0)"
     domain = Domain(kink=_zero_distance)
+    keeps_floats = True
+    source = Source(
+        "abs(x)",
+        ("g * ((x > 0.0) - (x < 0.0) if x == x else math.nan)",),
+        args=("x",),
+        array_forward="np.abs(x)",
+        array_backward=("g * np.sign(x)",),
+    )
 
     def forward(self, x):
+        if x.__class__ is float:
+            return abs(x)
         return np.abs(x)
 
     def backward(self, grad, out, x):
+        if x.__class__ is float:
+            return (grad * (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0 if x == 0.0 else math.nan),)
         return (grad * np.sign(x),)

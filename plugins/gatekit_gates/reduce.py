@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gatekit import Gate
+from gatekit import Gate, Source
 
 
 def _spread(grad, x, scale):
@@ -28,6 +28,8 @@ class Sum(Gate):
     name, arity = "sum", 1
     doc = "sum(x) = x[0] + x[1] + ... (every element of an array; one number)"
     grad_doc = "d/dx[i] = 1 for every element"
+    keeps_floats = True
+    source = Source("x", ("g",), args=("x",), array_forward="np.sum(x)", array_backward=("np.full_like(x, g)",))
 
     def forward(self, x):
         # The array's own method: np.sum's dispatch costs more than the sum of a small array.
@@ -41,6 +43,9 @@ class Mean(Gate):
     name, arity = "mean", 1
     doc = "mean(x) = sum(x) / n (every element of an array; one number)"
     grad_doc = "d/dx[i] = 1 / n for every element"
+    keeps_floats = True
+    source = Source("x", ("g",), args=("x",), array_forward="np.mean(x)",
+                    array_backward=("np.full_like(x, g / np.size(x))",))
 
     def forward(self, x):
         return x.mean() if x.__class__ is np.ndarray else x if x.__class__ is float else np.mean(x)
@@ -53,6 +58,8 @@ class SumSq(Gate):
     name, arity = "sumsq", 1
     doc = "sumsq(x) = x[0]**2 + x[1]**2 + ... (every element of an array; one number)"
     grad_doc = "d/dx[i] = 2 * x[i]"
+    keeps_floats = True
+    source = Source("x * x", ("2.0 * g * x",), args=("x",), array_forward="np.vdot(x, x)")
 
     def forward(self, x):
         if x.__class__ is np.ndarray:

@@ -34,11 +34,11 @@ __all__ = ["Sin", "Cos", "Softplus", "swish", "PatternSearch", "gatekit_register
 
 
 @gatekit.hookimpl
-def gatekit_register_gates(register):
+def gatekit_register_gates(register: gatekit.Register) -> None:
     for gate in (Sin(), Cos(), Softplus(), swish()):
         register(gate)
 
 
 @gatekit.hookimpl
-def gatekit_register_strategies(register):
+def gatekit_register_strategies(register: gatekit.Register) -> None:
     register(PatternSearch())

@@ -18,4 +18,5 @@ def swish() -> gatekit.Gate:
     c = gatekit.Composer(builtins)
     (x,) = c.inputs("x")
     circuit = c.build(x * c.sigmoid(x))
-    return circuit.as_gate("swish", "swish(x) = x * sigmoid(x)")
+    gate: gatekit.Gate = circuit.as_gate("swish", "swish(x) = x * sigmoid(x)")
+    return gate

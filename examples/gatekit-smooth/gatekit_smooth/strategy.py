@@ -9,9 +9,11 @@ and keeps the best point; the strategy only says where to go next.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from gatekit import Converged, Option, Strategy
+from gatekit import Converged, Option, Problem, Strategy
 
 
 class PatternSearch(Strategy):
@@ -24,11 +26,11 @@ class PatternSearch(Strategy):
         Option("tolerance", float, 1e-6, "stop once the step is smaller than this", exclusive_minimum=0.0),
     )
 
-    def init(self, problem):
+    def init(self, problem: Problem) -> dict[str, float]:
         # State is whatever the strategy keeps between steps: here, the current step size.
         return {"step": problem.options["step_size"]}
 
-    def step(self, problem, state):
+    def step(self, problem: Problem, state: dict[str, float]) -> Any:
         if state["step"] < problem.options["tolerance"]:
             return Converged(f"the step {state['step']:.3g} is below tolerance {problem.options['tolerance']:g}")
         moves = state["step"] * np.vstack([np.eye(problem.n), -np.eye(problem.n)])

@@ -8,6 +8,11 @@ import pytest
 
 import gatekit
 import gatekit_smooth
+from gatekit.pytest_plugin import plugin_tests
+
+#: gatekit's pytest plugin turns every gate and strategy this plugin registers into tests:
+#: gradients, determinism, docs, the strategy climbing and repeating with a seed.
+TestGatekitSmooth = plugin_tests("gatekit_smooth")
 
 
 @pytest.fixture

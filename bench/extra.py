@@ -1,0 +1,213 @@
+"""The benchmark rows that are not one workload against its references: W5, scaling,
+compiling, and W4a's peak memory. Each returns markdown rows; run.py records them.
+
+- W5: ``f = sum x_i x_(i+1)``; gatekit's analytic gradient (one forward and one backward)
+  against gatekit's numerical one (central differences: two forwards per input). At
+  n = 10,000 a full numerical gradient is 20,000 forwards of a 20,000-gate circuit, so
+  it is timed on the first 200 inputs and scaled by n / 200: each input costs the same
+  two forwards, so the scaling is exact up to noise (the rows say so).
+- scaling: build and run time per gate of W2 and W3 at three sizes.
+- compile: generating and compiling a circuit's code, per gate; and ``optimize`` on W3
+  for 200 analytic-gradient steps, compiled and interpreted, each from a fresh circuit
+  (compiling, and the first step, included).
+- memory: W4a's peak traced allocation (tracemalloc sees numpy's buffers).
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import references as ref  # noqa: E402
+import workloads as wl  # noqa: E402
+
+import gatekit  # noqa: E402
+
+__all__ = ["w5_rows", "scaling_rows", "compile_rows", "memory_rows", "floor_rows"]
+
+
+def seconds(fn: Callable[[], Any], repeats: int = 3) -> float:
+    """Median wall time of ``fn`` (each sample from a collected heap, gc on)."""
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def w5_circuit(n: int, registry: gatekit.Registry) -> gatekit.Circuit:
+    c = gatekit.Composer(registry)
+    xs = c.inputs(*[f"x{i}" for i in range(n)])
+    total = xs[0] * xs[1]
+    for i in range(1, n - 1):
+        total = total + xs[i] * xs[i + 1]
+    return c.build(total)
+
+
+def w5_rows(registry: gatekit.Registry, repeats: int) -> list[str]:
+    rows = ["| W5 n | analytic | numerical (central) | numerical / analytic | goal | met |", "|---|---|---|---|---|---|"]
+    for n, goal in ((1_000, 20), (10_000, 100)):
+        circuit = w5_circuit(n, registry)
+        point = {f"x{i}": 0.5 + (i % 7) * 0.1 for i in range(n)}
+        out, grads = circuit.gradient(point)
+        want_out, want = ref.python_w5(list(point.values()))
+        assert abs(out - want_out) <= 1e-9 * abs(want_out) and all(abs(grads[f"x{i}"] - want[i]) <= 1e-12 for i in range(n))
+        analytic = seconds(lambda: circuit.gradient(point), repeats)
+        subset = list(point)[: min(n, 200)]
+        numeric = seconds(lambda: gatekit.numerical_gradient(circuit, point, names=subset), 1) * n / len(subset)
+        note = "" if len(subset) == n else f" (timed on {len(subset)} inputs, x {n // len(subset)})"
+        ratio = numeric / analytic
+        rows.append(f"| {n:,} | {analytic * 1e3:.3g} ms | {numeric:.3g} s{note} | {ratio:,.0f}x | >= {goal}x | "
+                    f"{'yes' if ratio >= goal else 'no'} |")
+    return rows
+
+
+def scaling_rows(registry: gatekit.Registry) -> list[str]:
+    rows = ["| workload | gates | build per gate | run per gate | compiled run per gate |", "|---|---|---|---|---|"]
+    cases = [("W2", wl.chain_workload(links=n)) for n in (1_000, 10_000, 100_000)]
+    cases += [("W3", wl.dag_workload(gates=n)) for n in (500, 5_000, 50_000)]
+    spread: dict[str, list[tuple[float, float]]] = {}
+    for key, w in cases:
+        build = wl.BUILDERS[w.name]
+        circuit = build(w, registry)
+        gates = len(circuit.steps)
+        values = w.as_dict()
+        t_build = seconds(lambda: build(w, registry)) / gates
+        t_run = seconds(lambda: circuit.gradient(values)) / gates
+        shown = "-"  # compiling the largest sizes takes tens of seconds: see "compiling"
+        if gates <= 50_000:
+            compiled = circuit.compile()
+            compiled.gradient(values)
+            shown = f"{seconds(lambda: compiled.gradient(values)) / gates * 1e6:.2f} us"
+        spread.setdefault(key, []).append((t_build, t_run))
+        rows.append(f"| {key} | {gates:,} | {t_build * 1e6:.2f} us | {t_run * 1e6:.2f} us | {shown} |")
+    for key, pairs in spread.items():
+        b = max(p[0] for p in pairs) / min(p[0] for p in pairs)
+        r = max(p[1] for p in pairs) / min(p[1] for p in pairs)
+        rows.append(f"| {key} spread (largest / smallest per gate; goal <= 1.5x) | | {b:.2f}x "
+                    f"({'met' if b <= 1.5 else 'not met'}) | {r:.2f}x ({'met' if r <= 1.5 else 'not met'}) | |")
+    return rows
+
+
+def compile_rows(registry: gatekit.Registry) -> list[str]:
+    rows = ["| what | gates | time | per gate |", "|---|---|---|---|"]
+    for key, w in (("W1", wl.neuron_workload()), ("W2", wl.chain_workload()), ("W3", wl.dag_workload())):
+        values = w.as_dict()
+
+        def first_compiled_call() -> None:
+            wl.BUILDERS[w.name](w, registry).compile().gradient(values)
+
+        circuit = wl.BUILDERS[w.name](w, registry)
+        gates = len(circuit.steps)
+        cost = seconds(first_compiled_call, 1) - seconds(lambda: wl.BUILDERS[w.name](w, registry), 1)
+        rows.append(f"| compile {key} (generate + compile + first call) | {gates:,} | {cost * 1e3:.3g} ms | "
+                    f"{cost / gates * 1e6:.1f} us |")
+    w = wl.dag_workload()
+    start = w.as_dict()
+    results = {}
+    module = sys.modules["gatekit.optimize"]  # the module (gatekit.optimize is the function)
+    for label, threshold in (("interpreted", 10**9), ("compiled", 1)):
+        module.COMPILE_FROM_STEPS = threshold  # type: ignore[attr-defined]
+        circuit = wl.BUILDERS[w.name](w, registry)
+        gc.collect()
+        began = time.perf_counter()
+        result = gatekit.optimize(circuit, start, "analytic-gradient", steps=200, step_size=1e-3, maximize=False,
+                                  registry=registry)
+        results[label] = (time.perf_counter() - began, result.best_output)
+        assert result.stop_reason == "steps", (result.stop_reason, result.stop_detail)
+    module.COMPILE_FROM_STEPS = 10  # type: ignore[attr-defined]
+    (ti, bi), (tc, bc) = results["interpreted"], results["compiled"]
+    assert abs(bi - bc) <= 1e-9 * max(1.0, abs(bi)), (bi, bc)
+    rows.append(f"| optimize W3, 200 steps, interpreted | {len(wl.BUILDERS[w.name](w, registry).steps):,} | "
+                f"{ti:.3g} s | |")
+    rows.append(f"| optimize W3, 200 steps, compiled (compiling included) | | {tc:.3g} s | "
+                f"{'faster' if tc < ti else 'slower'}: {ti / tc:.2f}x |")
+    return rows
+
+
+def memory_rows(registry: gatekit.Registry) -> list[str]:
+    w = wl.neuron_workload(points=1_000_000)
+    circuit = wl.BUILDERS[w.name](w, registry)
+    compiled = circuit.compile()
+    compiled.gradient(w.as_dict())
+    rows = ["| W4a peak memory | peak traced | / numpy's |", "|---|---|---|"]
+    peaks = {}
+    for name, fn in (("numpy (tight)", lambda: ref.numpy_neuron_tight(w)),
+                     ("gatekit run", lambda: wl.gatekit_run(circuit, w)),
+                     ("gatekit compiled", lambda: wl.gatekit_run(compiled, w))):  # type: ignore[arg-type]
+        gc.collect()
+        tracemalloc.start()
+        fn()
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    for name, peak in peaks.items():
+        ratio = peak / peaks["numpy (tight)"]
+        goal = "" if name.startswith("numpy") else (" (goal <= 1.5x: met)" if ratio <= 1.5 else " (goal <= 1.5x: not met)")
+        rows.append(f"| {name} | {peak / 2**20:.0f} MiB | {ratio:.2f}x{goal} |")
+    return rows
+
+
+class _Wire:
+    """The least a builder can do per node: one tuple appended, one handle made."""
+
+    __slots__ = ("nodes", "id")
+
+    def __init__(self, nodes: list[tuple[Any, ...]], id: int) -> None:
+        self.nodes, self.id = nodes, id
+
+    def _op(self, name: str, other: _Wire) -> _Wire:
+        self.nodes.append((name, self.id, other.id))
+        return _Wire(self.nodes, len(self.nodes) - 1)
+
+    def __mul__(self, other: _Wire) -> _Wire:
+        return self._op("mul", other)
+
+    def __add__(self, other: _Wire) -> _Wire:
+        return self._op("add", other)
+
+    def tanh(self) -> _Wire:
+        self.nodes.append(("tanh", self.id))
+        return _Wire(self.nodes, len(self.nodes) - 1)
+
+
+def floor_rows(registry: gatekit.Registry) -> list[str]:
+    """Minimal experiments on this machine: what no amount of tuning would beat."""
+    rows = ["| experiment | time | what it shows |", "|---|---|---|"]
+    w = wl.chain_workload()
+
+    def minimal_build() -> None:
+        nodes: list[tuple[Any, ...]] = []
+        wires = [_Wire(nodes, k) for k in range(len(w.names))]
+        nodes.extend(("input", name) for name in w.names)
+        x, a, b = wires[0], wires[1 : w.links + 1], wires[w.links + 1 :]
+        for i in range(w.links):
+            x = (a[i] * x + b[i]).tanh()
+
+    gates = 3 * w.links
+    t_min = seconds(minimal_build, 5) / (gates + len(w.names))
+    t_real = seconds(lambda: wl.BUILDERS[w.name](w, registry), 5) / (gates + len(w.names))
+    rows.append(f"| W2 built by a 20-line operator-overloading builder (a tuple per node) | {t_min * 1e6:.2f} us per node "
+                f"| gatekit's Composer + build: {t_real * 1e6:.2f} us per node ({t_real / t_min:.1f}x the floor) |")
+    n1 = wl.neuron_workload()
+    circuit = wl.BUILDERS[n1.name](n1, registry)
+    compiled = circuit.compile()
+    positional = compiled._function(False)  # the generated function itself, no dict in or out
+    xs = [n1.as_dict()[k] for k in circuit.inputs]
+    t_pos = seconds(lambda: [positional(*xs) for _ in range(1000)], 5) / 1000
+    t_ref = seconds(lambda: [ref.python_neuron(*n1.values) for _ in range(1000)], 5) / 1000
+    t_dict = seconds(lambda: [compiled.gradient(n1.as_dict()) for _ in range(1000)], 5) / 1000
+    rows.append(f"| W1: the generated function called with positional floats | {t_pos * 1e9:.0f} ns per call | "
+                f"{t_pos / t_ref:.2f}x the hand-written Python ({t_ref * 1e9:.0f} ns); through "
+                f"`compiled.gradient(dict)`: {t_dict * 1e9:.0f} ns ({t_dict / t_ref:.2f}x) |")
+    return rows

@@ -1,0 +1,309 @@
+"""Compiled circuits: golden source, the same numbers as the interpreter, hostile parts refused."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from helpers import DoublingMul, plugin_registry
+from test_random_circuits import KINKED_OPS, RANDOM, SMOOTH_OPS, build, operations, points
+
+import gatekit
+from gatekit import Composer, Gate, GateValidationError, Source, parse
+
+XYZ_SOURCE = '''\
+import math
+
+def forward_backward(x, y, z, d_f=1.0):
+    q = x + y
+    f = q * z
+    d_q = z * d_f
+    d_z = q * d_f
+    d_x = d_q
+    d_y = d_q
+    return f, (d_x, d_y, d_z)
+'''
+
+NEURON = ("mult1 = w0 * x0; mult2 = w1 * x1; add1 = mult1 + mult2; add2 = add1 + w2; neg = -add2; "
+          "exp1 = exp(neg); add3 = 1 + exp1; f = reciprocal(add3)")
+NEURON_SOURCE = '''\
+import math
+
+def forward_backward(w0, x0, w1, x1, w2, d_f=1.0):
+    mult1 = w0 * x0
+    mult2 = w1 * x1
+    add1 = mult1 + mult2
+    add2 = add1 + w2
+    neg = -add2
+    exp1 = math.exp(neg)
+    add3 = 1.0 + exp1
+    f = 1.0 / add3
+    d_add3 = -d_f * f * f
+    d_exp1 = d_add3
+    d_neg = d_exp1 * exp1
+    d_add2 = -d_neg
+    d_add1 = d_add2
+    d_w2 = d_add2
+    d_mult1 = d_add1
+    d_mult2 = d_add1
+    d_w1 = x1 * d_mult2
+    d_x1 = w1 * d_mult2
+    d_w0 = x0 * d_mult1
+    d_x0 = w0 * d_mult1
+    return f, (d_w0, d_x0, d_w1, d_x1, d_w2)
+'''
+NEURON_AT = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
+#: reference-numbers.md section 4.
+NEURON_GRADS = {"w0": -0.19661193324148188, "x0": 0.39322386648296376, "w1": -0.39322386648296376,
+                "x1": -0.5898357997244457, "w2": 0.19661193324148188}
+
+
+def run_printed(source: str, *args):
+    """The printed source on its own: a fresh namespace, nothing of gatekit in it."""
+    namespace: dict = {}
+    exec(compile(source, "<printed>", "exec"), namespace)
+    return namespace["forward_backward"](*args)
+
+
+def test_the_source_of_x_plus_y_times_z_is_the_lessons_backward_pass(registry):
+    circuit = parse("q = x + y; f = q * z", registry)
+    assert circuit.source() == XYZ_SOURCE
+    assert run_printed(circuit.source(), -2.0, 5.0, -4.0) == (-12.0, (-4.0, -4.0, 3.0))
+    assert circuit.compile().gradient(x=-2, y=5, z=-4) == (-12.0, {"x": -4.0, "y": -4.0, "z": 3.0})
+
+
+def test_the_source_of_the_neuron_is_golden_and_gives_the_lessons_figures(registry):
+    circuit = parse(NEURON, registry)
+    assert circuit.source() == NEURON_SOURCE
+    out, grads = run_printed(circuit.source(), *NEURON_AT.values())
+    assert out == pytest.approx(0.7310585786300049, rel=1e-12)
+    assert grads == pytest.approx(tuple(NEURON_GRADS.values()), rel=1e-12)
+    compiled_out, compiled_grads = circuit.compile().gradient(NEURON_AT)
+    assert compiled_out == pytest.approx(0.7310585786300049, rel=1e-12)
+    assert compiled_grads == pytest.approx(NEURON_GRADS, rel=1e-12)
+
+
+def test_the_array_source_runs_on_its_own_and_sums_broadcast_gradients(registry):
+    circuit = parse(NEURON, registry)
+    rng = np.random.default_rng(0)
+    batch = {name: rng.uniform(-1, 1, 7) for name in circuit.inputs}
+    batch["w2"] = -3.0  # a scalar among arrays: its gradient is the sum over the batch
+    out, grads = run_printed(circuit.source(arrays=True), *batch.values())
+    want_out, want = circuit.gradient(batch)
+    np.testing.assert_allclose(out, want_out, rtol=1e-12)
+    for name, g in zip(circuit.inputs, grads):
+        np.testing.assert_allclose(g, want[name], rtol=1e-12)
+    assert isinstance(grads[-1], float)
+
+
+def _close(got, want):
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
+
+
+@RANDOM
+@given(data=st.data())
+def test_interpreter_compiled_and_arrays_agree_on_random_circuits(registry, data):
+    n_inputs = data.draw(st.integers(1, 4), label="inputs")
+    steps = data.draw(st.lists(operations, min_size=1, max_size=20), label="steps")
+    circuit = build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    size = data.draw(st.integers(1, 4), label="size")
+    batch = dict(zip(circuit.inputs, data.draw(points(n_inputs, size), label="batch")))
+    compiled = circuit.compile()
+    array_out, array_grads = circuit.gradient(batch)
+    compiled_out, compiled_grads = compiled.gradient(batch)
+    _close(compiled_out, array_out)
+    for name in circuit.inputs:
+        _close(compiled_grads[name], array_grads[name])
+    for k in range(size):
+        point = {name: float(v[k]) for name, v in batch.items()}
+        out, grads = circuit.gradient(point)
+        c_out, c_grads = compiled.gradient(point)
+        assert isinstance(c_out, float)
+        _close(c_out, out)
+        _close(out, array_out[k])
+        for name in circuit.inputs:
+            _close(c_grads[name], grads[name])
+            _close(grads[name], array_grads[name][k])
+
+
+def test_a_third_party_gate_without_templates_compiles_and_runs():
+    registry = plugin_registry(DoublingMul(), override=True)
+    circuit = parse("f = (x + y) * z", registry)
+    assert "_g" in circuit.source()  # called through its methods, bound by reference
+    assert circuit.compile().gradient(x=-2.0, y=5.0, z=-4.0) == circuit.gradient(x=-2.0, y=5.0, z=-4.0)
+    assert circuit.compile().gradient(x=-2.0, y=5.0, z=-4.0)[0] == -24.0
+    batch = {"x": np.array([1.0, 2.0]), "y": 5.0, "z": -4.0}
+    got, want = circuit.compile().gradient(batch), circuit.gradient(batch)
+    _close(got[0], want[0])
+    for name in "xyz":
+        _close(got[1][name], want[1][name])
+
+
+def test_where_python_raises_the_compiled_call_gives_the_interpreters_inf_and_nan(registry):
+    circuit = parse("f = x / y + exp(y * 1000) + log(x)", registry)
+    for point in ({"x": 1.0, "y": 0.0}, {"x": -1.0, "y": 1.0}, {"x": 0.0, "y": 2.0}):
+        got, want = circuit.compile().gradient(point), circuit.gradient(point)
+        np.testing.assert_equal(got[0], want[0])
+        np.testing.assert_equal(got[1], want[1])
+
+
+HOSTILE_NAMES = ["math", "np", "abs", "print", "exec", "__import__", "d_x", "f", "forward_backward", "unbroadcast",
+                 "x", "if_", "True_", "None_", "\u00b5", "\ufb01", "match", "case", "type", "_"]
+
+
+def _names_in(source: str) -> set[str]:
+    tree = ast.parse(source)
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+        a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args
+    }
+
+
+def test_hostile_input_names_and_labels_are_renamed_never_emitted(registry):
+    c = Composer(registry)
+    names = [n for n in HOSTILE_NAMES if n.isidentifier()]
+    wires = c.inputs(*names)
+    total = wires[0]
+    for k, w in enumerate(wires[1:]):
+        total = (total * w).named(["exec", "__class__", "math", "d_x", "f", "print", "if"][k % 7])
+    circuit = c.build(c.exp(total * 0.01).named("__builtins__"))
+    for arrays in (False, True):
+        source = circuit.source(arrays)
+        used = _names_in(source)
+        allowed = {"math", "np", "unbroadcast", "g", "x", "shape", "axes", "k", "n", "float", "tuple", "range",
+                   "enumerate", "len"}
+        suspicious = {n for n in used if n in dir(builtins) and n not in allowed} | {n for n in used if n.startswith("_")}
+        assert suspicious == set(), source
+        assert all(n.isascii() for n in used)
+    point = {n: 0.5 + 0.01 * k for k, n in enumerate(names)}
+    got, want = circuit.compile().gradient(point), circuit.gradient(point)
+    assert got[0] == pytest.approx(want[0], rel=1e-12)
+    assert got[1] == pytest.approx(want[1], rel=1e-12)
+    # The printed source runs on its own too, with every hostile name renamed.
+    out, grads = run_printed(circuit.source(), *point.values())
+    assert out == pytest.approx(want[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("value", [0.0, -0.0, 1e308, -1e308, 5e-324, -5e-324, 2.2250738585072014e-308,
+                                   0.1, 1 / 3, math.pi, 123456789.0, 1.7976931348623157e308])
+def test_constants_are_emitted_exactly(registry, value):
+    c = Composer(registry)
+    x = c.inputs("x")[0]
+    circuit = c.build(x * value + value)
+    source = circuit.source()
+    _, bound = gatekit.codegen.generate_source(circuit)
+    assert bound == {}
+    namespace: dict = {}
+    exec(compile(source, "<printed>", "exec"), namespace)
+    out, (grad,) = namespace["forward_backward"](1.0)
+    np.testing.assert_equal(out, value * 1.0 + value)
+    np.testing.assert_equal(grad, value)
+    if value == 0.0:  # -0.0 stays -0.0: 1 / x tells them apart
+        assert math.copysign(1.0, circuit.compile().gradient(x=1.0)[1]["x"]) == math.copysign(1.0, value)
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_constants_no_file_can_hold_are_refused_before_any_code_is_made(registry, value):
+    from gatekit import CircuitError, Circuit, Node
+
+    c = Composer(registry)
+    x = c.inputs("x")[0]
+    with pytest.raises(CircuitError, match="finite real number"):
+        x * value
+    with pytest.raises(CircuitError, match="finite real number"):
+        Circuit([Node("input", name="x"), Node("const", value=value), Node("gate", name="mul", args=(0, 1))], 2, registry)
+
+
+class Hostile(Gate):
+    name, arity = "hostile", 1
+    doc = "hostile(x) = x"
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad, out, x):
+        return (grad,)
+
+
+@pytest.mark.parametrize("forward", [
+    "__import__('os').system('true')", "x.__class__", "open('f')", "eval('1')", "x if 'a' else x", "lambda: x",
+    "[x][0]", "math.__dict__", "y", "np.exp(x)", "math.exp(x, base=2)", "(x := 2)",
+])
+def test_templates_outside_the_vocabulary_are_refused_naming_the_gate(forward):
+    gate = Hostile()
+    gate.source = Source(forward, ("g",), args=("x",))  # type: ignore[misc]
+    registry = plugin_registry(gate)
+    circuit = parse("hostile(x)", registry)
+    with pytest.raises(GateValidationError, match="gate 'hostile'"):
+        circuit.source()
+
+
+def test_every_built_in_gate_has_templates_for_floats(registry):
+    from gatekit_gates import GATES
+
+    for cls in GATES:
+        if cls.name == "linear":  # a matrix product has no float case: compiled code calls its methods
+            assert getattr(cls, "source", None) is None
+            continue
+        assert cls.source is not None and cls.source.forward and cls.source.backward, cls.name
+        assert cls.keeps_floats is True
+
+
+# -- the CLI -------------------------------------------------------------------------------------
+def test_cli_codegen_prints_the_source_and_its_json():
+    from cli_helpers import invoke, run_json
+
+    result = invoke("codegen", "q = x + y; f = q * z")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == XYZ_SOURCE
+    data = run_json("codegen", "q = x + y; f = q * z", "--arrays")
+    assert data["arrays"] is True and data["inputs"] == ["x", "y", "z"]
+    assert "unbroadcast(z * d_f, q)" in data["source"]
+
+
+def test_cli_codegen_reads_a_circuit_file(tmp_path):
+    from cli_helpers import invoke
+
+    path = tmp_path / "c.json"
+    gatekit.save(parse("q = x + y; f = q * z"), path)
+    result = invoke("codegen", "--file", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == XYZ_SOURCE
+
+
+def test_cli_codegen_errors_are_one_line():
+    from cli_helpers import assert_error, invoke
+
+    assert_error(invoke("codegen", "x *"), 2, "invalid syntax")
+    assert_error(invoke("codegen", "x * y", "x=1"), 2, "no input values")
+
+
+# -- where circuits run many times ------------------------------------------------------------------
+@pytest.mark.parametrize("strategy", ["analytic-gradient", "numerical-gradient", "local-search", "adam"])
+def test_optimize_compiled_gives_the_interpreters_run(registry, strategy, monkeypatch):
+    import sys
+
+    optimize_module = sys.modules["gatekit.optimize"]
+
+    circuit = parse(NEURON, registry)
+    runs = []
+    for compile_from in (10**9, 1):  # never compiled, then always
+        monkeypatch.setattr(optimize_module, "COMPILE_FROM_STEPS", compile_from)
+        runs.append(gatekit.optimize(circuit, NEURON_AT, strategy, steps=30, seed=3, registry=registry))
+    interpreted, compiled = runs
+    assert compiled.best_output == pytest.approx(interpreted.best_output, rel=1e-12)
+    assert compiled.best == pytest.approx(interpreted.best, rel=1e-12)
+    assert [h.output for h in compiled.history] == pytest.approx([h.output for h in interpreted.history], rel=1e-12)
+    assert (compiled.forward_evals, compiled.backward_evals) == (interpreted.forward_evals, interpreted.backward_evals)
+
+
+def test_a_compiled_run_still_names_the_node_where_it_went_non_finite(registry):
+    circuit = parse("f = log(x) * y", registry)
+    result = gatekit.optimize(circuit, {"x": 1e-300, "y": 1.0}, "analytic-gradient", steps=20, step_size=1.0,
+                              maximize=False, registry=registry)
+    assert result.stop_reason == "non-finite"
+    assert "log" in (result.stop_detail or ""), result.stop_detail

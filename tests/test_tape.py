@@ -1,0 +1,81 @@
+"""The tape walk: shares of a gradient, skipped gradients on arrays, the float fast path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import plugin_registry
+
+from gatekit import Composer, Gate, parse
+
+
+def test_shares_are_each_wires_gradient_and_add_up_to_the_nodes(registry):
+    trace = parse("q = x + y; f = q * z", registry).forward(x=-2, y=5, z=-4).backward(shares=True)
+    c = trace.circuit
+    q, f = c.find("q"), c.find("f")
+    assert trace.shares == {(f, 0): -4.0, (f, 1): 3.0, (q, 0): -4.0, (q, 1): -4.0}
+    fan = parse("f = x * x", registry).forward(x=3.0).backward(shares=True)
+    assert fan.shares is not None and sorted(fan.shares.values()) == [3.0, 3.0]
+    assert fan.grad("x") == 6.0  # the shares, summed by fan-out
+
+
+def test_shares_are_after_broadcast_reduction(registry):
+    trace = parse("f = w * x", registry).forward(w=2.0, x=np.arange(3.0)).backward(shares=True)
+    f = trace.circuit.find("f")
+    assert trace.shares is not None
+    assert trace.shares[(f, 0)] == pytest.approx(3.0)  # summed over the batch: w's shape
+    np.testing.assert_array_equal(trace.shares[(f, 1)], [2.0, 2.0, 2.0])
+    assert parse("f = w * x", registry).forward(w=2.0, x=1.0).backward().shares is None
+
+
+def test_on_arrays_constant_gradients_are_skipped_until_asked_for(registry):
+    circuit = parse("f = 1 + exp(x)", registry)
+    trace = circuit.forward(x=np.zeros(4)).backward()
+    const = next(i for i, n in enumerate(circuit.nodes) if n.kind == "const")
+    assert trace._raw is not None and trace._raw[const] is None  # not computed
+    np.testing.assert_array_equal(trace.input_grads()["x"], np.ones(4))
+    assert trace.grads is not None and trace.grads[const] == pytest.approx(4.0)  # asked for: computed then
+    scalar = circuit.forward(x=0.0).backward()
+    assert scalar.grads is not None and scalar.grads[const] == 1.0
+
+
+class NumpyScalarGate(Gate):
+    """A third-party gate that turns floats into numpy scalars (it does not keep floats)."""
+
+    name, arity = "npsq", 1
+    doc = "npsq(x) = x * x"
+
+    def forward(self, x):
+        return np.float64(x) * x
+
+    def backward(self, grad, out, x):
+        return (np.float64(2.0) * grad * x,)
+
+
+def test_gates_that_do_not_keep_floats_run_on_the_checked_path():
+    registry = plugin_registry(NumpyScalarGate())
+    circuit = parse("f = npsq(x) * y", registry)
+    assert not circuit.keeps_floats
+    out, grads = circuit.gradient(x=3.0, y=2.0)
+    assert (out, grads) == (18.0, {"x": 12.0, "y": 9.0})
+    assert all(type(v) is float for v in (out, *grads.values()))
+
+
+def test_the_float_path_keeps_floats_floats(registry):
+    c = Composer(registry)
+    x, y = c.inputs("x", "y")
+    circuit = c.build(c.sigmoid(c.exp(x) / y) + c.log(c.max(x, y)) ** 2 + c.tanh(c.relu(x) - c.abs(y)))
+    assert circuit.keeps_floats
+    trace = circuit.forward(x=0.3, y=0.7).backward()
+    assert all(type(v) is float for v in trace.values)
+    assert all(type(g) is float for g in trace.grads or ())
+
+
+def test_out_of_domain_floats_give_ieee_values_without_warnings(registry):
+    import warnings
+
+    circuit = parse("f = x / y + exp(1000 * y) + log(x) + y ** -1", registry)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, grads = circuit.gradient(x=-1.0, y=0.0)
+    assert np.isnan(out)
