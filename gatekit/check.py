@@ -418,8 +418,13 @@ def _more_points(gate: Any, circuit: Circuit, like: Mapping[str, Any],
 
 
 def _drawn(gate: Any, rng: np.random.Generator) -> Iterator[list[Any]]:
-    """One round of random points, drawn one at a time (so a seed gives the points it always gave)."""
-    for shape_set in _shapes(gate.arity):
+    """One round of random points, drawn one at a time (so a seed gives the points it always gave).
+
+    A gate that is not elementwise (``linear``) names the shapes to try in its domain.
+    """
+    domain = getattr(gate, "domain", None)
+    shape_sets = domain.shapes if isinstance(domain, Domain) and domain.shapes else _shapes(gate.arity)
+    for shape_set in shape_sets:
         yield sample_point(gate, rng, shape_set)
 
 

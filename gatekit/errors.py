@@ -24,6 +24,8 @@ __all__ = [
     "GateContractError",
     "NonFiniteError",
     "OptionError",
+    "DataFileError",
+    "ModelFileError",
     "MissingExtraError",
     "suggest",
     "did_you_mean",
@@ -148,6 +150,14 @@ def warn_deprecated(old: str, new: str, stacklevel: int = 3) -> None:
     import warnings
 
     warnings.warn(f"gatekit: {old} is deprecated; use {new}", DeprecationWarning, stacklevel=stacklevel)
+
+
+class DataFileError(UsageError):
+    """A data file (CSV or .npy) that cannot be used, naming the row or column at fault."""
+
+
+class ModelFileError(UsageError):
+    """A saved model that cannot be read back, naming the key at fault."""
 
 
 class MissingExtraError(GatekitError):

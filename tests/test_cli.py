@@ -105,7 +105,7 @@ def test_eval_where_the_gate_is_undefined_fails_naming_the_node():
 
 
 def test_check_every_builtin_gate_passes():
-    rows = run_json("check", "--points", "1")
+    rows = run_json("check", "--rounds", "1")
     assert BUILTIN_GATES <= {row["gate"] for row in rows}
     for row in rows:
         assert {"gate", "plugin", "ok", "max_abs_error", "max_rel_error"} <= set(row)

@@ -10,7 +10,8 @@ from gatekit import UsageError
 from gatekit.check import _one_gate_circuit
 
 REGISTRY = gatekit.default_registry()
-GATES = sorted(REGISTRY.gate_names())
+#: The elementwise built-ins (the reductions sum, mean, sumsq and linear change shapes).
+GATES = sorted(set(REGISTRY.gate_names()) - {"sum", "mean", "sumsq", "linear"})
 
 
 @pytest.mark.parametrize("name", GATES)

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import check, codegen, gates, graph, optimize, plugin_new, plugins, run, step, strategies, tour
+from . import check, codegen, gates, graph, optimize, plugin_new, plugins, run, step, strategies, tour, train
 from .._version import __version__
 from ..containment import watching_interrupts
 from .session import INTERRUPTED, Session, reports_errors
@@ -80,7 +80,7 @@ def print_version(run: Session) -> None:
     typer.echo("\n".join(lines))
 
 
-for _module in (gates, run, step, graph, optimize, strategies, check, plugins, plugin_new, tour, codegen):
+for _module in (gates, run, step, graph, optimize, strategies, check, plugins, plugin_new, tour, codegen, train):
     _module.register(app)
 
 
