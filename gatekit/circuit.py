@@ -147,10 +147,13 @@ class Circuit:
             raise UnknownNameError("input", sorted(unknown)[0], self.input_ids, "in the defaults")
         self.defaults: dict[str, Any] = {name: as_input(name, v) for name, v in (defaults or {}).items()}
         #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
+        # Each gate's bound methods made once and shared by its steps (a bound method per
+        # step costs ~110 bytes and its creation); two-input gates, nearly all, written out.
+        methods = {id(g): (g.forward, g.backward) for g in gates if g is not None}
         self.steps: tuple[Step, ...] = tuple([
-            (i, gate.forward, gate.backward, args[0], args[1], args) if len(args) == 2 else make_step(i, gate, args)
+            (i, *methods[id(gate)], args[0], args[1], args) if len(args) == 2 else make_step(i, gate, args)
             for i, gate, args in [(i, gate, nodes[i].args) for i, gate in enumerate(gates) if gate is not None]
-        ])  # two-input gates, nearly all, written out: this runs once per node built
+        ])
         self.reversed_steps: tuple[Step, ...] = self.steps[::-1]
         self.constants: tuple[tuple[int, float], ...] = tuple(
             [(i, float(node.value)) for i, node in enumerate(nodes) if node.kind == CONST]  # type: ignore[arg-type]

@@ -167,7 +167,12 @@ class Composer:
         if len(args) != gate.arity:
             raise CircuitError(f"gate {name!r} takes {gate.arity} argument(s), got {len(args)}")
         # Wires of this composer pass straight through; anything else (and the message
-        # naming it) goes through _wire.
+        # naming it) goes through _wire. Two wires, the commonest case, written out.
+        if len(args) == 2 and args[0].__class__ is Wire and args[1].__class__ is Wire \
+                and args[0].composer is self and args[1].composer is self:
+            self.nodes.append(_new_node(Node, (GATE, name, (args[0].id, args[1].id), None, None)))
+            self._gates.append(gate)
+            return Wire(self, len(self.nodes) - 1)
         ids = tuple([
             a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {name!r}").id
             for k, a in enumerate(args)
@@ -244,7 +249,7 @@ class Composer:
                 for a in all_nodes[i].args:
                     keep[a] = True
         if all(keep):  # nothing to drop: every id stays the same, and so can every node
-            nodes, gates, new_out = list(all_nodes), list(all_gates), out
+            nodes, gates, new_out = all_nodes, all_gates, out  # the Circuit keeps tuples of them
         else:
             new_id = [-1] * len(all_nodes)
             nodes, gates = [], []
