@@ -14,6 +14,7 @@ that overrides ``mul`` changes what ``*`` does. Any gate is reachable by name:
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -173,6 +174,10 @@ class Composer:
             self.nodes.append(_new_node(Node, (GATE, name, (args[0].id, args[1].id), None, None)))
             self._gates.append(gate)
             return Wire(self, len(self.nodes) - 1)
+        if len(args) == 1 and args[0].__class__ is Wire and args[0].composer is self:
+            self.nodes.append(_new_node(Node, (GATE, name, (args[0].id,), None, None)))
+            self._gates.append(gate)
+            return Wire(self, len(self.nodes) - 1)
         ids = tuple([
             a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {name!r}").id
             for k, a in enumerate(args)
@@ -234,6 +239,17 @@ class Composer:
         Gate and constant nodes that do not reach the output are left out; every
         declared input stays, in declaration order.
         """
+        # The collector's full passes over the tape being laid would cost more than
+        # laying it (a step per node, each holding bound methods); nothing here makes a cycle.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build(output, defaults)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build(self, output: Wire | None, defaults: dict[str, float] | None) -> Circuit:
         if output is not None:
             output = self._wire(output, "output")
         if not self.nodes:
