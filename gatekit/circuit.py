@@ -150,10 +150,16 @@ class Circuit:
         # Each gate's bound methods made once and shared by its steps (a bound method per
         # step costs ~110 bytes and its creation); two-input gates, nearly all, written out.
         methods = {id(g): (g.forward, g.backward) for g in gates if g is not None}
-        self.steps: tuple[Step, ...] = tuple([
-            (i, *methods[id(gate)], args[0], args[1], args) if len(args) == 2 else make_step(i, gate, args)
-            for i, gate, args in [(i, gate, nodes[i].args) for i, gate in enumerate(gates) if gate is not None]
-        ])
+        steps: list[Step] = []
+        for i, gate in enumerate(gates):
+            if gate is not None:
+                args = nodes[i].args
+                if len(args) == 2:
+                    forward, backward = methods[id(gate)]
+                    steps.append((i, forward, backward, args[0], args[1], args))
+                else:
+                    steps.append(make_step(i, gate, args))
+        self.steps: tuple[Step, ...] = tuple(steps)
         self.reversed_steps: tuple[Step, ...] = self.steps[::-1]
         self.constants: tuple[tuple[int, float], ...] = tuple(
             [(i, float(node.value)) for i, node in enumerate(nodes) if node.kind == CONST]  # type: ignore[arg-type]

@@ -208,8 +208,15 @@ class Composer:
             close = did_you_mean(name, registry.gate_names()) if registry is not None else ""
             hint = "; " + close if close else ""
             raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
+        entry = registry.entry("gate", name)
+        resolved = self._resolved.setdefault(name, (entry.obj, entry.plugin.name))
+        gate_node, gate_obj = self._gate_node, resolved[0]
+
         def gate(*args: Any, label: str | None = None) -> Wire:
-            return self.gate(name, *args, label=label)
+            wire = gate_node(gate_obj, name, args)  # resolved once, above: building is per node
+            if label is not None:
+                self.label(wire, label)
+            return wire
 
         self.__dict__[name] = gate  # found without __getattr__ next time (the registry does not change)
         return gate
