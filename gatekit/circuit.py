@@ -171,6 +171,9 @@ class Circuit:
         for i, _, _, a, b, args in self.steps:
             reached[i] = reached[a] or reached[b] if b >= 0 else reached[a] if a >= 0 else any(reached[k] for k in args)
         self.constant_nodes: frozenset[int] = frozenset([i for i in range(n) if not reached[i]])
+        #: Inputs declared to the builder that the output never reads (see ``Composer.build``):
+        #: left out of the circuit, and a value given for one is accepted and ignored.
+        self.unread_inputs: frozenset[str] = frozenset()
         self._compiled: CompiledCircuit | None = None
         self._gate_ids = tuple(step[0] for step in self.steps)
         #: Kinds of input (scalar: True, arrays: False) whose gate outputs are still to be checked once.
@@ -228,7 +231,7 @@ class Circuit:
                 return values
         given = dict(values or {})
         given.update(kwargs)
-        return resolve_inputs(tuple(self.input_ids), self.defaults, given, how=_BY_KEYWORD)
+        return resolve_inputs(tuple(self.input_ids), self.defaults, given, how=_BY_KEYWORD, unread=self.unread_inputs)
 
     def forward(self, values: Mapping[str, Any] | None = None, *, check_finite: bool = False, **kwargs: Any) -> Trace:
         """Every node's value at the given inputs (names as keywords or a mapping).

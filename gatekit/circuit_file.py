@@ -329,7 +329,7 @@ class _Reader:
             self.node(k, node, ids)
         output = self.output(data, nodes)
         try:  # every declared input stays, read or not: the file declares them
-            return self.composer.build(output, defaults=defaults)
+            return self.composer.build(output, defaults=defaults, keep_inputs=True)
         except CircuitError as exc:
             self.fail("", str(exc))
 

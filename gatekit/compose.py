@@ -240,23 +240,26 @@ class Composer:
         return f"{node.name} node {i}" + (f" ({node.label})" if node.label else "")
 
     # -- the result -----------------------------------------------------------------------
-    def build(self, output: Wire | None = None, defaults: dict[str, float] | None = None) -> Circuit:
+    def build(self, output: Wire | None = None, defaults: dict[str, float] | None = None, *,
+              keep_inputs: bool = False) -> Circuit:
         """The circuit computing ``output`` (default: the last node added).
 
-        Gate and constant nodes that do not reach the output are left out; every
-        declared input stays, in declaration order.
+        Nodes that do not reach the output are left out, inputs too unless
+        ``keep_inputs=True`` (a file's declared inputs, ``parse(..., inputs=...)``):
+        so a circuit never asks for a value nobody reads. Inputs keep their
+        declaration order; an input with a default is always kept.
         """
         # The collector's full passes over the tape being laid would cost more than
         # laying it (a step per node, each holding bound methods); nothing here makes a cycle.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._build(output, defaults)
+            return self._build(output, defaults, keep_inputs)
         finally:
             if collecting:
                 gc.enable()
 
-    def _build(self, output: Wire | None, defaults: dict[str, float] | None) -> Circuit:
+    def _build(self, output: Wire | None, defaults: dict[str, float] | None, keep_inputs: bool) -> Circuit:
         if output is not None:
             output = self._wire(output, "output")
         if not self.nodes:
@@ -264,8 +267,9 @@ class Composer:
         out = len(self.nodes) - 1 if output is None else output.id
         all_nodes, all_gates = self.nodes, self._gates
         keep = [False] * len(all_nodes)
-        for i in self._input_ids.values():
-            keep[i] = True
+        for name, i in self._input_ids.items():
+            if keep_inputs or (defaults is not None and name in defaults):
+                keep[i] = True
         keep[out] = True
         for i in range(out, -1, -1):  # reverse topological order: a loop, not recursion
             if keep[i]:
@@ -287,5 +291,8 @@ class Composer:
         input_ids = {node.name: i for i, node in enumerate(nodes) if node.kind == INPUT}
         plugins = {name: plugin for name, (_, plugin) in self._resolved.items() if isinstance(name, str)}
         used = {str(node.name) for node in nodes if node.kind == GATE}
-        return Circuit._built(nodes, gates, new_out, self.registry, input_ids,  # type: ignore[arg-type]
-                              {name: plugins[name] for name in used}, defaults)
+        circuit = Circuit._built(nodes, gates, new_out, self.registry, input_ids,  # type: ignore[arg-type]
+                                 {name: plugins[name] for name in used}, defaults)
+        if len(input_ids) < len(self._input_ids):
+            circuit.unread_inputs = frozenset(self._input_ids) - set(input_ids)
+        return circuit

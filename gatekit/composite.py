@@ -22,9 +22,10 @@ __all__ = ["CompositeGate", "MAX_COMPOSITE_DEPTH"]
 #: How deep composite gates may nest (a composite of composites of ...). Each level
 #: runs its circuit through a few Python calls, so past Python's recursion limit
 #: (about 330 levels) a run would fail half-way; the limit makes it a build-time error.
-#: Backward runs each level's circuit forward again, so work grows with depth squared:
-#: 100 levels cost about 50 times one level's forward and backward.
+#: Backward runs on the circuit with the nested composites inlined, so it costs one
+#: forward and one backward walk at any depth (see :mod:`gatekit.composite_flat`).
 MAX_COMPOSITE_DEPTH = 100
+_UNSET = object()
 
 
 class CompositeGate:
@@ -32,6 +33,8 @@ class CompositeGate:
 
     Gates are stateless, so backward runs the sub-circuit forward again rather than
     keeping the last trace: one instance stays safe in any number of nodes and threads.
+    It runs the inlined circuit (every composite inside replaced by its plain gates),
+    made once, so nested composites do not each run their levels again.
     The circuit's default input values do not apply: a gate always gets every argument.
     """
 
@@ -59,6 +62,7 @@ class CompositeGate:
         gates = sum(1 for node in circuit.nodes if node.kind == "gate")
         self.doc = doc or f"{name}({', '.join(circuit.inputs)}): a circuit of {gates} gates"
         self.domain = DEFAULT_DOMAIN if domain is None else domain
+        self._flat: object = _UNSET
 
     def __repr__(self) -> str:
         return f"<CompositeGate {self.name}({', '.join(self.circuit.inputs)})>"
@@ -72,6 +76,19 @@ class CompositeGate:
     def forward(self, *xs: Any) -> Any:
         return self.circuit.forward(self._values(xs)).output
 
+    def flat_circuit(self) -> Circuit | None:
+        """The circuit with every composite inside inlined (:mod:`gatekit.composite_flat`);
+        None when that would be too large. Derived once from immutable circuits: two
+        threads making it at once make the same thing."""
+        if self._flat is _UNSET:
+            from .composite_flat import inline
+
+            flat = inline(self.circuit)
+            self._flat = self.circuit if flat is None and self.depth == 1 else flat
+        return self._flat  # type: ignore[return-value]
+
     def backward(self, grad: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
-        grads = self.circuit.forward(self._values(xs)).backward(grad).input_grads()
+        # On the inlined circuit: nested composites would each re-run their levels' forward.
+        circuit = self.flat_circuit() or self.circuit
+        grads = circuit.forward(self._values(xs)).backward(grad).input_grads()
         return tuple(grads[name] for name in self.circuit.inputs)

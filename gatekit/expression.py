@@ -226,7 +226,7 @@ class _Builder:
         if isinstance(output, float):
             output = self.composer.const(output)
         assert output is not None
-        return _canonical(self.composer.build(output))
+        return _canonical(self.composer.build(output, keep_inputs=True))  # every name the text read stays an input
 
     def target(self, node: ast.expr) -> str:
         if not isinstance(node, ast.Name):

@@ -92,7 +92,7 @@ def parse_flat_chain(text: str, registry: Registry, inputs: Sequence[str] | None
                 total = composer.operator(symbol, total, value)
         if isinstance(total, float):
             total = composer.const(total)
-        return composer.build(total)
+        return composer.build(total, keep_inputs=True)
     except CircuitError:
         return None
     finally:
