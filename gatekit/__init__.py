@@ -25,6 +25,8 @@ from .errors import (
     PluginLoadError,
     UnknownNameError,
     UsageError,
+    DataFileError,
+    ModelFileError,
 )
 from .gate import Domain, Gate, Interval, Source
 from .hookspecs import Register, hookimpl
@@ -47,8 +49,11 @@ from .stepthrough import Step, steps
 from .draw import Picture, draw
 from .plot import plot_comparison, plot_run
 from . import notebook as _notebook  # noqa: F401  (gives circuits, traces, results their notebook display)
+from . import datasets, nn
+from .model_file import Model, load_model, save_model
+from .train import Training, decay, train
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "__version__",
@@ -92,6 +97,15 @@ __all__ = [
     "describe_strategy",
     "validate_strategy",
     "StrategyContractError",
+    # training
+    "train",
+    "Training",
+    "decay",
+    "Model",
+    "save_model",
+    "load_model",
+    "nn",
+    "datasets",
     # checks
     "CheckResult",
     "check_gate",
@@ -112,6 +126,8 @@ __all__ = [
     "GateContractError",
     "NonFiniteError",
     "OptionError",
+    "DataFileError",
+    "ModelFileError",
     "MissingExtraError",
     # seeing backprop: pictures, explanations, step-through, plots
     "draw",

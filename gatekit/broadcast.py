@@ -36,7 +36,7 @@ class BadGradient(ValueError):
 def seed_gradient(out: Any, seed: Any) -> Any:
     """The output's gradient in the output's shape (so every node's gradient has its shape)."""
     if seed.__class__ is float:
-        return seed if out.__class__ is float or not np.shape(out) else np.full(np.shape(out), seed)
+        return seed if out.__class__ is float or not np.shape(out) else np.full(np.shape(out), seed, _floats(out))
     array = np.asarray(seed) if not isinstance(seed, (bool, np.bool_, str, bytes)) else None
     if array is None or array.dtype.kind not in "iuf":
         raise UsageError(f"the output's gradient must be a real number or array, got {seed!r}")
@@ -51,7 +51,8 @@ def seed_gradient(out: Any, seed: Any) -> Any:
         )
     if array.shape != out_shape:
         array = np.broadcast_to(array, out_shape)
-    array = array.astype(np.float64)  # a copy: the caller's seed is never aliased
+    # A copy (the caller's seed is never aliased), in the output's float dtype or wider.
+    array = array.astype(np.result_type(_floats(out), array.dtype if array.dtype.kind == "f" else _floats(out)))
     return array if array.ndim else float(array)
 
 
@@ -89,7 +90,8 @@ def reduce_gradient(grad: Any, x: Any, operands: Sequence[Any]) -> Any:
     grad = np.asarray(grad) if not isinstance(grad, (str, bytes)) else None
     if grad is None or grad.dtype.kind not in "biuf":
         raise BadGradient(f"returned {raw!r} as a gradient, not a real number or array")
-    grad = grad.astype(np.float64, copy=False)
+    if grad.dtype.kind != "f":  # float32 stays float32 (values.py's dtype rule)
+        grad = grad.astype(np.float64)
     try:
         full = np.broadcast_shapes(*(np.shape(v) for v in operands))
         fits = np.broadcast_shapes(grad.shape, shape, full) == full
@@ -113,4 +115,10 @@ def reduce_gradient(grad: Any, x: Any, operands: Sequence[Any]) -> Any:
 def zero_gradient(value: Any) -> Any:
     """The gradient of a node no path leads from to the output: zero, in its shape."""
     shape = np.shape(value)
-    return np.zeros(shape) if shape else 0.0
+    return np.zeros(shape, _floats(value)) if shape else 0.0
+
+
+def _floats(value: Any) -> np.dtype:
+    """The float dtype of a value's gradient: an array of floats keeps its own, anything else is float64."""
+    dtype = getattr(value, "dtype", None)
+    return dtype if dtype is not None and dtype.kind == "f" else np.dtype(np.float64)

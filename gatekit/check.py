@@ -28,7 +28,7 @@ import numpy as np
 from .circuit import GATE, INPUT, Circuit, Node
 from .containment import is_user_interrupt
 from .diagnosis import Diagnosis, contract_diagnosis, diagnose, probe_contract
-from .errors import GatekitError, UsageError
+from .errors import GatekitError, UsageError, warn_deprecated
 from .gate import DEFAULT_DOMAIN, Domain
 from .numerical import numerical_gradient, step_size
 from .registry import PluginInfo, Registry
@@ -350,23 +350,29 @@ def plugin_of(gate: Any) -> str:
 def check_gate(
     gate: Any,
     *,
-    points: int = 5,
+    rounds: int = 5,
     seed: int | None = 0,
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
     plugin: str | None = None,
     at: Sequence[Sequence[Any]] | None = None,
+    points: int | None = None,
 ) -> CheckResult:
     """Check ``gate.backward`` against central differences at random points of its domain.
 
-    Each of ``points`` rounds tries scalars, equal-shape arrays and broadcast arrays; ``at``
-    gives the points instead (each a sequence of the gate's inputs: ``at=[(0.0,)]``).
+    Each of ``rounds`` rounds tries scalars, equal-shape arrays and broadcast arrays
+    (``result.points_checked`` counts the points; ``points=`` is the deprecated old name
+    of ``rounds``); ``at`` gives the points instead (each a sequence of the gate's
+    inputs: ``at=[(0.0,)]``).
     Returns the worst result; an invalid gate or one that raises fails with a message. A
     failure carries a diagnosis (:attr:`CheckResult.diagnosis`). ``plugin`` names the gate's
     plugin in messages (default: the plugin that registered it, else its module).
     """
-    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
-        raise UsageError(f"points must be a positive integer, got {points!r}")
+    if points is not None:
+        warn_deprecated("check_gate(points=...)", "rounds=... (it counts rounds; each tries several points)")
+        rounds = points
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise UsageError(f"rounds must be a positive integer, got {rounds!r}")
     name = str(getattr(gate, "name", None) or type(gate).__name__)
     plugin = plugin_of(gate) if plugin is None else plugin
     try:
@@ -376,7 +382,7 @@ def check_gate(
     rng = np.random.default_rng(seed)
     given = None if at is None else [_at(gate, xs) for xs in at]
     worst = CheckResult(name, True, plugin=plugin)
-    for _round in range(1 if given is not None else points):
+    for _round in range(1 if given is not None else rounds):
         for xs in given if given is not None else _drawn(gate, rng):
             point = dict(zip(circuit.inputs, xs))
             result = check_circuit(circuit, point, rtol=rtol, atol=atol, seed=int(rng.integers(2**31)), name=name,
@@ -412,8 +418,13 @@ def _more_points(gate: Any, circuit: Circuit, like: Mapping[str, Any],
 
 
 def _drawn(gate: Any, rng: np.random.Generator) -> Iterator[list[Any]]:
-    """One round of random points, drawn one at a time (so a seed gives the points it always gave)."""
-    for shape_set in _shapes(gate.arity):
+    """One round of random points, drawn one at a time (so a seed gives the points it always gave).
+
+    A gate that is not elementwise (``linear``) names the shapes to try in its domain.
+    """
+    domain = getattr(gate, "domain", None)
+    shape_sets = domain.shapes if isinstance(domain, Domain) and domain.shapes else _shapes(gate.arity)
+    for shape_set in shape_sets:
         yield sample_point(gate, rng, shape_set)
 
 
@@ -429,7 +440,7 @@ def assert_gate_gradients(gate: Any, **kwargs: Any) -> CheckResult:
     Raises :class:`AssertionError` with the diagnosis (gate and plugin, point, both
     derivatives for an upstream gradient of 1, the most likely mistake) or the gate's error;
     returns the :class:`CheckResult` when it passes. Keyword arguments go to
-    :func:`check_gate` (``points``, ``seed``, ``rtol``, ``atol``, ``plugin``, ``at``).
+    :func:`check_gate` (``rounds``, ``seed``, ``rtol``, ``atol``, ``plugin``, ``at``).
     """
     __tracebackhide__ = True  # pytest shows the author's test line, not gatekit's frames
     result = check_gate(gate, **kwargs)

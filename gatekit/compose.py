@@ -82,6 +82,7 @@ class Wire:
     def __pow__(self, o): return self._op("**", self, o)
     def __rpow__(self, o): return self._op("**", o, self)
     def __neg__(self): return self._op("-", self)
+    def __abs__(self): return self.composer.gate("abs", self)  # abs(x): the gate named abs, as in expressions
 
     def __bool__(self):
         raise UsageError("a wire has no truth value while the circuit is being built; use max/min gates")
@@ -261,6 +262,12 @@ class Composer:
 
     def _build(self, output: Wire | None, defaults: dict[str, float] | None, keep_inputs: bool) -> Circuit:
         if output is not None:
+            if not isinstance(output, Wire):
+                # A number would become a constant node: a circuit of 0 gates that ignores its inputs.
+                raise CircuitError(
+                    f"build(): the output must be a wire of this Composer (an input, or gates on inputs), "
+                    f"got {output!r}; to build a constant output write it from an input, e.g. x * 0 + {output!r}"
+                )
             output = self._wire(output, "output")
         if not self.nodes:
             raise CircuitError("the circuit is empty: declare inputs and combine them first")

@@ -24,6 +24,8 @@ __all__ = [
     "GateContractError",
     "NonFiniteError",
     "OptionError",
+    "DataFileError",
+    "ModelFileError",
     "MissingExtraError",
     "suggest",
     "did_you_mean",
@@ -66,9 +68,9 @@ class NameConflictError(PluginError):
         self.other = other
 
 
-def suggest(name: str, known: Iterable[str]) -> list[str]:
+def suggest(name: str, known: Iterable[str], cutoff: float = 0.5) -> list[str]:
     """The known names closest to ``name``, best first (for "did you mean")."""
-    return difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+    return difflib.get_close_matches(name, sorted(known), n=3, cutoff=cutoff)
 
 
 def did_you_mean(name: str, known: Iterable[str], otherwise: str = "") -> str:
@@ -137,6 +139,25 @@ class NonFiniteError(GatekitError):
 
 class OptionError(UsageError):
     """An unknown strategy option, or a value of the wrong type."""
+
+
+def warn_deprecated(old: str, new: str, stacklevel: int = 3) -> None:
+    """Warn that the public spelling ``old`` is an alias of ``new``, kept for a while.
+
+    Every message starts with "gatekit: ", which pyproject's ``filterwarnings`` turns into
+    an error in the test suite, so gatekit's own code never uses an old spelling.
+    """
+    import warnings
+
+    warnings.warn(f"gatekit: {old} is deprecated; use {new}", DeprecationWarning, stacklevel=stacklevel)
+
+
+class DataFileError(UsageError):
+    """A data file (CSV or .npy) that cannot be used, naming the row or column at fault."""
+
+
+class ModelFileError(UsageError):
+    """A saved model that cannot be read back, naming the key at fault."""
 
 
 class MissingExtraError(GatekitError):

@@ -114,10 +114,15 @@ class Domain:
     ``kink`` (optional) returns the distance from a point to where the gate is not
     differentiable (``|x - y|`` for ``max``); the checker skips points closer than
     its step, where no finite difference can agree with any gradient.
+    ``shapes`` (optional) lists the argument shapes a check tries, one tuple of
+    shapes per round, for a gate that is not elementwise (``linear`` wants a matrix
+    and a vector, not two broadcastable arrays); by default scalars, equal arrays
+    and broadcast arrays are tried.
     """
 
     intervals: tuple[Interval, ...] = (Interval(),)
     kink: Callable[..., Any] | None = field(default=None, compare=False)
+    shapes: tuple[tuple[tuple[int, ...], ...], ...] | None = None
 
     def __post_init__(self) -> None:
         intervals = self.intervals
@@ -146,6 +151,8 @@ class Domain:
             if iv.away_from_zero:
                 text += f" with |x{i}| >= {iv.margin:g}"
             parts.append(text)
+        if self.shapes:
+            parts.append("shapes " + ", ".join(" and ".join(str(shape) for shape in row) for row in self.shapes))
         return "; ".join(parts)
 
 

@@ -64,7 +64,7 @@ def result_html(result: Result) -> str:
             for label, point, output in (("start", result.start, result.start_output),
                                          ("final", result.final, result.final_output),
                                          ("best", result.best, result.best_output))]
-    direction = "maximise" if result.maximize else "minimise"
+    direction = "maximize" if result.maximize else "minimize"
     caption = (f"{result.strategy}: {direction}, {result.steps_done} step(s), stopped: {result.stop_reason}; "
                f"cost {result.forward_evals} forward, {result.backward_evals} backward")
     html = table_html(["", *names, "output"], rows, caption)

@@ -10,16 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UnknownNameError, UsageError
+from .errors import UnknownNameError, UsageError, warn_deprecated
 
 __all__ = ["numerical_gradient", "step_size"]
 
 _EPS = np.finfo(np.float64).eps
 
 
-def step_size(x: Any, method: str = "central") -> Any:
+def step_size(x: Any, difference: str = "central") -> Any:
     """A step that balances truncation and rounding error at the scale of ``x``."""
-    base = _EPS ** (1 / 3) if method == "central" else _EPS**0.5
+    base = _EPS ** (1 / 3) if difference == "central" else _EPS**0.5
     return base * np.maximum(1.0, np.abs(x))
 
 
@@ -28,18 +28,24 @@ def numerical_gradient(
     point: Mapping[str, Any],
     names: Sequence[str] | None = None,
     h: float | None = None,
-    method: str = "central",
+    difference: str = "central",
+    *,
+    method: str | None = None,
 ) -> dict[str, Any]:
     """The gradient of scalar ``sum(f(point))`` w.r.t. each named input, element by element.
 
-    ``method`` is ``"forward"`` (``(f(x + h) - f(x)) / h``) or ``"central"``
+    ``difference`` (as the strategies' option is called; ``method=`` is its deprecated
+    old name) is ``"forward"`` (``(f(x + h) - f(x)) / h``) or ``"central"``
     (``(f(x + h) - f(x - h)) / 2h``). ``f`` receives a dict of float64 arrays (0-d
     for scalar inputs). ``h`` defaults to a step scaled to each value, and the step
     actually taken (``(x + h) - x`` in floating point) divides the difference; a given
     ``h`` is used exactly as the textbook formula writes it (as the lesson does).
     """
-    if method not in ("forward", "central"):
-        raise UsageError(f"unknown difference method {method!r} (valid: forward, central)")
+    if method is not None:
+        warn_deprecated("numerical_gradient(method=...)", "difference=...")
+        difference = method
+    if difference not in ("forward", "central"):
+        raise UsageError(f"unknown difference {difference!r} (valid: forward, central)")
     if h is not None and (isinstance(h, bool) or not isinstance(h, (int, float)) or not 0 < h < np.inf):
         raise UsageError(f"the step h must be a positive finite number, got {h!r}")
     try:
@@ -55,17 +61,17 @@ def numerical_gradient(
         with np.errstate(all="ignore"):
             return float(np.sum(f(values)))
 
-    f0 = total(base) if method == "forward" else 0.0  # central differences never read it
+    f0 = total(base) if difference == "forward" else 0.0  # central differences never read it
     grads = {}
     for name in wanted:
         x = base[name]
         g = np.zeros_like(x)
         for k in np.ndindex(x.shape):
             old = float(x[k])
-            step = float(step_size(old, method)) if h is None else float(h)
+            step = float(step_size(old, difference)) if h is None else float(h)
             x[k] = old + step
             up = total(base)
-            if method == "forward":
+            if difference == "forward":
                 taken = (float(x[k]) - old) if h is None else step
                 g[k] = (up - f0) / taken
             else:

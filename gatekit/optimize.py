@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .containment import describe, is_user_interrupt
-from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError
+from .errors import GatekitError, NonFiniteError, OptionError, UnknownNameError, UsageError, suggest
 from .problem import Problem, StopRun
 from .values import resolve_inputs
-from .strategy import Converged, StrategyContractError, coerce_options, resolve_strategy
+from .strategy import RUN_PARAMETERS, Converged, StrategyContractError, coerce_options, resolve_strategy
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -60,15 +60,15 @@ class StepRecord:
 
 @dataclass
 class Result:
-    """What a run found and what it cost. Points map every input (free and held) to a float."""
+    """What a run found and what it cost. Points map every input to a float, or an array for an array input."""
 
     strategy: str
     maximize: bool
-    start: dict[str, float]
+    start: dict[str, Any]
     start_output: float
-    final: dict[str, float]
+    final: dict[str, Any]
     final_output: float
-    best: dict[str, float]
+    best: dict[str, Any]
     best_output: float
     history: list[StepRecord] = field(default_factory=list)
     forward_evals: int = 0
@@ -125,7 +125,7 @@ class _Run:
     plugin: str | None
     options: dict[str, Any]
     free: tuple[str, ...]
-    start: dict[str, float]
+    start: dict[str, Any]
     steps: int
     maximize: bool
     seed: int
@@ -159,8 +159,8 @@ def _check_seed(seed: Any) -> int:
 
 def _split_inputs(
     circuit: Circuit, start: Mapping[str, Any] | None, hold: Iterable[str]
-) -> tuple[tuple[str, ...], dict[str, float]]:
-    """The free input names and every input's start value; errors name what is wrong."""
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The free input names and every input's start value (held ones may be arrays); errors name what is wrong."""
     if isinstance(hold, str):
         hold = [part for part in hold.replace(",", " ").split() if part]
     held = list(hold)
@@ -169,21 +169,50 @@ def _split_inputs(
             raise UnknownNameError("input", str(name), circuit.inputs, "to hold (not an input of this circuit)")
     free = tuple(name for name in circuit.inputs if name not in held)
     if not free:
-        raise UsageError(f"every input is held ({', '.join(circuit.inputs)}): nothing is left to optimise")
+        raise UsageError(f"every input is held ({', '.join(circuit.inputs)}): nothing is left to optimize")
     resolved = resolve_inputs(circuit.inputs, circuit.defaults, dict(start or {}),
                               where="in the start point (not an input of this circuit)",
                               how=lambda missing: " in the start point; give each a value or a default in the circuit",
                               shown=lambda name: f"{name!r} ({'held' if name in held else 'free'})",
                               unread=circuit.unread_inputs)
-    values: dict[str, float] = {}
+    values: dict[str, Any] = {}
     for name, value in resolved.items():
+        kind = "held" if name in held else "free"
         if np.ndim(value) != 0:
-            kind = "held" if name in held else "free"
-            raise UsageError(f"the start value of {kind} input {name!r} must be one number, got shape {np.shape(value)}")
+            # Held inputs are the data, free ones the parameters: numbers or arrays of them.
+            if not np.all(np.isfinite(value)):
+                raise UsageError(f"the {kind} input {name!r} must be finite everywhere, got a nan or inf in it")
+            if kind == "free" and np.size(value) == 0:
+                raise UsageError(f"the free input {name!r} is an empty array: nothing to optimise in it")
+            values[name] = value
+            continue
         if not math.isfinite(value):
             raise UsageError(f"the start value of input {name!r} must be finite, got {value!r}")
         values[name] = float(value)
     return free, values
+
+
+def _refuse_own_near_misses(function: str, options: Mapping[str, Any], declared: Iterable[str]) -> None:
+    """A keyword no strategy declares that is close to ``function``'s own parameter: name that parameter.
+
+    optimize's own parameters (RUN_PARAMETERS) share the keyword space with a strategy's
+    options (``**options``): no option may take one of their names (strategy.py refuses
+    it), and a slip in one of them must not read as an unknown strategy option.
+    """
+    declared = set(declared)
+    for key in options:
+        name = str(key).replace("-", "_")
+        if name in declared:
+            continue
+        if name in ("minimize", "minimise"):
+            raise UsageError(f"{function}() has no parameter {key!r}; to minimize, pass maximize=False")
+        # Only a clear slip (maximise, step, seeds), and only when no strategy option is as close.
+        close = suggest(name, RUN_PARAMETERS, cutoff=0.75)
+        if close and not suggest(name, declared, cutoff=0.75):
+            raise UsageError(
+                f"{function}() got an unknown argument {key!r}; did you mean its own parameter {close[0]!r}? "
+                f"(other keywords are strategy options: {', '.join(sorted(declared)) or 'none'})"
+            )
 
 
 def _prepare(
@@ -191,6 +220,7 @@ def _prepare(
     hold: Iterable[str], seed: Any, budget: Any, registry: Registry | None, options: Mapping[str, Any],
 ) -> _Run:
     obj, plugin = resolve_strategy(strategy, registry if registry is not None else circuit.registry)
+    _refuse_own_near_misses("optimize", options, (o.name for o in getattr(obj, "options", ())))
     typed = coerce_options(obj, options)
     steps = _check_steps(steps)
     budget = _check_budget(budget)
@@ -211,7 +241,7 @@ def optimize(
     progress: Callable[[int, int], Any] | None = None,
     **options: Any,
 ) -> Result:
-    """Maximise (or minimise) ``circuit``'s output over its free inputs with ``strategy``.
+    """Maximize (or, with ``maximize=False``, minimize) ``circuit``'s output over its free inputs.
 
     ``start`` maps inputs to values (missing ones fall back to the circuit's
     defaults); ``hold`` names inputs kept at their start values; ``budget`` caps the
@@ -251,6 +281,7 @@ def compare(
     resolved = [resolve_strategy(s, registry)[0] for s in names]
     normalised = {str(k).replace("-", "_"): v for k, v in options.items()}
     declared = {o.name for s in resolved for o in s.options}
+    _refuse_own_near_misses("compare", normalised, declared)
     for key in normalised:
         if key not in declared:
             compared = ", ".join(s.name for s in resolved)
@@ -272,21 +303,30 @@ def compare(
 COMPILE_FROM_STEPS = 10
 
 
-def _execute(run: _Run, progress: Callable[[int, int], Any] | None) -> Result:
+def _execute(
+    run: _Run,
+    progress: Callable[[int, int], Any] | None,
+    before_step: Callable[[Problem, int], Any] | None = None,
+) -> Result:
+    """The loop. ``before_step(problem, step)`` (gatekit.train's) may change the held data or
+    the options before each step; whatever it evaluates is counted like any evaluation."""
     problem = Problem(
         run.circuit, run.free, {k: v for k, v in run.start.items() if k not in run.free},
         maximize=run.maximize, rng=np.random.default_rng(run.seed), options=run.options,
-        budget=run.budget, steps=run.steps, compiled=run.steps >= COMPILE_FROM_STEPS,
+        budget=run.budget, steps=run.steps, shapes={name: np.shape(run.start[name]) for name in run.free},
+        compiled=run.steps >= COMPILE_FROM_STEPS,
     )
     history: list[StepRecord] = []
     reason, detail = "steps", None
     began = time.perf_counter()
     try:
-        problem.begin(np.array([run.start[name] for name in run.free]))
+        problem.begin(problem.vector(run.start))
         init = getattr(run.strategy, "init", None)
         state = _call(run, init, problem) if callable(init) else None
         for step in range(1, run.steps + 1):
             problem.begin_step(step)
+            if before_step is not None:
+                before_step(problem, step)
             move = _call(run, run.strategy.step, problem, state)
             if problem.stopped is not None:  # a strategy that swallowed the stop
                 raise problem.stopped
@@ -350,7 +390,7 @@ def _check_move(run: _Run, problem: Problem, move: Any) -> np.ndarray:
             shape = "complex numbers"
         raise StrategyContractError(
             f"strategy {run.strategy.name!r}{plugin} returned {shape} from step; expected {problem.n} number(s) "
-            f"({', '.join(problem.names)}) or gatekit.Converged",
+            f"({problem.describe_free()}) or gatekit.Converged",
             plugin=run.plugin,
         )
     return point

@@ -109,7 +109,7 @@ def plot_run(result: Result, circuit: Circuit | None = None, path: str | Path | 
     ax.plot(steps, best, linestyle="--", label="best so far")
     ax.set_xlabel("step")
     ax.set_ylabel("output")
-    direction = "maximise" if result.maximize else "minimise"
+    direction = "maximize" if result.maximize else "minimize"
     ax.set_title(f"{result.strategy} ({direction}): best {result.best_output:.6g}")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -162,7 +162,7 @@ def plot_comparison(results: Sequence[Result], path: str | Path | None = None) -
     ax.set_xscale("log")
     ax.set_xlabel("forward evaluations (log scale)")
     ax.set_ylabel("best output so far")
-    direction = "maximise" if results[0].maximize else "minimise"
+    direction = "maximize" if results[0].maximize else "minimize"
     ax.set_title(f"strategies compared ({direction})")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small")

@@ -37,6 +37,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from ._version import __version__
 from .containment import captured_output, describe, is_user_interrupt
 from .errors import GatekitError, PluginError, PluginLoadError, UsageError, did_you_mean
 from .registry import LoadError, PluginInfo, PluginMessage, Registry
@@ -84,10 +85,7 @@ def plugin_manager() -> pluggy.PluginManager:
 
 
 def _gatekit_version() -> str | None:
-    try:
-        return importlib.metadata.version("gatekit")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    return __version__  # the built-ins ship in gatekit's distribution: its version, even uninstalled
 
 
 class _Loader:

@@ -13,8 +13,8 @@ through here, so the counts are honest by construction:
                                point, whose value is known); central: 2n forwards
 =============================  ==================================================
 
-A strategy always climbs the *score*: the output when maximising, minus the output
-when minimising. Running out of budget, or meeting an inf or a nan, ends the run
+A strategy always climbs the *score*: the output when maximizing, minus the output
+when minimizing. Running out of budget, or meeting an inf or a nan, ends the run
 right there (the core reports why); a strategy does not need to handle either.
 """
 
@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import UsageError
 from .strategy import StrategyContractError
+from .values import as_input
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -54,32 +55,50 @@ class Problem:
     Read by strategies: ``names``, ``n``, ``options``, ``rng``, ``maximize``,
     ``start``, ``current``, ``current_score``, ``best``, ``best_score``, ``step``,
     ``steps``, ``forward_evals``, ``backward_evals``, ``budget``. Points are float64
-    arrays of shape ``(n,)``; batches have shape ``(k, n)``.
+    arrays of shape ``(n,)``; batches have shape ``(k, n)``. A free input that is an
+    array (a layer's weights) gives one coordinate per element, named ``W[2,0]``;
+    held inputs may be arrays too (the data), and :meth:`hold` swaps them.
     """
 
     def __init__(
         self,
         circuit: Circuit,
         names: tuple[str, ...],
-        held: Mapping[str, float],
+        held: Mapping[str, Any],
         *,
         maximize: bool = True,
         rng: np.random.Generator | None = None,
         options: Mapping[str, Any] | None = None,
         budget: int | None = None,
         steps: int = 1,
+        shapes: Mapping[str, tuple[int, ...]] | None = None,
         compiled: bool = False,
     ):
         self.circuit = circuit
         #: With ``compiled``, evaluations run the circuit's generated code (same numbers, faster).
         self._compiled = circuit.compile() if compiled else None
-        self.names = tuple(names)
+        #: The free inputs, and the shape of each (``()`` for a number, the usual case).
+        self.free = tuple(names)
+        self.shapes = {name: tuple((shapes or {}).get(name, ())) for name in self.free}
+        #: One name per coordinate of a point: the input's name, or ``W[2,0]`` for an array's element.
+        self.names = tuple(
+            coordinate for name in self.free for coordinate in _coordinates(name, self.shapes[name])
+        )
         self.n = len(self.names)
-        self.held = MappingProxyType({name: float(v) for name, v in held.items()})
-        given = sorted(self.names + tuple(self.held))
+        self._slices = []
+        at = 0
+        for name in self.free:
+            size = int(np.prod(self.shapes[name], dtype=int))
+            self._slices.append((name, slice(at, at + size), self.shapes[name]))
+            at += size
+        # Held inputs may be arrays (the data a model is trained on).
+        self.held = MappingProxyType({name: as_input(name, v) for name, v in held.items()})
+        #: Candidates are evaluated one by one when an input is an array (no shared batch axis).
+        self._one_by_one = any(np.ndim(v) for v in self.held.values()) or any(self.shapes.values())
+        given = sorted(self.free + tuple(self.held))
         if given != sorted(circuit.inputs):
             raise UsageError(
-                f"free inputs ({', '.join(self.names)}) and held inputs ({', '.join(self.held)}) must together be "
+                f"free inputs ({', '.join(self.free)}) and held inputs ({', '.join(self.held)}) must together be "
                 f"the circuit's inputs ({', '.join(circuit.inputs)}), each once"
             )
         self.maximize = maximize
@@ -101,16 +120,20 @@ class Problem:
         self._seen: list[tuple[np.ndarray, np.ndarray]] = []  # (points, scores) evaluated this step
 
     # -- points ------------------------------------------------------------------------
-    def as_dict(self, point: Any) -> dict[str, float]:
-        """Every input (free and held) at ``point``, as plain floats."""
-        values = dict(zip(self.names, (float(v) for v in np.asarray(point, dtype=np.float64))))
-        values.update({name: float(v) for name, v in self.held.items()})
+    def as_dict(self, point: Any) -> dict[str, Any]:
+        """Every input (free and held) at ``point``: plain floats, and held arrays as they are."""
+        point = np.asarray(point, dtype=np.float64)
+        values: dict[str, Any] = {
+            name: point[part].reshape(shape) if shape else float(point[part.start])
+            for name, part, shape in self._slices
+        }
+        values.update(self.held)
         return {name: values[name] for name in self.circuit.inputs}
 
     def _point(self, point: Any) -> np.ndarray:
         array = np.array(point, dtype=np.float64)  # a copy: the caller may reuse its buffer
         if array.shape != (self.n,):
-            wanted = f"{self.n} value(s) ({', '.join(self.names)})"
+            wanted = f"{self.n} value(s) ({self.describe_free()})"
             raise StrategyContractError(f"a point needs {wanted}, got shape {array.shape}")
         return array
 
@@ -119,6 +142,16 @@ class Problem:
         if array.ndim != 2 or array.shape[1] != self.n:
             raise StrategyContractError(f"a batch needs shape (k, {self.n}), got shape {array.shape}")
         return array
+
+    def describe_free(self) -> str:
+        """The free inputs for a message: names, with the shape of any array among them."""
+        return ", ".join(f"{name} {shape}" if shape else name for name, shape in self.shapes.items())
+
+    def vector(self, values: Mapping[str, Any]) -> np.ndarray:
+        """The point (shape ``(n,)``) holding these values of the free inputs."""
+        if not self.free:
+            return np.zeros(0)
+        return np.concatenate([np.ravel(np.asarray(values[name], dtype=np.float64)) for name in self.free])
 
     # -- the meter ---------------------------------------------------------------------
     def _stop(self, reason: str, detail: str) -> StopRun:
@@ -146,10 +179,15 @@ class Problem:
         if k == 0:
             return np.zeros(0)
         self._charge(k)
-        values: dict[str, Any] = {name: batch[:, i] for i, name in enumerate(self.names)}
-        values.update(self.held)
         run = self._compiled if self._compiled is not None else self.circuit
-        output = np.broadcast_to(np.asarray(run(values), dtype=np.float64), (k,))
+        if self._one_by_one:
+            # Candidates cannot share an axis with held data (a mean would mix them up):
+            # one pass each, still k forwards.
+            output = np.array([_one_number(run(self.as_dict(p))) for p in batch])
+        else:
+            values: dict[str, Any] = {name: batch[:, i] for i, name in enumerate(self.names)}
+            values.update(self.held)
+            output = np.broadcast_to(np.asarray(run(values), dtype=np.float64), (k,))
         bad = ~np.isfinite(output)
         if bad.any():
             raise self._stop("non-finite", self._nonfinite_detail(batch[int(np.argmax(bad))]))
@@ -167,8 +205,7 @@ class Problem:
         else:
             trace = self.circuit.forward(values)
             output = trace.output
-        if np.ndim(output) != 0:
-            raise UsageError(f"the circuit's output must be one number to optimise, got shape {np.shape(output)}")
+        _one_number(output)
         if not np.isfinite(output):
             raise self._stop("non-finite", self._nonfinite_detail(point, trace))
         self._trace_point, self._trace, self._grads = point, trace, grads
@@ -186,7 +223,7 @@ class Problem:
             assert trace is not None
             grads = trace.backward().input_grads()
         self.backward_evals += 1
-        gradient = self.sign * np.array([float(grads[name]) for name in self.names])
+        gradient = self.sign * np.concatenate([np.ravel(grads[name]) for name in self.free]) if self.free else np.zeros(0)
         if not np.all(np.isfinite(gradient)):
             if trace is None:  # diagnostic only (not counted): the interpreter names the node
                 trace = self.circuit.forward(self.as_dict(point)).backward()
@@ -213,6 +250,25 @@ class Problem:
             return (self.scores(point + eye) - self.current_score) / h
         with_base = self.scores(np.vstack([point + eye, point[None, :]]))
         return (with_base[: self.n] - with_base[self.n]) / h
+
+    def hold(self, values: Mapping[str, Any]) -> None:
+        """New values for held inputs (the next minibatch of data).
+
+        The current point is scored again on them (1 forward) and becomes the best, so
+        a strategy compares candidates with the current point on the same data.
+        """
+        for name in values:
+            if name not in self.held:
+                raise UsageError(f"{name!r} is not a held input (held: {', '.join(self.held) or 'none'})")
+        held = dict(self.held)
+        held.update({name: as_input(name, v) for name, v in values.items()})
+        self.held = MappingProxyType(held)
+        self._one_by_one = any(np.ndim(v) for v in held.values()) or any(self.shapes.values())
+        self._trace, self._grads, self._trace_point = None, None, None
+        self._seen.clear()
+        score = self._evaluate(self.current)
+        self.current_score = self.best_score = score
+        self.best = self.current
 
     # -- the core's side -----------------------------------------------------------------
     def known_score(self, point: np.ndarray) -> float | None:
@@ -253,7 +309,9 @@ class Problem:
 
     # -- non-finite reports --------------------------------------------------------------
     def _at(self, point: np.ndarray) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.as_dict(point).items())
+        return ", ".join(
+            f"{k}={v!r}" if not np.ndim(v) else f"{k}=<array {np.shape(v)}>" for k, v in self.as_dict(point).items()
+        )
 
     def _nonfinite_detail(self, point: np.ndarray, trace: Trace | None = None) -> str:
         if trace is None:
@@ -273,3 +331,19 @@ class Problem:
                 where = f"input {node.name!r}" if node.kind == "input" else f"node {self.circuit.node_name(i)}"
                 return f"the gradient w.r.t. {where} is {what} at {self._at(point)}"
         return f"the gradient is not finite at {self._at(point)}"
+
+
+def _one_number(output: Any) -> float:
+    if np.ndim(output) != 0:
+        shape = np.shape(output)
+        raise UsageError(
+            f"the circuit's output must be one number to optimise, got shape {shape} "
+            "(reduce a batch with the sum or mean gate)"
+        )
+    return float(output)
+
+
+def _coordinates(name: str, shape: tuple[int, ...]) -> list[str]:
+    if not shape:
+        return [name]
+    return [f"{name}[{','.join(str(k) for k in index)}]" for index in np.ndindex(*shape)]

@@ -43,7 +43,7 @@ import pytest
 
 from . import plugins as _plugins
 from .check import KinkWarning, check_gate, sample_point
-from .errors import UsageError
+from .errors import UsageError, warn_deprecated
 from .registry import Entry, Registry
 
 __all__ = ["isolate", "isolated_registry", "isolated_environ", "plugin_tests", "ambient_entry_points"]
@@ -173,13 +173,18 @@ def _same(a: Any, b: Any) -> bool:
 BOWL = "-((x - 1) ** 2) - (y + 2) ** 2"  # largest (0) at x = 1, y = -2
 
 
-def plugin_tests(*plugins: str | ModuleType | Any, points: int = 5, seed: int = 0, steps: int = 100) -> type:
+def plugin_tests(*plugins: str | ModuleType | Any, rounds: int = 5, seed: int = 0, steps: int = 100,
+                 points: int | None = None) -> type:
     """A test class with every gate and strategy of ``plugins`` as parametrised tests.
 
     Assign it to a name starting with ``Test`` in a test module:
-    ``TestMyGates = plugin_tests("my-gates")``. ``points`` and ``seed`` go to the gradient
-    check; ``steps`` is how long each strategy may climb the bowl.
+    ``TestMyGates = plugin_tests("my-gates")``. ``rounds`` and ``seed`` go to the gradient
+    check (``points=`` is the deprecated old name of ``rounds``); ``steps`` is how long
+    each strategy may climb the bowl.
     """
+    if points is not None:
+        warn_deprecated("plugin_tests(points=...)", "rounds=...")
+        rounds = points
     if not plugins:
         raise UsageError("plugin_tests needs at least one plugin (an entry-point name, module or .py path)")
     registry = isolated_registry(plugins)
@@ -199,7 +204,7 @@ def plugin_tests(*plugins: str | ModuleType | Any, points: int = 5, seed: int = 
         @pytest.mark.parametrize("entry", gates, ids=_ids(gates))
         def test_gate_gradient(self, entry: Entry) -> None:
             __tracebackhide__ = True
-            result = check_gate(entry.obj, points=points, seed=seed, plugin=entry.plugin.name)
+            result = check_gate(entry.obj, rounds=rounds, seed=seed, plugin=entry.plugin.name)
             if not result.ok:
                 pytest.fail(result.describe(), pytrace=False)
             if result.kink is not None:

@@ -1,4 +1,4 @@
-"""The strategy protocol: what every optimiser, built-in or third-party, provides.
+"""The strategy protocol: what every optimizer, built-in or third-party, provides.
 
 A strategy climbs. The core (:func:`gatekit.optimize`) runs the loop, counts every
 evaluation, keeps the history and the best point, enforces the budget and stops on
@@ -22,8 +22,8 @@ a non-finite value; a strategy only says where to go next::
 - ``check_options(options) -> list[str]`` (optional): problems that involve several
   options at once (``low < high``).
 
-A strategy always *maximises* the problem's score (the output when maximising,
-minus the output when minimising), so the same code serves both directions.
+A strategy always *maximizes* the problem's score (the output when maximizing,
+minus the output when minimizing), so the same code serves both directions.
 """
 
 from __future__ import annotations
@@ -238,12 +238,21 @@ def validate_strategy(strategy: Any) -> list[str]:
     return problems
 
 
+#: gatekit.optimize's and compare's own parameters: an option with one of these names could
+#: never be passed (the keyword would be optimize's), so none may take one.
+RUN_PARAMETERS = ("circuit", "start", "strategy", "strategies", "steps", "maximize", "hold", "seed", "budget",
+                  "registry", "progress")
+
+
 def _option_problems(option: Any, seen: set[str]) -> list[str]:
     if not isinstance(option, Option):
         return [f"option {option!r} is not a gatekit.Option"]
     where = f"option {option.name!r}"
     if not isinstance(option.name, str) or not option.name.isidentifier():
         return [f"{where}: the name must be an identifier (letters, digits, '_')"]
+    if option.name in RUN_PARAMETERS:
+        return [f"{where} takes the name of one of gatekit.optimize's own parameters "
+                f"({', '.join(RUN_PARAMETERS)}); give it another name"]
     problems = []
     if option.name in seen:
         problems.append(f"{where} is declared twice")

@@ -113,13 +113,19 @@ class Trace:
         return _plain(self.values[self.circuit.find(key)])
 
     def grad(self, key: int | str) -> Any:
-        """The output's gradient w.r.t. a node (runs backward first if needed)."""
+        """The output's gradient w.r.t. a node (``key``: a node id, input name or stage label).
+
+        Before any :meth:`backward`, this runs ``backward()`` itself, seeded with 1 (the
+        gradient of the output itself), and keeps the result; after ``backward(grad)``
+        it reads that pass's gradients.
+        """
         return _plain(self._grad_of(self.circuit.find(key)))
 
     def inputs(self) -> dict[str, Any]:
         return {name: _plain(self.values[i]) for name, i in self.circuit.input_ids.items()}
 
     def input_grads(self) -> dict[str, Any]:
+        """Each input's gradient by name (running ``backward()`` first, seeded with 1, as :meth:`grad` does)."""
         return {name: _plain(self._grad_of(i)) for name, i in self.circuit.input_ids.items()}
 
     def stages(self, include_inputs: bool = False) -> list[Stage]:

@@ -1,7 +1,16 @@
-"""What a value may be: input values and constants are real numbers or float64 arrays.
+"""What a value may be: input values and constants are real numbers or arrays of floats.
 
 Kept in one place so that a circuit's inputs, its defaults (from a file) and its
 constants are all refused or accepted by the same rules.
+
+The dtype rule: a number (int, float, numpy scalar) becomes a Python float; an array
+of floats keeps its dtype (float32 in, float32 values and gradients out; mixing
+float32 with float64 gives float64, as numpy promotes); an array of integers becomes
+float64. Python-float constants (``2 * x``) do not widen a float32 array. Anything that
+would lose information or meaning is refused with one clear error: booleans,
+strings, complex numbers, object arrays holding non-numbers, masked arrays (their mask
+would be dropped) and dask arrays (``np.asarray`` would compute all of one in memory;
+:mod:`gatekit.dask` runs a circuit over one chunk by chunk).
 """
 
 from __future__ import annotations
@@ -24,10 +33,10 @@ NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(-[a-z0-9_]+)*$")
 
 
 def as_input(name: str, value: Any) -> Any:
-    """An input value as float or float64 array; a clear error for anything else.
+    """An input value as a float or an array of floats (see the dtype rule above); a clear error for anything else.
 
     Strings and booleans are refused rather than converted: ``"3"`` or ``True``
-    as an input is far more often a mistake than a number. A float64 array is
+    as an input is far more often a mistake than a number. An array of floats is
     used as given, not copied.
     """
     if isinstance(value, float):
@@ -48,16 +57,25 @@ def as_input(name: str, value: Any) -> Any:
         # np.asarray would drop the mask and compute with the hidden values.
         raise UsageError(f"input {name!r} is a masked array; gatekit would compute with the masked values, so "
                          f"give {name}.filled(value) or {name}.compressed() (the unmasked values) instead")
+    if type(value).__module__.partition(".")[0] == "dask":
+        raise refused(" (a dask array: converting it would compute all of it in memory; "
+                      "gatekit.dask.gradient(circuit, values) runs it chunk by chunk, lazily)")
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
         raise refused() from None
-    if array.dtype.kind not in "iuf" and not (array.dtype.kind == "O" and _all_real(array)):
+    kind = array.dtype.kind
+    if kind == "c":
+        raise refused(" (complex numbers: the gates are real-valued; pass .real or abs() of them)")
+    if kind in "USa":
+        raise refused(" (strings: convert them first, e.g. np.asarray(values, dtype=float))")
+    if kind not in "iuf" and not (kind == "O" and _all_real(array)):
         raise refused()
-    try:
-        array = array.astype(np.float64, copy=False)
-    except OverflowError:
-        raise refused(" (too large for a float)") from None
+    if kind != "f":
+        try:
+            array = array.astype(np.float64)
+        except OverflowError:
+            raise refused(" (too large for a float)") from None
     return array if array.ndim else float(array)
 
 

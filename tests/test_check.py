@@ -82,7 +82,7 @@ class DuckSquare:
 
 def test_forward_difference_reproduces_the_lesson():
     # reference-numbers.md section 2.3: h = 1e-4, forward difference, f = x * y at (1, -3).
-    grads = numerical_gradient(lambda v: v["x"] * v["y"], {"x": 1.0, "y": -3.0}, h=1e-4, method="forward")
+    grads = numerical_gradient(lambda v: v["x"] * v["y"], {"x": 1.0, "y": -3.0}, h=1e-4, difference="forward")
     assert grads["x"] == pytest.approx(-3.00000000000189, abs=1e-12)
     assert grads["y"] == pytest.approx(1.0000000000021103, abs=1e-12)
     assert isinstance(grads["x"], float) and isinstance(grads["y"], float)
@@ -101,7 +101,7 @@ def test_known_derivatives_elementwise(method, tolerance):
     def f(v):
         return np.exp(v["x"]) * v["y"] + v["x"] ** 3
 
-    grads = numerical_gradient(f, {"x": x, "y": y}, method=method)
+    grads = numerical_gradient(f, {"x": x, "y": y}, difference=method)
     expected_x = np.exp(x) * y.sum() + 2 * 3 * x**2
     expected_y = np.full((2, 1), np.exp(x).sum())
     assert grads["x"].shape == x.shape and grads["y"].shape == y.shape
@@ -113,7 +113,7 @@ def test_central_is_more_accurate_than_forward():
     point = {"x": 1.3}
     exact = math.cos(1.3)
     central = numerical_gradient(lambda v: np.sin(v["x"]), point)["x"]
-    forward = numerical_gradient(lambda v: np.sin(v["x"]), point, method="forward")["x"]
+    forward = numerical_gradient(lambda v: np.sin(v["x"]), point, difference="forward")["x"]
     assert abs(central - exact) < 1e-10
     assert abs(central - exact) < abs(forward - exact) < 1e-7
 
@@ -136,7 +136,7 @@ def test_names_select_inputs_and_the_point_is_left_unchanged():
 @pytest.mark.parametrize(
     ("kwargs", "error", "fragment"),
     [
-        ({"method": "backward"}, UsageError, "valid: forward, central"),
+        ({"difference": "backward"}, UsageError, "valid: forward, central"),
         ({"h": 0.0}, UsageError, "positive finite"),
         ({"h": -1e-4}, UsageError, "positive finite"),
         ({"h": float("nan")}, UsageError, "positive finite"),
@@ -174,7 +174,7 @@ def test_check_circuit_tolerances_decide():
 
 
 def test_check_gate_passes_a_correct_gate_and_reports_its_errors():
-    result = check_gate(Square(), points=3, seed=1)
+    result = check_gate(Square(), rounds=3, seed=1)
     assert result.ok and result.error is None
     assert result.points_checked == 3 * 3  # scalars, equal arrays, a 2-d array per round
     assert 0 < result.max_abs_error < 1e-6 and 0 < result.max_rel_error < 1e-6
@@ -190,7 +190,7 @@ def test_check_gate_is_reproducible_by_seed():
 
 def test_check_gate_draws_points_from_the_domain(registry):
     log = registry.gate("log")
-    result = check_gate(log, points=2, seed=3)
+    result = check_gate(log, rounds=2, seed=3)
     assert result.ok
     assert np.all((np.asarray(result.worst_point["x0"]) >= 0.1) & (np.asarray(result.worst_point["x0"]) <= 3.0))
 
@@ -218,7 +218,7 @@ def test_check_gate_catches_a_wrong_backward():
 @given(seed=st.integers(0, 2**32 - 1))
 def test_check_gate_catches_a_backward_that_ignores_its_upstream_gradient(seed):
     # The upstream gradient is 1.5 to 2.5 in size, never close to 1: no seed lets it pass.
-    result = check_gate(IgnoresUpstream(), points=1, seed=seed)
+    result = check_gate(IgnoresUpstream(), rounds=1, seed=seed)
     assert not result.ok and result.error is None
     assert result.worst_input in ("x0", "x1")
     assert result.diagnosis is not None and result.diagnosis.kind == "ignores-upstream"
@@ -248,14 +248,14 @@ def test_check_gate_reports_an_invalid_gate_instead_of_crashing():
 
 
 def test_check_gate_accepts_a_duck_typed_gate_without_a_domain():
-    result = check_gate(DuckSquare(), points=2)
+    result = check_gate(DuckSquare(), rounds=2)
     assert result.ok, result.describe()
 
 
 @pytest.mark.parametrize("points", [0, -1, 1.5, True])
 def test_check_gate_needs_at_least_one_point(points):
-    with pytest.raises(UsageError, match="points must be a positive integer"):
-        check_gate(Square(), points=points)
+    with pytest.raises(UsageError, match="rounds must be a positive integer"):
+        check_gate(Square(), rounds=points)
 
 
 # -- assert_gate_gradients ---------------------------------------------------------------------
@@ -263,7 +263,7 @@ def test_check_gate_needs_at_least_one_point(points):
 
 def test_assert_gate_gradients_returns_the_result_of_a_good_gate():
     cube = fixture_registry("good_plugin").gate("cube")
-    result = assert_gate_gradients(cube, points=2, seed=5)
+    result = assert_gate_gradients(cube, rounds=2, seed=5)
     assert result.ok and result.points_checked == 2 * 3
 
 

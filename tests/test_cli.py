@@ -105,7 +105,7 @@ def test_eval_where_the_gate_is_undefined_fails_naming_the_node():
 
 
 def test_check_every_builtin_gate_passes():
-    rows = run_json("check", "--points", "1")
+    rows = run_json("check", "--rounds", "1")
     assert BUILTIN_GATES <= {row["gate"] for row in rows}
     for row in rows:
         assert {"gate", "plugin", "ok", "max_abs_error", "max_rel_error"} <= set(row)
@@ -290,9 +290,15 @@ def test_the_installed_console_script_runs_and_reports_errors():
         "Error: unknown gate 'mull'; did you mean 'mul'?"]
 
 
-def test_version():
-    result = invoke("--version")
-    assert result.exit_code == 0 and result.stdout.strip() == f"gatekit {gatekit.__version__}"
+def test_version_lists_gatekit_then_each_loaded_plugin():
+    result = invoke("--plugin", plugin("good_plugin.py"), "--version")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"gatekit {gatekit.__version__}",
+        f"  gatekit_gates {gatekit.__version__} (built-in)",
+        f"  gatekit_strategies {gatekit.__version__} (built-in)",
+        "  good_plugin - (--plugin)",
+    ]
 
 
 @pytest.mark.skipif(_console_script() is None, reason="the gatekit console script is not installed here")

@@ -246,6 +246,9 @@ def test_every_built_in_gate_has_templates_for_floats(registry):
     from gatekit_gates import GATES
 
     for cls in GATES:
+        if cls.name == "linear":  # a matrix product has no float case: compiled code calls its methods
+            assert getattr(cls, "source", None) is None
+            continue
         assert cls.source is not None and cls.source.forward and cls.source.backward, cls.name
         assert cls.keeps_floats is True
 

@@ -185,6 +185,16 @@ def test_disabling_the_plugin_hides_it(venv):
     assert result.returncode == 2 and f"unknown strategy {STRATEGY!r}" in result.stderr
 
 
+def test_the_disable_plugin_flag_hides_it_and_version_lists_it(venv):
+    listed = venv.gatekit("--version")
+    assert listed.returncode == 0, listed.stderr
+    assert f"  {PLUGIN} {_version(EXAMPLE / 'pyproject.toml')} (from {PLUGIN})" in listed.stdout.splitlines()
+    names = {row["name"] for row in venv.json("--disable-plugin", PLUGIN, "gates")}
+    assert "mul" in names and names.isdisjoint(GATES)
+    hidden = venv.gatekit("--disable-plugin", PLUGIN, "--version")
+    assert hidden.returncode == 0 and PLUGIN not in hidden.stdout
+
+
 def test_the_templates_own_tests_pass_against_the_installed_plugin(venv):
     result = subprocess.run(
         [str(venv.python), "-m", "pytest", str(venv.source / "tests"), "-q", "-p", "no:cacheprovider"],

@@ -180,5 +180,5 @@ def test_the_kink_keeps_check_points_away(registry):
     relu = registry.gate("relu")
     assert relu.domain.kink is not None
     np.testing.assert_array_equal(relu.domain.kink(np.array([-2.0, 0.0, 0.5])), [2.0, 0.0, 0.5])
-    result = gatekit.check_gate(relu, points=20, seed=0)
+    result = gatekit.check_gate(relu, rounds=20, seed=0)
     assert result.ok and result.points_checked == 60

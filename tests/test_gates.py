@@ -17,8 +17,11 @@ from gatekit import Circuit, Node, NonFiniteError, check_circuit, check_gate, nu
 
 BUILTIN_GATES = (
     "add", "sub", "mul", "div", "neg", "reciprocal", "pow",
-    "max", "min", "exp", "log", "sigmoid", "tanh", "relu", "abs",
+    "max", "min", "exp", "log", "sigmoid", "tanh", "relu", "abs", "sum", "mean", "sumsq", "linear",
 )  # fmt: skip
+#: Gates that are not elementwise (reductions, the matrix product): tests/test_gates_arrays.py.
+ARRAY_GATES = ("sum", "mean", "sumsq", "linear")
+ELEMENTWISE_GATES = tuple(name for name in BUILTIN_GATES if name not in ARRAY_GATES)
 SYMBOLS = {("+", 2): "add", ("-", 2): "sub", ("*", 2): "mul", ("/", 2): "div", ("**", 2): "pow", ("-", 1): "neg"}
 
 #: Read-only, shared by the hypothesis tests (which may not use function-scoped fixtures).
@@ -45,7 +48,7 @@ def no_warnings():
 # -- what ships ---------------------------------------------------------------------------
 
 
-def test_the_fifteen_builtin_gates_are_registered_by_gatekit_gates(registry):
+def test_the_builtin_gates_are_registered_by_gatekit_gates(registry):
     assert sorted(registry.gate_names()) == sorted(BUILTIN_GATES)
     for name in BUILTIN_GATES:
         entry = registry.entry("gate", name)
@@ -73,10 +76,12 @@ def test_operator_symbols_bind_the_builtin_gates(registry):
 @given(seed=st.integers(0, 2**32 - 1))
 def test_every_builtin_gate_passes_check_gate(name, seed):
     gate = BUILTINS.gate(name)
-    result = check_gate(gate, points=1, seed=seed)
+    result = check_gate(gate, rounds=1, seed=seed)
     assert result.ok, result.describe()
-    # one round: scalars, equal arrays and broadcast arrays (3 shape sets for 1 input, 4 for 2)
-    assert result.points_checked == (3 if gate.arity == 1 else 4)
+    # one round: scalars, equal arrays and broadcast arrays (3 shape sets for 1 input, 4 for 2),
+    # or the shapes a gate that is not elementwise names (linear: matrix and vector or batch)
+    expected = len(gate.domain.shapes) if gate.domain.shapes else (3 if gate.arity == 1 else 4)
+    assert result.points_checked == expected
 
 
 def _domain_floats(interval: gatekit.Interval) -> st.SearchStrategy[float]:
@@ -96,7 +101,8 @@ def test_every_builtin_gate_agrees_with_central_differences_at_drawn_points(name
     domain = gate.domain
     # (3, 1) against (4,) broadcasts to (3, 4); a unary gate gets a (2, 3) array.
     shapes = [(3, 1), (4,)] if gate.arity == 2 else [(2, 3)]
-    for shape_set in ([()] * gate.arity, shapes):
+    # A gate that is not elementwise (linear) names its own shapes.
+    for shape_set in domain.shapes or ([()] * gate.arity, shapes):
         xs = []
         for k, shape in enumerate(shape_set):
             elements = _domain_floats(domain.interval(k))
@@ -290,7 +296,7 @@ def test_pow_local_gradients(registry, x, y, dx, dy):
 # -- the protocol, as every built-in honours it --------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", BUILTIN_GATES)
+@pytest.mark.parametrize("name", ELEMENTWISE_GATES)
 def test_gates_take_floats_and_broadcast_arrays_and_never_mutate_them(registry, name):
     gate = registry.gate(name)
     interval = gate.domain.interval

@@ -239,7 +239,7 @@ def counted(registry):
         ({"start": {"x": 1.0}, "hold": ["y"]}, gatekit.UsageError, ["'y' (held)"]),
         ({"start": {"x": 1.0, "y": 2.0, "q": 3.0}}, gatekit.UnknownNameError, ["'q'", "start"]),
         ({"start": {"x": float("nan"), "y": 2.0}}, gatekit.UsageError, ["finite"]),
-        ({"start": {"x": [1.0, 2.0], "y": 2.0}}, gatekit.UsageError, ["one number"]),
+        ({"start": {"x": "one", "y": 2.0}}, gatekit.UsageError, ["real number", "'one'"]),  # arrays are fine, text is not
         ({"steps": 0}, gatekit.UsageError, ["steps", "at least 1"]),
         ({"steps": 2.5}, gatekit.UsageError, ["steps"]),
         ({"hold": ["x", "y"]}, gatekit.UsageError, ["nothing is left"]),

@@ -29,7 +29,7 @@ from gatekit import (
 from gatekit.plugins import DEFAULT_PLUGINS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
-BUILTIN_GATE_COUNT = 15
+BUILTIN_GATE_COUNT = 19
 
 
 def fixture(name: str) -> str:

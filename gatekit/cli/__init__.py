@@ -1,7 +1,8 @@
-"""The ``gatekit`` command line: list, explain, evaluate, run, optimise, check, draw, tour.
+"""The ``gatekit`` command line: list, explain, evaluate, run, optimize, check, draw, tour.
 
 One module per command (or group of commands), each with a ``register(app)``; this
-module holds the root app, the global ``--plugin`` option and the entry point.
+module holds the root app, the global options (``--plugin``, ``--disable-plugin``,
+``--version``) and the entry point (also run by ``python -m gatekit``).
 Command names, options and ``--json`` shapes are a contract (see the README).
 """
 
@@ -12,9 +13,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import check, codegen, gates, graph, optimize, plugin_new, plugins, run, step, strategies, tour
+from . import check, codegen, gates, graph, optimize, plugin_new, plugins, run, step, strategies, tour, train
+from .._version import __version__
 from ..containment import watching_interrupts
-from .session import INTERRUPTED, Session
+from .session import INTERRUPTED, Session, reports_errors
 
 __all__ = ["app", "main"]
 
@@ -24,18 +26,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,  # errors are one line (GATEKIT_DEBUG=1 for the traceback)
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every command
 )
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        from .. import __version__
-
-        typer.echo(f"gatekit {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
+# invoke_without_command: `--version` is handled after every global option is parsed (so
+# that it lists the plugins of this run); without a command and without it, `gatekit
+# --plugin x` is still the usual "Missing command" error.
+@app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
     plugin: Annotated[
@@ -47,18 +45,42 @@ def root(
             show_default=False,
         ),
     ] = None,
+    disable_plugin: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--disable-plugin",
+            metavar="NAME",
+            help="Do not load the plugin NAME for this run (repeatable; adds to GATEKIT_DISABLE_PLUGINS).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_print_version, is_eager=True, help="Print gatekit's version and exit."),
+        typer.Option("--version", help="Print gatekit's version and each loaded plugin's, then exit."),
     ] = False,
 ) -> None:
     """Backpropagation on real-valued circuits: gates as plugins, every value and gradient visible."""
-    ctx.obj = Session(tuple(plugin or ()))
+    ctx.obj = Session(tuple(plugin or ()), disabled=tuple(disable_plugin or ()))
     # Until the command ends, a real Ctrl-C is told from a plugin's KeyboardInterrupt.
     ctx.with_resource(watching_interrupts())
+    if version:
+        print_version(ctx.obj)
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        ctx.fail("Missing command.")
 
 
-for _module in (gates, run, step, graph, optimize, strategies, check, plugins, plugin_new, tour, codegen):
+@reports_errors
+def print_version(run: Session) -> None:
+    """``gatekit X``, then one line per loaded plugin: its name, version and where it came from."""
+    lines = [f"gatekit {__version__}"]
+    for info in run.registry().plugins:
+        origin = "built-in" if info.builtin else (f"from {info.distribution}" if info.distribution else "--plugin")
+        lines.append(f"  {info.name} {info.version or '-'} ({origin})")
+    typer.echo("\n".join(lines))
+
+
+for _module in (gates, run, step, graph, optimize, strategies, check, plugins, plugin_new, tour, codegen, train):
     _module.register(app)
 
 

@@ -10,7 +10,7 @@ from ..check import check_gate
 from ..errors import UsageError
 from .completion import complete_gate
 from .values import parse_number
-from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled, warn
 
 __all__ = ["register"]
 
@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
             typer.Argument(metavar="[GATE]...", help="Gates to check (default: every registered gate).",
                            autocompletion=complete_gate, show_default=False),
         ] = None,
-        points: Annotated[int, typer.Option("--points", min=1, help="Random rounds per gate.")] = 5,
+        rounds: Annotated[int, typer.Option("--rounds", min=1, help="Random rounds per gate.")] = 5,
+        old_rounds: Annotated[Optional[int], typer.Option("--points", min=1, hidden=True)] = None,
         seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random points.")] = 0,
         at: Annotated[
             Optional[list[str]],
@@ -36,6 +37,9 @@ def register(app: typer.Typer) -> None:
         json: Json = False,
     ) -> None:
         """Gradient-check gates at random points of their domains; exit 1 if any fails."""
+        if old_rounds is not None:  # the old name; --points FILE means points elsewhere (gatekit run)
+            warn("gatekit check --points is deprecated; use --rounds")
+            rounds = old_rounds
         registry = registry_of(ctx)
         entries = [registry.entry("gate", name) for name in gates] if gates else list(registry.iter_entries("gate"))
         if at and len(entries) != 1:
@@ -43,7 +47,7 @@ def register(app: typer.Typer) -> None:
         points_at = [_point(text, entry.obj.arity) for text in at for entry in entries] if at else None
         rows: list[dict[str, Any]] = []
         for entry in entries:
-            result = check_gate(entry.obj, points=points, seed=seed, plugin=entry.plugin.name, at=points_at)
+            result = check_gate(entry.obj, rounds=rounds, seed=seed, plugin=entry.plugin.name, at=points_at)
             explained = result.diagnosis or result.kink
             rows.append({
                 "gate": entry.name,
@@ -72,7 +76,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
 
     table = Table()
     for column in ("gate", "plugin", "result", "max abs error", "max rel error"):
-        table.add_column(column, justify="right" if "error" in column else "left")
+        table.add_column(column, justify="right" if "error" in column else "left", **NAME_COLUMN)
     for row in rows:
         table.add_row(row["gate"], row["plugin"], row["result"],
                       fmt(row["max_abs_error"], 3), fmt(row["max_rel_error"], 3))

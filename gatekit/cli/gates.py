@@ -11,7 +11,7 @@ from ..errors import UsageError
 from ..registry import Entry, Registry
 from .circuits import POSITIONAL_SETTINGS
 from .completion import complete_gate
-from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, NAMES_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
 from .values import parse_numbers
 
 __all__ = ["register", "gate_summary", "gate_details", "evaluate_gate"]
@@ -79,8 +79,9 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         table = Table()
-        for column in ("name", "arity", "operator", "plugin", "doc"):
-            table.add_column(column)
+        for column in ("name", "arity", "operator", "plugin"):
+            table.add_column(column, **NAME_COLUMN)
+        table.add_column("doc", **NAMES_COLUMN)
         for row in rows:
             table.add_row(row["name"], str(row["arity"]), row["symbol"] or "", row["plugin"], row["doc"])
         console().print(titled("Gates", table))

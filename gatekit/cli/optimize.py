@@ -12,16 +12,17 @@ import gatekit
 
 from ..errors import UsageError
 from ..plot import plot_comparison, plot_run, require_matplotlib
-from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
+from .chunked import ChunkOption, ClusterOption, circuit_and_points, on_cluster
+from .circuits import POSITIONAL_SETTINGS, CircuitAndValues, FileOption, Words, circuit_and_values
 from .completion import complete_strategy
 from .progress import ProgressBar, wanted
-from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
 
 __all__ = ["register", "parse_options"]
 
 Steps = Annotated[int, typer.Option("--steps", help="How many steps each strategy takes.")]
 Seed = Annotated[Optional[int], typer.Option("--seed", help="Seed for random strategies (reproducible runs).")]
-Minimize = Annotated[bool, typer.Option("--minimize", help="Minimise the output instead of maximising it.")]
+Minimize = Annotated[bool, typer.Option("--minimize", help="Minimize the output instead of maximizing it.")]
 Hold = Annotated[
     Optional[list[str]], typer.Option("--hold", metavar="NAME", help="Keep this input fixed (repeatable).")
 ]
@@ -76,19 +77,31 @@ def parse_options(words: Sequence[str], step_size: float | None) -> dict[str, st
 def _print_result(result: Any, names: Sequence[str]) -> None:
     from rich.table import Table
 
-    direction = "maximise" if result.maximize else "minimise"
-    table = Table()
-    table.add_column("")
-    for name in names:
-        table.add_column(name, justify="right")
-    table.add_column("output", justify="right")
-    for label, point, output in (
+    direction = "maximize" if result.maximize else "minimize"
+    rows = (
         ("start", result.start, result.start_output),
         ("final", result.final, result.final_output),
         ("best", result.best, result.best_output),
-    ):
-        table.add_row(label, *[fmt(point[n], 12) for n in names], fmt(output, 12))
+    )
+    cells = {label: [fmt(point[n], 12) for n in names] + [fmt(output, 12)] for label, point, output in rows}
+    headers = [*names, "output"]
     out = console()
+    table = Table()
+    # One column an input while they fit the width (3 characters of border and padding each);
+    # else one row an input, so that no name or number is ever cut.
+    widths = [max(len(h), *(len(cells[label][k]) for label in cells)) + 3 for k, h in enumerate(headers)]
+    if 9 + sum(widths) <= out.width:
+        table.add_column("", **NAME_COLUMN)
+        for header in headers:
+            table.add_column(header, justify="right", **NAME_COLUMN)
+        for label, row in cells.items():
+            table.add_row(label, *row)
+    else:
+        table.add_column("", **NAME_COLUMN)
+        for label in cells:
+            table.add_column(label, justify="right", **NAME_COLUMN)
+        for k, header in enumerate(headers):
+            table.add_row(header, *(cells[label][k] for label in cells))
     out.print(titled(f"{result.strategy}: {direction}, {result.steps_done} step(s), stopped: {result.stop_reason}",
                      table))
     if result.stop_detail:
@@ -104,7 +117,7 @@ def _print_comparison(results: list[Any]) -> None:
 
     table = Table()
     for column in ("strategy", "best output", "forward", "backward", "seconds", "stopped"):
-        table.add_column(column, justify="left" if column in ("strategy", "stopped") else "right")
+        table.add_column(column, justify="left" if column in ("strategy", "stopped") else "right", **NAME_COLUMN)
     for r in results:
         table.add_row(r.strategy, fmt(r.best_output, 10), str(r.forward_evals), str(r.backward_evals),
                       f"{r.seconds:.3g}", r.stop_reason)
@@ -141,6 +154,14 @@ def register(app: typer.Typer) -> None:
         hold: Hold = None,
         option: Options = None,
         budget: Budget = None,
+        points: Annotated[
+            Optional[Path],
+            typer.Option("--points", metavar="FILE", show_default=False,
+                         help="Climb the mean output over every point of a .npy file or Zarr store (a full-batch "
+                              "gradient, in chunks; needs gatekit[dask]); NAME=VALUE inputs are the ones climbed."),
+        ] = None,
+        chunk: ChunkOption = None,
+        cluster: ClusterOption = None,
         plot: Plot = None,
         json: Json = False,
     ) -> None:
@@ -150,17 +171,30 @@ def register(app: typer.Typer) -> None:
             require_matplotlib()  # before the run, not after it
         registry = registry_of(ctx)
         registry.strategy(name)  # an unknown strategy first, before the circuit
-        given = circuit_and_values(words, file, registry, "optimize")
-        with ProgressBar([name], wanted(json)) as progress:
+        if points is not None:
+            from .. import dask as gatekit_dask
+
+            circuit, source, columns, start = circuit_and_points(words, file, points, chunk, registry, "optimize")
+            objective = gatekit_dask.objective(circuit, columns, chunks=chunk or "auto")
+            n = int(next(iter(columns.values())).size)
+            given = CircuitAndValues(objective, f"the mean of {source} over {n} points of {points}", start)
+        elif chunk is not None or cluster is not None:
+            raise UsageError("--chunk and --cluster go with --points FILE")
+        else:
+            given = circuit_and_values(words, file, registry, "optimize")
+        with ProgressBar([name], wanted(json)) as progress, on_cluster(cluster):
             result = gatekit.optimize(
                 given.circuit, given.values, name, steps=steps, maximize=not minimize, hold=hold or (),
                 seed=seed, budget=budget, registry=registry, progress=progress,
                 **parse_options(option or (), step_size),
             )
         if json:
-            emit_json(result.to_dict())
+            emit_json(result.to_dict() if points is None else {**result.to_dict(), "points_file": str(points),
+                                                               "output_is": "mean over the points"})
         else:
             _print_result(result, given.circuit.inputs)
+            if points is not None:
+                console().print(f"output: {given.source}")
         if plot is not None:
             plot_run(result, given.circuit, plot)
             typer.echo(f"wrote {plot}", err=True)

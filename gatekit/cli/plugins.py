@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from ..registry import Registry
-from .session import Json, console, emit_json, names, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, NAMES_COLUMN, Json, console, emit_json, names, registry_of, reports_errors, titled
 
 __all__ = ["register", "plugin_rows"]
 
@@ -61,14 +61,22 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         table = Table()
-        for column in ("plugin", "version", "gates", "strategies", "problems"):
-            table.add_column(column)
+        # The plugin's name whole on one line; "(built-in)" may wrap under it.
+        table.add_column("plugin", min_width=max((len(row["name"]) for row in rows), default=1), **NAMES_COLUMN)
+        table.add_column("version", **NAME_COLUMN)
+        for column in ("gates", "strategies"):  # wide enough for the longest name and its comma
+            widest = max((len(name) + 1 for row in rows for name in row[column]), default=1)
+            table.add_column(column, min_width=widest, **NAMES_COLUMN)
+        any_problems = any(row["errors"] or row["messages"] for row in rows)
+        if any_problems:  # a column of dashes would only narrow the others
+            table.add_column("problems", **NAMES_COLUMN)
         for row in rows:
             name = row["name"] + (" (built-in)" if row["builtin"] else "") + ("" if row["loaded"] else " (not loaded)")
             notes = [f"{p['stage']}: {p['message']}" for p in row["errors"]]
             notes += [f"said ({m['stage']}): {m['message']}" for m in row["messages"]]
             problems = "; ".join(notes)
-            table.add_row(name, row["version"] or "-", names(row["gates"]), names(row["strategies"]), problems or "-")
+            cells = [name, row["version"] or "-", names(row["gates"]), names(row["strategies"])]
+            table.add_row(*cells, *([problems or "-"] if any_problems else []))
         out = console()
         if rows:
             out.print(titled("Plugins" + ("" if all_ else " (built-ins with --all)"), table))

@@ -1,4 +1,4 @@
-"""A progress bar for long optimisation runs, only where a person is watching.
+"""A progress bar for long optimization runs, only where a person is watching.
 
 It appears on stderr when both stdout and stderr are terminals, never with ``--json``,
 and only once a run has taken longer than a moment, so quick runs print nothing extra.
@@ -41,7 +41,7 @@ class ProgressBar:
         self._task: Any = None
 
     def _label(self) -> str:
-        return self.labels[min(self._run, len(self.labels) - 1)] if self.labels else "optimising"
+        return self.labels[min(self._run, len(self.labels) - 1)] if self.labels else "optimizing"
 
     def __call__(self, step: int, steps: int) -> None:
         if not self.enabled:

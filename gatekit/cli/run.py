@@ -10,8 +10,9 @@ from ..circuit import Circuit
 from ..errors import UsageError
 from ..explain import Explanation
 from ..trace import Trace
+from .chunked import ChunkOption, ClusterOption, OutOption, PointsOption, run_points
 from .circuits import POSITIONAL_SETTINGS, FileOption, Words, circuit_and_values
-from .session import Json, console, emit_json, fmt, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, NAMES_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
 
 __all__ = ["register", "run_report", "print_run", "gate_call"]
 
@@ -45,12 +46,13 @@ def print_run(trace: Trace, title: str) -> None:
     report = run_report(trace)
     inputs = Table()
     for column in ("input", "value", "gradient"):
-        inputs.add_column(column, justify="left" if column == "input" else "right")
+        inputs.add_column(column, justify="left" if column == "input" else "right", **NAME_COLUMN)
     for name, row in report["inputs"].items():
         inputs.add_row(name, fmt(row["value"]), fmt(row["grad"]))
     stages = Table()
     for column in ("stage", "computes", "value", "gradient"):
-        stages.add_column(column, justify="right" if column in ("value", "gradient") else "left")
+        stages.add_column(column, justify="right" if column in ("value", "gradient") else "left",
+                          **(NAMES_COLUMN if column == "computes" else NAME_COLUMN))
     for stage in trace.stages():
         stages.add_row(circuit.node_name(stage.node), gate_call(circuit, stage.node), fmt(stage.value), fmt(stage.grad))
     out = console()
@@ -103,14 +105,24 @@ def split_explain(words: list[str]) -> tuple[list[str], str | None]:
 def register(app: typer.Typer) -> None:
     @app.command("run", context_settings=POSITIONAL_SETTINGS)
     @reports_errors
-    def run(ctx: typer.Context, words: Words = None, file: FileOption = None, json: Json = False) -> None:
+    def run(ctx: typer.Context, words: Words = None, file: FileOption = None, points: PointsOption = None,
+            chunk: ChunkOption = None, cluster: ClusterOption = None, out: OutOption = None,
+            json: Json = False) -> None:
         """Every stage's value and gradient: gatekit run '(x + y) * z' x=-2 y=5 z=-4.
 
         --explain [NODE] says why each gradient is what it is (or one input's or stage's:
         --explain x, --explain=q): each wire's share, local gradient times upstream
         gradient; at a fork the sum of the shares; for an input, the sum over paths.
+        --points FILE runs the circuit at every point of a file, in chunks (a summary).
         """
         words, explain = split_explain(list(words or ()))
+        if points is not None:
+            if explain is not None:
+                raise UsageError("--explain explains one point; it does not go with --points FILE")
+            run_points(words, file, points, chunk, cluster, registry_of(ctx), json, out)
+            return
+        if chunk is not None or cluster is not None or out is not None:
+            raise UsageError("--chunk, --cluster and --out go with --points FILE")
         given = circuit_and_values(words, file, registry_of(ctx), "run")
         trace = given.circuit.forward(given.values, check_finite=True).backward()
         if explain is not None:

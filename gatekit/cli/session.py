@@ -48,6 +48,8 @@ __all__ = [
     "names",
     "warn",
     "debug_enabled",
+    "NAME_COLUMN",
+    "NAMES_COLUMN",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,16 +63,21 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (and no
 
 @dataclass
 class Session:
-    """One invocation: the extra plugins named on the command line, and their registry."""
+    """One invocation: the plugins named on the command line (extra, disabled), and their registry."""
 
     plugins: tuple[str, ...] = ()
     quiet_warnings: bool = False
+    disabled: tuple[str, ...] = ()
     _registry: Registry | None = field(default=None, repr=False)
 
     def registry(self) -> Registry:
         """The registry of this run, loaded on first use; load errors become warnings."""
         if self._registry is None:
-            registry = load_registry(extra=self.plugins)
+            env: dict[str, str] | None = None
+            if self.disabled:  # --disable-plugin adds to the environment's block-list
+                env = dict(os.environ)
+                env["GATEKIT_DISABLE_PLUGINS"] = ",".join([env.get("GATEKIT_DISABLE_PLUGINS", ""), *self.disabled])
+            registry = load_registry(extra=self.plugins, env=env)
             if not self.quiet_warnings:
                 for notice in registry.notices:
                     typer.echo(f"Note: {one_line(notice)}", err=True)
@@ -87,7 +94,7 @@ def session(ctx: typer.Context) -> Session:
     root = ctx.find_root()
     if not isinstance(root.obj, Session):
         plugins = root.params.get("plugin") or ()
-        root.obj = Session(tuple(plugins))
+        root.obj = Session(tuple(plugins), disabled=tuple(root.params.get("disable_plugin") or ()))
     return root.obj
 
 
@@ -227,6 +234,13 @@ def console(stderr: bool = False) -> Any:
         # the terminal cannot show as '?', rather than fail half-way through a table.
         return Console(file=_Encodable(stream), highlight=False, markup=False)  # type: ignore[arg-type]
     return Console(stderr=stderr, highlight=False, markup=False)
+
+
+#: Table column settings for one identifier a cell (gate, plugin, strategy, option): kept on one
+#: line, and folded rather than cut with "…" if even that cannot fit (an 80-column pipe).
+NAME_COLUMN: dict[str, Any] = {"no_wrap": True, "overflow": "fold"}
+#: For a list of identifiers a cell: wrapped between names, never cut.
+NAMES_COLUMN: dict[str, Any] = {"overflow": "fold"}
 
 
 def _can_encode(stream: Any, text: str) -> bool:

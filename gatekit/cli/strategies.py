@@ -8,7 +8,7 @@ import typer
 
 from ..strategy import describe_strategy
 from .completion import complete_strategy
-from .session import Json, console, emit_json, registry_of, reports_errors, titled
+from .session import NAME_COLUMN, NAMES_COLUMN, Json, console, emit_json, registry_of, reports_errors, titled
 
 __all__ = ["register"]
 
@@ -21,8 +21,10 @@ def _options_table(info: dict[str, Any]) -> Any:
     from rich.table import Table
 
     table = Table()
-    for column in ("option", "type", "default", "valid", "help"):
-        table.add_column(column)
+    for column in ("option", "type"):
+        table.add_column(column, **NAME_COLUMN)
+    for column in ("default", "valid", "help"):
+        table.add_column(column, **NAMES_COLUMN)
     for o in info["options"]:
         table.add_row(o["name"], o["type"], repr(o["default"]), o.get("range") or "", o["help"])
     if not info["options"]:

@@ -61,7 +61,7 @@ def _strategies(registry: Registry, seed: int) -> dict[str, Any]:
             "final": result.final,
             "evaluations": {"forward": result.forward_evals, "backward": result.backward_evals},
         })
-    numerical = gatekit.numerical_gradient(lambda v: circuit.forward(v).output, PRODUCT_START, h=H, method="forward")
+    numerical = gatekit.numerical_gradient(lambda v: circuit.forward(v).output, PRODUCT_START, h=H, difference="forward")
     _, analytic = circuit.gradient(PRODUCT_START)
     return {
         "expression": PRODUCT,
@@ -87,7 +87,7 @@ def _numerical_check(registry: Registry) -> dict[str, Any]:
     """Backprop against central differences with the lesson's h, input by input."""
     circuit = gatekit.parse(BACKWARD, registry=registry)
     _, analytic = circuit.gradient(BACKWARD_AT)
-    numerical = gatekit.numerical_gradient(lambda v: circuit.forward(v).output, BACKWARD_AT, h=H, method="central")
+    numerical = gatekit.numerical_gradient(lambda v: circuit.forward(v).output, BACKWARD_AT, h=H, difference="central")
     rows = {
         name: {"analytic": analytic[name], "numerical": float(numerical[name]),
                "difference": abs(analytic[name] - float(numerical[name]))}

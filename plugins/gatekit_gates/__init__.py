@@ -9,6 +9,8 @@ arguments symmetrically.
 Every gate is written for numpy arrays and Python floats alike. gatekit calls gates
 under ``np.errstate(all="ignore")``: out-of-domain inputs give IEEE inf and nan (the
 engine reports where they first appear), never an exception or a warning.
+``sum``, ``mean`` and ``sumsq`` reduce an array to one number and ``linear`` is a matrix
+product (not elementwise): the gates that carry data through a model.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from __future__ import annotations
 from gatekit import hookimpl
 
 from .arithmetic import Add, Div, Mul, Neg, Pow, Reciprocal, Sub
+from .linear import Linear
 from .piecewise import Abs, Max, Min, Relu
+from .reduce import Mean, Sum, SumSq
 from .smooth import Exp, Log, Sigmoid, Tanh
 
-GATES = (Add, Sub, Mul, Div, Neg, Reciprocal, Pow, Max, Min, Exp, Log, Sigmoid, Tanh, Relu, Abs)
+GATES = (Add, Sub, Mul, Div, Neg, Reciprocal, Pow, Max, Min, Exp, Log, Sigmoid, Tanh, Relu, Abs, Sum, Mean, SumSq, Linear)
 
 __all__ = ["GATES", "gatekit_register_gates"] + [cls.__name__ for cls in GATES]
 

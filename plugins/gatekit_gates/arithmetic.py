@@ -133,7 +133,7 @@ class Pow(Gate):
                     return math.inf
             return ieee(np.float_power, x, y)
         # float_power, not power: integer arguments (pow(2, -1)) give 0.5, not an error.
-        return np.float_power(x, y)
+        return _narrow(np.float_power(x, y), x, y)
 
     def backward(self, grad, out, x, y):
         if x.__class__ is float and y.__class__ is float and grad.__class__ is float and x > 0.0:
@@ -145,7 +145,7 @@ class Pow(Gate):
         gx, gy = self._backward(grad, out, x, y)
         if x.__class__ is float and y.__class__ is float and grad.__class__ is float:
             return float(gx), float(gy)
-        return gx, gy
+        return _narrow(gx, x, y), _narrow(gy, x, y)
 
     @staticmethod
     def _backward(grad, out, x, y):
@@ -156,3 +156,9 @@ class Pow(Gate):
             gy = grad * np.where(np.greater(x, 0), out * np.log(np.where(np.greater(x, 0), x, 1.0)),
                                  np.where(np.equal(x, 0), 0.0, np.nan))
         return gx, gy
+
+
+def _narrow(value, x, y):
+    """float_power computes in float64: give float32 arguments a float32 answer (the dtype rule)."""
+    dtype = np.result_type(x, y)
+    return value.astype(dtype) if dtype.kind == "f" and dtype.itemsize < 8 else value

@@ -46,7 +46,7 @@ class Max(Gate):
         if x.__class__ is float and y.__class__ is float:
             share = 1.0 if x > y else 0.5 if x == y else 0.0
             return grad * share, grad * (1.0 - share)
-        share = np.greater(x, y) + 0.5 * np.equal(x, y)
+        share = (np.greater(x, y) + 0.5 * np.equal(x, y)).astype(np.result_type(x, y))  # float32 stays float32
         return grad * share, grad * (1.0 - share)
 
 
@@ -73,7 +73,7 @@ class Min(Gate):
         if x.__class__ is float and y.__class__ is float:
             share = 1.0 if x < y else 0.5 if x == y else 0.0
             return grad * share, grad * (1.0 - share)
-        share = np.less(x, y) + 0.5 * np.equal(x, y)
+        share = (np.less(x, y) + 0.5 * np.equal(x, y)).astype(np.result_type(x, y))  # float32 stays float32
         return grad * share, grad * (1.0 - share)
 
 
@@ -99,7 +99,7 @@ class Relu(Gate):
     def backward(self, grad, out, x):
         if x.__class__ is float:
             return (grad * (1.0 if x > 0.0 else 0.5 if x == 0.0 else 0.0),)
-        return (grad * (np.greater(x, 0) + 0.5 * np.equal(x, 0)),)
+        return (grad * (np.greater(x, 0) + 0.5 * np.equal(x, 0)).astype(np.result_type(x, 0.0)),)
 
 
 class Abs(Gate):

@@ -13,7 +13,7 @@ Copy this folder, rename the package, and replace the gates. The files:
   a value forward and, right beside it, a local gradient backward.
 - ``gatekit_smooth/composite.py``: a gate wired from other gates (swish = x * sigmoid(x))
   with ``gatekit.Composer``; its gradient comes from backpropagation through the circuit.
-- ``gatekit_smooth/strategy.py``: an optimisation strategy (pattern search) that
+- ``gatekit_smooth/strategy.py``: an optimization strategy (pattern search) that
   ``gatekit.optimize`` and ``gatekit optimize --strategy pattern-search`` run unchanged.
 - ``tests/``: the plugin's own tests; ``gatekit.assert_gate_gradients`` checks each
   gate's backward against central differences.

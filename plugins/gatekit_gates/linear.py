@@ -1,0 +1,61 @@
+"""``linear``: a layer in one gate, ``W @ x + b`` for a vector or for each row of a batch.
+
+``linear(W, x, b)`` is ``W @ x + b`` for a vector ``x`` of shape ``(in,)`` and
+``x @ W.T + b`` for a batch of shape ``(n, in)``: ``W`` has shape ``(out, in)`` and
+``b`` shape ``(out,)`` (or one number for all outputs), or ``W`` is a vector ``(in,)``
+for a layer of one output (a dot product: one number per point, what a hinge loss
+wants) and ``b`` one number. ``linear(W, x, 0)`` is the bare matrix product.
+Backward is the usual products: ``dW = grad^T x`` and ``db = grad``, both summed over
+the batch, and ``dx = grad W``. The gate brings each gradient to its input's shape
+itself: W, x and b do not broadcast against each other, so the engine's broadcast
+rule has nothing to add here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gatekit import Domain, Gate, UsageError
+
+
+def _check(w, x, b):
+    ws, xs, bs = np.shape(w), np.shape(x), np.shape(b)
+    out = ws[:1] if len(ws) == 2 else ()
+    if len(ws) not in (1, 2) or len(xs) not in (1, 2) or xs[-1] != ws[-1] or bs not in ((), (1,), out):
+        raise UsageError(
+            "linear(W, x, b) needs W of shape (out, in) or (in,), x of shape (in,) or (n, in) with the same in, "
+            f"and b of shape (out,) or one number; got W {ws}, x {xs} and b {bs}"
+        )
+
+
+def _summed_to(grad, shape):
+    """``grad`` summed over the leading (batch) axes and any axis ``shape`` has as 1."""
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    if shape and grad.shape != shape:
+        grad = grad.sum(axis=tuple(k for k, s in enumerate(shape) if s == 1), keepdims=True)
+    return grad if shape else float(grad)
+
+
+class Linear(Gate):
+    name, arity = "linear", 3
+    doc = "linear(W, x, b) = W @ x + b (x a vector, or each row of a batch x: x @ W.T + b)"
+    grad_doc = "d/dW = grad^T x, d/db = grad (both summed over the batch), d/dx = grad W"
+    domain = Domain(shapes=(
+        ((3, 2), (2,), (3,)), ((3, 2), (4, 2), (3,)), ((1, 3), (5, 3), (1,)), ((3,), (3,), ()),
+        ((3,), (4, 3), ()), ((3, 2), (4, 2), ()),
+    ))
+
+    def forward(self, w, x, b):
+        _check(w, x, b)
+        return x @ w.T + b
+
+    def backward(self, grad, out, w, x, b):
+        grad = np.asarray(grad, dtype=np.float64)
+        db = _summed_to(grad, np.shape(b))
+        # grad has out's shape: (n, out), (out,), (n,) or () for the four cases below.
+        if w.ndim == 2 and x.ndim == 2:  # a layer over a batch: the common case first
+            return grad.T @ x, grad @ w, db
+        if x.ndim == 1:
+            return (np.outer(grad, x) if w.ndim == 2 else grad * x), (grad @ w if w.ndim == 2 else grad * w), db
+        return grad @ x, grad[:, None] * w, db
