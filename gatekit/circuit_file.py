@@ -373,7 +373,7 @@ class _Reader:
             else:
                 self.fail(path, f'an input is an object {{"name": ..., "default": ...}} or a name, got {_kind(entry)}')
             name = entry["name"]
-            if name in self.input_index:
+            if isinstance(name, str) and name in self.input_index:  # (a list as a name: refused below)
                 self.fail(name_path, f"duplicate input name {name!r} (also inputs[{self.input_index[name]}])")
             try:
                 self.refs[name] = self.last = self.composer.input(name)
