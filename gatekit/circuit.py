@@ -147,10 +147,19 @@ class Circuit:
             raise UnknownNameError("input", sorted(unknown)[0], self.input_ids, "in the defaults")
         self.defaults: dict[str, Any] = {name: as_input(name, v) for name, v in (defaults or {}).items()}
         #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
-        self.steps: tuple[Step, ...] = tuple([
-            (i, gate.forward, gate.backward, args[0], args[1], args) if len(args) == 2 else make_step(i, gate, args)
-            for i, gate, args in [(i, gate, nodes[i].args) for i, gate in enumerate(gates) if gate is not None]
-        ])  # two-input gates, nearly all, written out: this runs once per node built
+        # Each gate's bound methods made once and shared by its steps (a bound method per
+        # step costs ~110 bytes and its creation); two-input gates, nearly all, written out.
+        methods = {id(g): (g.forward, g.backward) for g in gates if g is not None}
+        steps: list[Step] = []
+        for i, gate in enumerate(gates):
+            if gate is not None:
+                args = nodes[i].args
+                if len(args) == 2:
+                    forward, backward = methods[id(gate)]
+                    steps.append((i, forward, backward, args[0], args[1], args))
+                else:
+                    steps.append(make_step(i, gate, args))
+        self.steps: tuple[Step, ...] = tuple(steps)
         self.reversed_steps: tuple[Step, ...] = self.steps[::-1]
         self.constants: tuple[tuple[int, float], ...] = tuple(
             [(i, float(node.value)) for i, node in enumerate(nodes) if node.kind == CONST]  # type: ignore[arg-type]
@@ -162,6 +171,9 @@ class Circuit:
         for i, _, _, a, b, args in self.steps:
             reached[i] = reached[a] or reached[b] if b >= 0 else reached[a] if a >= 0 else any(reached[k] for k in args)
         self.constant_nodes: frozenset[int] = frozenset([i for i in range(n) if not reached[i]])
+        #: Inputs declared to the builder that the output never reads (see ``Composer.build``):
+        #: left out of the circuit, and a value given for one is accepted and ignored.
+        self.unread_inputs: frozenset[str] = frozenset()
         self._compiled: CompiledCircuit | None = None
         self._gate_ids = tuple(step[0] for step in self.steps)
         #: Kinds of input (scalar: True, arrays: False) whose gate outputs are still to be checked once.
@@ -219,7 +231,7 @@ class Circuit:
                 return values
         given = dict(values or {})
         given.update(kwargs)
-        return resolve_inputs(tuple(self.input_ids), self.defaults, given, how=_BY_KEYWORD)
+        return resolve_inputs(tuple(self.input_ids), self.defaults, given, how=_BY_KEYWORD, unread=self.unread_inputs)
 
     def forward(self, values: Mapping[str, Any] | None = None, *, check_finite: bool = False, **kwargs: Any) -> Trace:
         """Every node's value at the given inputs (names as keywords or a mapping).

@@ -54,11 +54,12 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn, Union
 
 import numpy as np
 
-from .circuit import CONST, GATE, INPUT, Circuit, Node
+from .circuit import CONST, GATE, INPUT, Circuit
+from .compose import Composer, Wire
 from .bounded_files import MAX_FILE_BYTES, check_path_or_file, read_limited, write_atomically
 from .errors import CircuitError, CircuitFileError, UnknownNameError, did_you_mean
 from .plugins import default_registry
-from .values import INPUT_NAME_RULE, is_input_name, label_problem
+from .values import label_problem
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -297,9 +298,12 @@ class _Reader:
 
     def __init__(self, registry: Registry, source: str | None):
         self.registry, self.source = registry, source
-        self.nodes: list[Node] = []
-        self.refs: dict[str, int] = {}  # input name or node id -> circuit node
-        self.consts: dict[tuple[float, bool], int] = {}
+        # The one builder: it resolves gates, checks arity, shares constants and fixes the
+        # node order; this reader checks the file's shape and attaches a JSON path.
+        self.composer = Composer(registry)
+        self.refs: dict[str, Wire] = {}  # input name or node id -> its wire
+        self.input_index: dict[str, int] = {}  # input name -> its place in "inputs"
+        self.last: Wire | None = None
 
     def fail(self, path: str, message: str) -> NoReturn:
         raise _error(message, path, self.source)
@@ -324,9 +328,9 @@ class _Reader:
         for k, node in enumerate(nodes):
             self.node(k, node, ids)
         output = self.output(data, nodes)
-        try:
-            return Circuit(self.nodes, output, self.registry, defaults=defaults)
-        except CircuitError as exc:  # validation above should make this unreachable
+        try:  # every declared input stays, read or not: the file declares them
+            return self.composer.build(output, defaults=defaults, keep_inputs=True)
+        except CircuitError as exc:
             self.fail("", str(exc))
 
     # -- pieces ----------------------------------------------------------------------------
@@ -369,12 +373,13 @@ class _Reader:
             else:
                 self.fail(path, f'an input is an object {{"name": ..., "default": ...}} or a name, got {_kind(entry)}')
             name = entry["name"]
-            if not is_input_name(name):
-                self.fail(name_path, f"an input name must be {INPUT_NAME_RULE}, got {name!r}")
-            if name in self.refs:
-                self.fail(name_path, f"duplicate input name {name!r} (also inputs[{self.refs[name]}])")
-            self.refs[name] = len(self.nodes)
-            self.nodes.append(Node(INPUT, name=name))
+            if isinstance(name, str) and name in self.input_index:  # (a list as a name: refused below)
+                self.fail(name_path, f"duplicate input name {name!r} (also inputs[{self.input_index[name]}])")
+            try:
+                self.refs[name] = self.last = self.composer.input(name)
+            except CircuitError as exc:
+                self.fail(name_path, str(exc))
+            self.input_index[name] = k
             if "default" in entry:
                 defaults[name] = self.number(entry["default"], path + ".default", f"the default of {name!r}")
         return defaults
@@ -402,37 +407,34 @@ class _Reader:
         name = node["gate"]
         if not isinstance(name, str):
             self.fail(path + ".gate", f"a gate name must be a string, got {_kind(name)}")
-        try:
-            gate = self.registry.gate(name)
-        except UnknownNameError as exc:
-            self.fail(path + ".gate", str(exc))
+        if name not in self.registry:  # before the arguments: the gate is what the node is
+            self.fail(path + ".gate", str(UnknownNameError("gate", name, self.registry.gate_names())))
         args = node["args"]
         if not isinstance(args, list):
             self.fail(path + ".args", f"expected a list of arguments, got {_kind(args)}")
-        if len(args) != gate.arity:
-            self.fail(path + ".args", f"gate {name!r} takes {gate.arity} argument(s), got {len(args)}: {gate.doc}")
         label = node.get("label", _default_label(node["id"]))
         if label is not None and not isinstance(label, str):
             self.fail(path + ".label", f"a label must be a string or null, got {_kind(label)}")
-        if label is not None and label_problem(label) is not None:
-            self.fail(path + ".label", f"{label_problem(label)} (or null for none)")
-        refs = tuple(self.argument(arg, f"{path}.args[{j}]", k, ids) for j, arg in enumerate(args))
-        self.refs[node["id"]] = len(self.nodes)
-        self.nodes.append(Node(GATE, name=name, args=refs, label=label))
+        wires = [self.argument(arg, f"{path}.args[{j}]", k, ids) for j, arg in enumerate(args)]
+        try:
+            wire = self.composer.gate(name, *wires)
+        except CircuitError as exc:  # the arity: the one thing left for the builder to find
+            self.fail(path + ".args", f"{exc}: {self.registry.gate(name).doc}")
+        if label is not None:
+            try:
+                self.composer.label(wire, label)
+            except CircuitError as exc:
+                self.fail(path + ".label", f"{exc} (or null for none)")
+        self.refs[node["id"]] = self.last = wire
 
-    def argument(self, arg: Any, path: str, k: int, ids: dict[str, int]) -> int:
+    def argument(self, arg: Any, path: str, k: int, ids: dict[str, int]) -> Wire:
         if isinstance(arg, str):
             return self.reference(arg, path, k, ids)
         if isinstance(arg, bool) or not isinstance(arg, (int, float)):
             self.fail(path, f"an argument is an input name, an earlier node id or a number, got {_kind(arg)}")
-        value = self.number(arg, path, "a constant")
-        key = (value, math.copysign(1.0, value) < 0)  # 0.0 and -0.0 are different constants
-        if key not in self.consts:
-            self.consts[key] = len(self.nodes)
-            self.nodes.append(Node(CONST, value=value))
-        return self.consts[key]
+        return self.composer.const(self.number(arg, path, "a constant"))  # shared: 0.0 and -0.0 differ
 
-    def reference(self, name: str, path: str, k: int | None, ids: dict[str, int]) -> int:
+    def reference(self, name: str, path: str, k: int | None, ids: dict[str, int]) -> Wire:
         if name in self.refs:
             return self.refs[name]
         if name in ids:
@@ -444,11 +446,11 @@ class _Reader:
         hint = did_you_mean(name, known, "known: " + ", ".join(known) if known else "the file declares no inputs or nodes")
         self.fail(path, f"{name!r} is not an input or a node id ({hint}); declare inputs in \"inputs\"")
 
-    def output(self, data: dict[str, Any], nodes: list[Any]) -> int:
+    def output(self, data: dict[str, Any], nodes: list[Any]) -> Wire:
         if "output" not in data:
-            if not nodes:
+            if not nodes or self.last is None:
                 self.fail("", "missing key 'output' (the file has no nodes to default to)")
-            return len(self.nodes) - 1
+            return self.last
         out = data["output"]
         if isinstance(out, str):
             return self.reference(out, "output", None, {})

@@ -14,6 +14,7 @@ that overrides ``mul`` changes what ``*`` does. Any gate is reachable by name:
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -168,7 +169,16 @@ class Composer:
         if len(args) != gate.arity:
             raise CircuitError(f"gate {name!r} takes {gate.arity} argument(s), got {len(args)}")
         # Wires of this composer pass straight through; anything else (and the message
-        # naming it) goes through _wire.
+        # naming it) goes through _wire. Two wires, the commonest case, written out.
+        if len(args) == 2 and args[0].__class__ is Wire and args[1].__class__ is Wire \
+                and args[0].composer is self and args[1].composer is self:
+            self.nodes.append(_new_node(Node, (GATE, name, (args[0].id, args[1].id), None, None)))
+            self._gates.append(gate)
+            return Wire(self, len(self.nodes) - 1)
+        if len(args) == 1 and args[0].__class__ is Wire and args[0].composer is self:
+            self.nodes.append(_new_node(Node, (GATE, name, (args[0].id,), None, None)))
+            self._gates.append(gate)
+            return Wire(self, len(self.nodes) - 1)
         ids = tuple([
             a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {name!r}").id
             for k, a in enumerate(args)
@@ -199,8 +209,15 @@ class Composer:
             close = did_you_mean(name, registry.gate_names()) if registry is not None else ""
             hint = "; " + close if close else ""
             raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
+        entry = registry.entry("gate", name)
+        resolved = self._resolved.setdefault(name, (entry.obj, entry.plugin.name))
+        gate_node, gate_obj = self._gate_node, resolved[0]
+
         def gate(*args: Any, label: str | None = None) -> Wire:
-            return self.gate(name, *args, label=label)
+            wire = gate_node(gate_obj, name, args)  # resolved once, above: building is per node
+            if label is not None:
+                self.label(wire, label)
+            return wire
 
         self.__dict__[name] = gate  # found without __getattr__ next time (the registry does not change)
         return gate
@@ -224,12 +241,26 @@ class Composer:
         return f"{node.name} node {i}" + (f" ({node.label})" if node.label else "")
 
     # -- the result -----------------------------------------------------------------------
-    def build(self, output: Wire | None = None, defaults: dict[str, float] | None = None) -> Circuit:
+    def build(self, output: Wire | None = None, defaults: dict[str, float] | None = None, *,
+              keep_inputs: bool = False) -> Circuit:
         """The circuit computing ``output`` (default: the last node added).
 
-        Gate and constant nodes that do not reach the output are left out; every
-        declared input stays, in declaration order.
+        Nodes that do not reach the output are left out, inputs too unless
+        ``keep_inputs=True`` (a file's declared inputs, ``parse(..., inputs=...)``):
+        so a circuit never asks for a value nobody reads. Inputs keep their
+        declaration order; an input with a default is always kept.
         """
+        # The collector's full passes over the tape being laid would cost more than
+        # laying it (a step per node, each holding bound methods); nothing here makes a cycle.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build(output, defaults, keep_inputs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build(self, output: Wire | None, defaults: dict[str, float] | None, keep_inputs: bool) -> Circuit:
         if output is not None:
             if not isinstance(output, Wire):
                 # A number would become a constant node: a circuit of 0 gates that ignores its inputs.
@@ -243,15 +274,16 @@ class Composer:
         out = len(self.nodes) - 1 if output is None else output.id
         all_nodes, all_gates = self.nodes, self._gates
         keep = [False] * len(all_nodes)
-        for i in self._input_ids.values():
-            keep[i] = True
+        for name, i in self._input_ids.items():
+            if keep_inputs or (defaults is not None and name in defaults):
+                keep[i] = True
         keep[out] = True
         for i in range(out, -1, -1):  # reverse topological order: a loop, not recursion
             if keep[i]:
                 for a in all_nodes[i].args:
                     keep[a] = True
         if all(keep):  # nothing to drop: every id stays the same, and so can every node
-            nodes, gates, new_out = list(all_nodes), list(all_gates), out
+            nodes, gates, new_out = all_nodes, all_gates, out  # the Circuit keeps tuples of them
         else:
             new_id = [-1] * len(all_nodes)
             nodes, gates = [], []
@@ -266,5 +298,8 @@ class Composer:
         input_ids = {node.name: i for i, node in enumerate(nodes) if node.kind == INPUT}
         plugins = {name: plugin for name, (_, plugin) in self._resolved.items() if isinstance(name, str)}
         used = {str(node.name) for node in nodes if node.kind == GATE}
-        return Circuit._built(nodes, gates, new_out, self.registry, input_ids,  # type: ignore[arg-type]
-                              {name: plugins[name] for name in used}, defaults)
+        circuit = Circuit._built(nodes, gates, new_out, self.registry, input_ids,  # type: ignore[arg-type]
+                                 {name: plugins[name] for name in used}, defaults)
+        if len(input_ids) < len(self._input_ids):
+            circuit.unread_inputs = frozenset(self._input_ids) - set(input_ids)
+        return circuit

@@ -57,6 +57,7 @@ from .circuit import CONST, GATE, INPUT, Circuit, Node
 from .compose import Composer, Wire
 from .errors import CircuitError, ExpressionError, UnknownNameError, did_you_mean
 from .plugins import default_registry
+from .expression_flat import parse_flat_chain
 from .expression_source import ALLOWED, MAX_EXPRESSION_CHARS, TOO_LARGE, ChainOp, ExpressionSource
 from .gate import OPERATOR_SYMBOLS
 
@@ -154,6 +155,9 @@ def parse(text: str, registry: Registry | None = None, *, inputs: Sequence[str] 
         )
     if registry is None:
         registry = default_registry()
+    flat = parse_flat_chain(text, registry, inputs)  # one long chain: no tokenizer, no ast
+    if flat is not None:
+        return _canonical(flat)
     source = ExpressionSource(text)
     return _Builder(source, registry, inputs).build(source.statements())
 
@@ -222,7 +226,7 @@ class _Builder:
         if isinstance(output, float):
             output = self.composer.const(output)
         assert output is not None
-        return _canonical(self.composer.build(output))
+        return _canonical(self.composer.build(output, keep_inputs=True))  # every name the text read stays an input
 
     def target(self, node: ast.expr) -> str:
         if not isinstance(node, ast.Name):
@@ -378,6 +382,9 @@ def _canonical(circuit: Circuit) -> Circuit:
     expression -> file -> circuit identical.
     """
     nodes = circuit.nodes
+    inputs = len(circuit.input_ids)
+    if all(n.kind == INPUT for n in nodes[:inputs]) and not any(n.kind != GATE for n in nodes[inputs:]):
+        return circuit  # inputs first and no constants: already in order (a long sum), checked in one pass
     order = [i for i, n in enumerate(nodes) if n.kind == INPUT]
     placed = set(order)
     for i, node in enumerate(nodes):

@@ -173,7 +173,8 @@ def _split_inputs(
     resolved = resolve_inputs(circuit.inputs, circuit.defaults, dict(start or {}),
                               where="in the start point (not an input of this circuit)",
                               how=lambda missing: " in the start point; give each a value or a default in the circuit",
-                              shown=lambda name: f"{name!r} ({'held' if name in held else 'free'})")
+                              shown=lambda name: f"{name!r} ({'held' if name in held else 'free'})",
+                              unread=circuit.unread_inputs)
     values: dict[str, Any] = {}
     for name, value in resolved.items():
         kind = "held" if name in held else "free"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -119,6 +119,7 @@ def resolve_inputs(
     where: str = "(not an input of this circuit)",
     how: Callable[[list[str]], str] = lambda missing: "",
     shown: Callable[[str], str] = repr,
+    unread: Collection[str] = (),
 ) -> dict[str, Any]:
     """Every input's value: the given one (checked by :func:`as_input`), else its default.
 
@@ -126,10 +127,11 @@ def resolve_inputs(
     :class:`~gatekit.UnknownNameError` ("did you mean", ``where`` says where it was
     found), and every missing input is named in one message (``how`` says how the
     caller can give one: keywords, ``NAME=VALUE`` words, a start point; ``shown`` how
-    each is named).
+    each is named). A value for an ``unread`` name (declared when the circuit was built,
+    left out because the output never reads it) is accepted and ignored.
     """
     for name in given:
-        if name not in inputs:
+        if name not in inputs and name not in unread:  # unread: declared, but the output never reads it
             raise UnknownNameError("input", str(name), inputs, where)
     missing = [name for name in inputs if name not in given and name not in defaults]
     if missing:

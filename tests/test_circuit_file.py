@@ -242,6 +242,7 @@ def _delete(path: list):
         (_set(["inputs", 1, "name"], "x"), "inputs[1].name", "duplicate input name 'x' (also inputs[0])"),
         (_set(["inputs", 2], "y"), "inputs[2]", "duplicate input name 'y'"),
         (_set(["inputs", 0, "name"], "two words"), "inputs[0].name", "must be an identifier"),
+        (_set(["inputs", 0, "name"], []), "inputs[0].name", "must be an identifier"),
         (_set(["inputs", 0, "default"], "1"), "inputs[0].default", "must be a number, got a string"),
         (_delete(["inputs", 0, "name"]), "inputs[0]", "missing key 'name'"),
         (_set(["inputs", 0], 3), "inputs[0]", "an input is an object"),

@@ -203,21 +203,22 @@ def test_inputs_names_and_constants_are_validated(registry):
 
 
 # -- build ----------------------------------------------------------------------------------
-def test_build_prunes_unreachable_nodes_but_keeps_every_input(registry):
+def test_build_prunes_unreachable_nodes_and_keeps_every_input_when_asked(registry):
     c = Composer(registry)
     x, y, unused = c.inputs("x", "y", "unused")
     dead = c.exp(x) * 100  # never reaches the output
     q = (x + y).named("q")
     f = q * 3
     later = f + 1  # built after the output: dropped too
-    circuit = c.build(f)
+    assert c.build(f).inputs == ("x", "y")  # by default only the inputs the output reads
+    circuit = c.build(f, keep_inputs=True)
     assert circuit.inputs == ("x", "y", "unused")
     assert gates_of(circuit) == ["add", "mul"]
     assert [node.value for node in circuit.nodes if node.kind == "const"] == [3.0]
     out, grads = circuit.gradient(x=1.0, y=2.0, unused=5.0)
     assert out == 9.0 and grads == {"x": 3.0, "y": 3.0, "unused": 0.0}
     assert dead.id != later.id  # both really were added to the composer
-    assert len(c.build(later)) == len(circuit) + 2  # later: + const 1 + add
+    assert len(c.build(later, keep_inputs=True)) == len(circuit) + 2  # later: + const 1 + add
 
 
 def test_build_defaults_to_the_last_node(registry):
@@ -258,3 +259,18 @@ def test_a_built_circuit_passes_check_circuit_with_arrays(registry):
     f = c.tanh(x * y + c.sigmoid(x) - y / 3) ** 2 + c.log(1 + c.exp(y))
     result = check_circuit(c.build(f), {"x": np.array([0.3, -1.2, 2.0]), "y": np.array([[0.5], [-0.7]])})
     assert result.ok, result.describe()
+
+
+def test_build_keeps_only_the_inputs_the_output_reads(registry):
+    c = Composer(registry)
+    x, y, *unused = c.inputs(*[f"v{k}" for k in range(340)])
+    f = c.build(x * y)
+    assert f.inputs == ("v0", "v1") and "v2" in f.unread_inputs
+    with pytest.raises(UsageError) as info:  # the missing-input error names only what is read
+        f(v0=2.0)
+    assert "'v1'" in str(info.value) and "v2" not in str(info.value)
+    assert f(v0=2.0, v1=3.0, v7=1.0) == 6.0  # a value for a declared, unread input is ignored
+    with pytest.raises(UnknownNameError, match="did you mean 'v1'"):
+        f(v0=2.0, v1=3.0, v1x=1.0)  # a name nobody declared is still an error
+    assert c.build(x * y, keep_inputs=True).inputs == tuple(f"v{k}" for k in range(340))
+    assert c.build(x * y, defaults={"v9": 1.0}).inputs == ("v0", "v1", "v9")  # a default keeps its input

@@ -183,3 +183,38 @@ def test_an_inner_gate_failure_names_the_inner_gate(registry):
     (y,) = c2.inputs("y")
     with pytest.raises(gatekit.GateContractError, match="gate 'broken' \\(plugin 'broken_plugin'\\)"):
         c2.build(c2.wrapper(y)).gradient(y=1.0)
+
+
+class _CountingTanh:
+    """tanh that counts its forward calls (in a list the test owns; the gate holds no trace)."""
+
+    name, arity, symbol, doc, grad_doc, domain = "counted_tanh", 1, None, "tanh, counted", "1 - out**2", Domain()
+
+    def __init__(self, calls: list[int]) -> None:
+        self.calls = calls
+
+    def forward(self, x):
+        self.calls.append(1)
+        return np.tanh(x)
+
+    def backward(self, grad, out, x):
+        return (grad * (1 - out**2),)
+
+
+def test_nested_composites_backpropagate_once_per_level_not_once_per_ancestor(registry):
+    calls: list[int] = []
+    registry.add_gate(_CountingTanh(calls), "counting")
+    c = Composer(registry)
+    x, y = c.inputs("x", "y")
+    circuit = c.build(c.counted_tanh(x * y + x))
+    depth = 30
+    for level in range(depth):
+        registry.add_gate(circuit.as_gate(f"level{level}"), "nest")
+        c = Composer(registry)
+        x, y = c.inputs("x", "y")
+        circuit = c.build(c.gate(f"level{level}", x, y) * 0.5 + y * 0.1)
+    assert check_circuit(circuit, {"x": 0.3, "y": -0.7}).ok  # against central differences
+    circuit.gradient(x=0.3, y=-0.7)  # the first backward inlines each level once
+    del calls[:]
+    circuit.gradient(x=0.3, y=-0.7)
+    assert len(calls) == 2  # one forward, one backward that ran the innermost forward once (was depth + 1)

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gatekit
+from gatekit import expression_flat
 from helpers import DoublingMul, SECTION6, plugin_registry
 from gatekit import (
     ExpressionError,
@@ -387,3 +388,44 @@ def test_flattening_builds_the_same_circuit_as_plain_ast(expression, prefix):
     with mock.patch.object(expression_source, "CHAIN_THRESHOLD", 10**9):
         plain = parse(text, registry)
     assert flat.nodes == plain.nodes and flat.output == plain.output
+
+
+# -- the flat-chain fast path (gatekit.expression_flat) ----------------------------------------
+def test_a_flat_sum_of_100000_terms_parses_and_its_gradient_is_right(registry):
+    circuit = parse(" + ".join(["x"] * 50_000 + ["y"] * 50_000), registry)
+    assert len(circuit.steps) == 99_999 and circuit.inputs == ("x", "y")
+    output, grads = circuit.gradient(x=1.5, y=-2.0)
+    assert output == 50_000 * 1.5 - 100_000.0 and grads == {"x": 50_000.0, "y": 50_000.0}
+    assert check_circuit(circuit, {"x": 0.5, "y": 0.25}).ok  # against central differences
+
+
+_flat_atoms = st.sampled_from(["a", "b", "c", "x_1", "2", "0.5", "1e-3", "1.", ".5", "10", "1e999", "if", "None"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["+", "-", "*", "/"]), _flat_atoms), min_size=1, max_size=12),
+       _flat_atoms, st.sampled_from([None, ("a", "b", "c", "x_1")]))
+def test_the_flat_chain_path_builds_what_the_general_reader_builds(terms, first, inputs):
+    registry = gatekit.default_registry()
+    text = first + "".join(f" {symbol} {atom}" for symbol, atom in terms)
+
+    def outcome(threshold: int) -> object:
+        with mock.patch.object(expression_flat, "FLAT_MIN_OPERATORS", threshold):
+            try:
+                circuit = parse(text, registry, inputs=inputs)
+            except ExpressionError as exc:
+                return str(exc), exc.line, exc.column
+            return circuit.nodes, circuit.output, circuit.inputs
+
+    assert outcome(0) == outcome(10**9)
+
+
+def test_a_long_chain_the_fast_path_cannot_take_gets_the_general_error(registry):
+    text = " + ".join(["x"] * 100) + " + 1e999"
+    with pytest.raises(ExpressionError, match="too large for a float") as info:
+        parse(text, registry)
+    assert info.value.column == text.index("1e999") + 1
+    text = " * ".join(["x"] * 100) + " * y"
+    with pytest.raises(ExpressionError, match="unknown name 'y'") as info:
+        parse(text, registry, inputs=["x"])
+    assert info.value.column == text.index("y") + 1
