@@ -6,7 +6,7 @@ Order of loading:
 2. third-party plugins from the ``gatekit`` entry-point group, each in isolation
    (``GATEKIT_LOAD_PLUGINS`` narrows them to a list; empty means none);
 3. the default plugins shipped with gatekit, by import path;
-4. extra modules or ``.py`` files (the CLI's ``--plugin``).
+4. extra modules or ``.py`` files (the CLI's ``--plugin``; imported by :mod:`gatekit.extra_plugins`).
 
 Registration then runs in the order defaults, entry points, extras, so that a
 third-party gate that takes a built-in's name must say ``override=True``.
@@ -25,9 +25,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.metadata
-import importlib.util
 import os
-import sys
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -40,6 +38,7 @@ from . import hookspecs
 from ._version import __version__
 from .containment import captured_output, describe, is_user_interrupt
 from .errors import GatekitError, PluginError, PluginLoadError, UsageError, did_you_mean
+from .extra_plugins import extra_identities, extra_name, identities, import_extra, is_path
 from .registry import LoadError, PluginInfo, PluginMessage, Registry
 
 __all__ = [
@@ -167,7 +166,7 @@ class _Loader:
             dist = getattr(ep, "dist", None)
             info = PluginInfo(ep.name, getattr(dist, "name", None), getattr(dist, "version", None))
             spec = None if not replaced else next(
-                (replaced[key] for key in _identities(ep.name, str(getattr(ep, "value", ""))) if key in replaced), None)
+                (replaced[key] for key in identities(ep.name, str(getattr(ep, "value", ""))) if key in replaced), None)
             if spec is not None:
                 # The dev loop: the author's working copy, given with --plugin, wins for this run.
                 self.registry.notices.append(
@@ -218,7 +217,7 @@ class _Loader:
         seen: set[str] = set()
         for spec in extras:
             if isinstance(spec, str):
-                key = os.path.realpath(Path(spec).expanduser()) if _is_path(spec) else spec
+                key = os.path.realpath(Path(spec).expanduser()) if is_path(spec) else spec
                 if key in seen:
                     continue  # the same file or module named twice: imported once
                 seen.add(key)
@@ -227,8 +226,8 @@ class _Loader:
                 found.append((PluginInfo(name), spec))
                 continue
             try:
-                with self.capturing(_extra_name(spec), "import"):
-                    module = _import_extra(spec)
+                with self.capturing(extra_name(spec), "import"):
+                    module = import_extra(spec)
             except UsageError:
                 raise  # a path that does not exist is the user's typo, not a plugin's failure
             except ModuleNotFoundError as exc:
@@ -237,12 +236,12 @@ class _Loader:
                     raise UsageError(
                         f"plugin module {spec!r} cannot be found (give a .py file or an importable module name)"
                     ) from None
-                self.fail(_extra_name(spec), "import", exc)
+                self.fail(extra_name(spec), "import", exc)
                 continue
             except BaseException as exc:
                 if is_user_interrupt(exc):
                     raise
-                self.fail(_extra_name(spec), "import", exc)
+                self.fail(extra_name(spec), "import", exc)
                 continue
             found.append((PluginInfo(module.__name__), module))
         return found
@@ -323,85 +322,6 @@ def _origin(info: PluginInfo) -> str:
     return f"distribution {info.distribution!r}" + (f" {info.version}" if info.version else "")
 
 
-def _identities(name: str, module: str = "") -> set[str]:
-    """What makes two plugins the same: a plugin name or a module, with '-' and '_' alike."""
-    keys = {name, name.replace("-", "_")}
-    module = module.split(":")[0].strip()
-    if module:
-        keys |= {module, module.split(".")[0]}
-    return keys
-
-
-def _extra_identities(extra: Iterable[Any]) -> dict[str, str]:
-    """Each name an extra plugin answers to (its name or module), mapped to how it was given."""
-    found: dict[str, str] = {}
-    for spec in extra:
-        if isinstance(spec, str):
-            name = _extra_name(spec)
-            found.update({key: spec for key in _identities(name, "" if _is_path(spec) else spec)})
-        else:
-            try:
-                module_name = getattr(spec, "__name__", None)
-            except Exception:  # a hostile object: the loader reports it; it replaces nothing
-                module_name = None
-            if isinstance(module_name, str):
-                found.update({key: module_name for key in _identities(module_name, module_name)})
-    return found
-
-
-def _is_path(spec: str) -> bool:
-    return spec.endswith(".py") or os.sep in spec or "/" in spec
-
-
-def _extra_name(spec: str) -> str:
-    """The plugin name of an extra: a file's stem (as when it loads), or the module name."""
-    return Path(spec).stem if _is_path(spec) else spec
-
-
-def _import_extra(spec: str) -> ModuleType:
-    """Import a module by dotted name, or a ``.py`` file by path."""
-    if _is_path(spec):
-        path = Path(spec).expanduser()
-        if not path.is_file():
-            raise UsageError(f"plugin file {spec!r} does not exist (give a .py file or an importable module name)")
-        name = f"gatekit_plugin_{path.stem}"
-        loader_spec = importlib.util.spec_from_file_location(name, path)
-        if loader_spec is None or loader_spec.loader is None:
-            raise UsageError(f"plugin file {spec!r} cannot be imported as Python")
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.modules[name] = module
-        try:
-            loader_spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(name, None)
-            raise
-        # Renamed only now: the file loader refuses a module whose name it was not given.
-        module.__name__ = path.stem  # the plugin's name is the file's stem
-        return module
-    _check_parents(spec)
-    return importlib.import_module(spec)
-
-
-def _check_parents(spec: str) -> None:
-    """Refuse ``this.module.x`` when ``this`` is a plain module, before importing anything.
-
-    ``import_module`` imports each parent first, so a typo would run an unrelated
-    module (``this`` prints the Zen of Python) before failing.
-    """
-    top = spec.split(".")[0]
-    if "." not in spec or top in sys.modules:
-        return  # nothing to run before the module itself (an imported parent has run already)
-    try:
-        found = importlib.util.find_spec(top)  # a top-level name is found without importing it
-    except (ImportError, ValueError):
-        found = None
-    if found is None:
-        raise ModuleNotFoundError(f"No module named {top!r}", name=top)
-    if found.submodule_search_locations is None:
-        raise UsageError(f"plugin module {spec!r} cannot be found: {top!r} is a module, not a package, "
-                         "so it holds no submodules (give a .py file or an importable module name)")
-
-
 def load_registry(
     extra: Iterable[str | ModuleType | Any] = (),
     *,
@@ -419,7 +339,7 @@ def load_registry(
     loader = _Loader(os.environ if env is None else env, strict)
     extra = list(extra)
     sources = []
-    third_party = loader.entry_points(entry_points, _extra_identities(extra))
+    third_party = loader.entry_points(entry_points, extra_identities(extra))
     if defaults:
         sources += loader.defaults()
     sources += third_party

@@ -1,0 +1,324 @@
+"""A circuit's source: its tape as straight-line Python text, forward and backward.
+
+For ``q = x + y; f = q * z`` the generated function is the lesson's hand-written pass::
+
+    def forward_backward(x, y, z, d_f=1.0):
+        q = x + y
+        f = q * z
+        d_q = z * d_f
+        d_z = q * d_f
+        d_x = d_q
+        d_y = d_q
+        return f, (d_x, d_y, d_z)
+
+Each gate's part comes from its :class:`~gatekit.gate.Source` templates; a gate without
+them is called through its methods (bound by reference, never by name), so every gate
+compiles. The text is made only of validated parts: template expressions checked
+against a small vocabulary (:mod:`gatekit.templates`), variable names that pass the name
+rule (anything else is renamed), and constants as exact float literals. Nothing a user
+typed reaches it except an identifier that passed that rule.
+
+Two variants exist: one for Python floats (``math``) and one for numpy arrays (``np``,
+with gradients summed back to each input's shape where it was broadcast). Besides the
+printed text, two variants compute the same faster: for floats, ``gradient(values)``
+(dict in, dict literal out, names passed on instead of copied); for a batch (every
+input an ndarray of one shape) a lean array variant that skips the shape reductions and
+deletes each array after its last read. :mod:`gatekit.codegen` compiles and runs them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import keyword
+import math
+import operator
+from typing import TYPE_CHECKING, Any
+
+from .templates import template_for
+
+if TYPE_CHECKING:
+    from .circuit import Circuit
+
+__all__ = ["generate_source", "safe_name"]
+
+#: Names the generated code itself uses (modules, helpers), never given to a variable.
+_RESERVED = frozenset({"math", "np", "unbroadcast", "forward_backward"}) | frozenset(dir(builtins))
+
+#: Above this many inputs the dict variant looks them up and tests them in one call each.
+_MANY_INPUTS = 32
+_FLOAT_SET = frozenset({float})
+
+_ARRAY_HELPER = '''
+def unbroadcast(g, x):
+    """g summed down to the shape of x, where x was broadcast against bigger arrays."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    g = np.broadcast_to(g, np.broadcast_shapes(np.shape(g), shape))
+    if g.ndim > len(shape):
+        g = g.sum(axis=tuple(range(g.ndim - len(shape))))
+    axes = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return float(g) if not shape else np.array(g)
+'''
+
+
+@functools.lru_cache(maxsize=65536)
+def safe_name(name: str | None) -> bool:
+    """Whether ``name`` may be a variable in generated code as it is.
+
+    ASCII identifiers only (NFKC folding could merge two distinct non-ASCII names),
+    no keyword, no builtin or module name the code relies on, no leading underscore
+    (bound objects use those).
+    """
+    return (
+        isinstance(name, str)
+        and name.isascii()
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_")
+        and name not in _RESERVED
+    )
+
+
+def _literal(value: float) -> str:
+    """A float as exact source: repr round-trips every finite float (subnormals and -0.0 too)."""
+    if math.isnan(value):
+        return "math.nan"
+    if math.isinf(value):
+        return "math.inf" if value > 0 else "(-math.inf)"
+    text = repr(float(value))
+    return f"({text})" if text.startswith("-") else text
+
+
+class _Names:
+    """Unique, safe variable names: a stage's label, an input's name, else ``<gate><k>``."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+        self.counts: dict[str, int] = {}
+
+    def take(self, wanted: str | None, fallback: str) -> str:
+        base = wanted if wanted is not None and safe_name(wanted) else fallback
+        name = base
+        while name in self.used or not safe_name(name):
+            self.counts[base] = self.counts.get(base, 1) + 1
+            name = f"{base}_{self.counts[base]}"
+        self.used.add(name)
+        return name
+
+    def numbered(self, stem: str) -> str:
+        """``stem1``, ``stem2``, ... (a gate's name as the stem, when it makes a safe name)."""
+        if not safe_name(stem + "1"):
+            stem = "t"
+        while True:
+            self.counts[stem] = self.counts.get(stem, 0) + 1
+            name = f"{stem}{self.counts[stem]}"
+            if name not in self.used and safe_name(name):
+                self.used.add(name)
+                return name
+
+
+def generate_source(
+    circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
+    lean: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """The module source of ``forward_backward`` and the objects it needs bound.
+
+    The bound objects are the gates without templates (``_g<node>``); the source of
+    a circuit of built-in gates needs none and runs on its own. ``forward_only`` makes
+    ``forward`` instead, the output only (for callers that need no gradient); ``dict_call``
+    makes ``gradient(values)`` for floats, dicts in and out (the fastest call).
+    """
+    nodes = circuit.nodes
+    out = circuit.output
+    # Only what the output reads is computed: a loop from the output down, not recursion.
+    live = [False] * len(nodes)
+    live[out] = True
+    for i in range(out, -1, -1):
+        if live[i]:
+            for a in nodes[i].args:
+                live[a] = True
+    needs_grad = [live[i] and i not in circuit.constant_nodes for i in range(len(nodes))]
+
+    names = _Names()
+    var: dict[int, str] = {}
+    for name, i in circuit.input_ids.items():
+        var[i] = names.take(name, f"x{i}")
+    for i, value in circuit.constants:
+        var[i] = _literal(value)
+    for i, node in enumerate(nodes):
+        if node.kind == "gate" and live[i]:
+            label = node.label if node.label is not None else ("f" if i == out else None)
+            var[i] = names.take(label, "t") if safe_name(label) else names.numbered(str(node.name).replace("-", "_"))
+    grad: dict[int, str] = {}
+    for i in range(len(nodes)):
+        if needs_grad[i]:
+            grad[i] = names.take(f"d_{var[i]}", f"d{i}")
+
+    bound: dict[str, Any] = {}
+    forward_lines: list[str] = []
+    backward_lines: list[str] = []
+    lean = lean and arrays and not forward_only and bool(circuit.input_ids)
+    dies = _last_reads(circuit, live, needs_grad, arrays) if lean else {}
+    for i, node in enumerate(nodes):
+        if node.kind != "gate" or not live[i]:
+            continue
+        gate = circuit.gates[i]
+        args = [var[a] for a in node.args]
+        template = template_for(gate, arrays)
+        if template is not None and template.forward is not None:
+            forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
+        else:
+            bound[f"_g{i}"] = gate
+            forward_lines.append(f"{var[i]} = _g{i}.forward({', '.join(args)})")
+        if lean:
+            # Every value in the inputs' shape, so no gradient needs summing to a shape
+            # (a gate that changes shapes sends the call to the general variant).
+            forward_lines.append(f"if {var[i]}.shape != _S:")
+            forward_lines.append("    return None")
+            if dies.get(i):
+                forward_lines.append(f"del {', '.join(var[a] for a in dies[i])}")
+    assigned: set[int] = set()
+    # The name holding each gradient so far. In the dict variant (nobody reads it) a share
+    # that is already a name (``d_exp1 = d_add3``) is not copied: the name stands for it.
+    holder: dict[int, str] = {i: name for i, name in grad.items()}
+    alias = dict_call and not arrays
+    for i in range(len(nodes) - 1, -1 if not forward_only else len(nodes) - 1, -1):
+        node = nodes[i]
+        if node.kind != "gate" or not needs_grad[i]:
+            continue
+        gate = circuit.gates[i]
+        args = [var[a] for a in node.args]
+        template = template_for(gate, arrays)
+        if template is not None and template.backward is not None:
+            shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
+        else:
+            bound[f"_g{i}"] = gate
+            temps = [f"_s{i}_{k}" for k in range(len(args))]
+            backward_lines.append(f"{', '.join(temps)}, = _g{i}.backward({holder[i]}, {var[i]}, {', '.join(args)})")
+            shares = temps
+        for a, share in zip(node.args, shares):
+            if not needs_grad[a]:
+                continue  # a constant: nobody reads its gradient
+            if arrays and not lean:
+                share = f"unbroadcast({share}, {var[a]})"
+            if a in assigned:
+                if holder[a] != grad[a]:  # an alias: the sum gets a name of its own
+                    backward_lines.append(f"{grad[a]} = {holder[a]} + {share}")
+                    holder[a] = grad[a]
+                else:
+                    backward_lines.append(f"{grad[a]} = {grad[a]} + {share}" if arrays else f"{grad[a]} += {share}")
+            elif alias and share.isidentifier():
+                holder[a] = share
+                assigned.add(a)
+            else:
+                backward_lines.append(f"{grad[a]} = {share}")
+                assigned.add(a)
+        if arrays and i != out:
+            # Used up: an array the size of the batch need not live to the end (on floats
+            # it costs a line and buys nothing).
+            backward_lines.append(f"del {', '.join([grad[i]] + (shares if shares and shares[0].startswith('_s') else []))}")
+        if dies.get(-1 - i):
+            backward_lines.append(f"del {', '.join(var[a] for a in dies[-1 - i])}")
+
+    params = [var[i] for i in circuit.input_ids.values()]
+    seed = grad.get(out, "d_out")
+    if out not in grad:  # an output no input reaches: every gradient is zero
+        seed = names.take("d_out", "d_out")
+    results = []
+    for i in circuit.input_ids.values():
+        if i in assigned or (i == out and i in grad):
+            results.append(holder[i])
+        else:
+            results.append(f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
+    head = ["import math", ""] if not arrays else ["import math", "", "import numpy as np", "", _ARRAY_HELPER.strip(), "", ""]
+    seed_line: list[str] = []  # a scalar seed broadcasts: unbroadcast brings each gradient to shape
+    body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
+    signature = ", ".join(params + [f"{seed}=1.0"])
+    if dict_call:
+        # ``gradient(values)`` itself, dicts in and out, for floats; anything else (other
+        # arguments, a value not a float, a missing name, Python raising where the
+        # interpreter gives inf or nan) goes to ``_careful``, the checked path. Keys are
+        # the input names where they passed the name rule, else bound (never typed text).
+        keys = []
+        for k, (name, i) in enumerate(circuit.input_ids.items()):
+            if name == var[i]:  # a safe identifier, unchanged: its repr is just quoted
+                keys.append(repr(name))
+            else:
+                bound[f"_key{k}"] = name
+                keys.append(f"_key{k}")
+        unpack = [f"{var[i]} = _values[{key}]" for i, key in zip(circuit.input_ids.values(), keys)]
+        classes = [f"{var[i]}.__class__" for i in circuit.input_ids.values()]
+        # Chains of 16 (``a.__class__ is b.__class__ is ... is float``): few branches.
+        checks = [" is ".join(classes[k:k + 16]) + " is float" for k in range(0, len(classes), 16)] or ["True"]
+        result = ", ".join(f"{key}: {r}" for key, r in zip(keys, results))
+        inner = [f"{seed} = 1.0"] * (out in grad) + forward_lines + backward_lines
+        inner += [f"return {var[out]}, {{{result}}}"]
+        body = [f"if _values.__class__ is dict and len(_values) == {len(keys)} and not _kwargs:", "    try:"]
+        if len(keys) <= _MANY_INPUTS:
+            body += ["        " + line for line in unpack]
+            body += ["    except KeyError:", "        return _careful(_values)"]
+            body += [f"    if {' and '.join(f'({check})' for check in checks)}:", "        try:"]
+        else:
+            # Many inputs: one C call looks them all up and one tests their types, where
+            # a line per input costs more than the arithmetic of a short chain link.
+            bound["_inputs"] = operator.itemgetter(*circuit.input_ids)
+            bound["_floats_only"] = _FLOAT_SET
+            body += ["        _xs = _inputs(_values)", "    except KeyError:", "        return _careful(_values)"]
+            body += ["    if set(map(type, _xs)) == _floats_only:", "        try:"]
+            inner = [f"{', '.join(params)}, = _xs"] + inner
+        body += ["            " + line for line in inner]
+        body += ["        except Exception:", "            pass"]
+        body += ["return _careful(_values, **_kwargs)"]
+        lines = head + ["def gradient(_values=None, **_kwargs):"] + ["    " + line for line in body]
+    elif lean:
+        classes = [f"{p}.__class__" for p in params]
+        shapes = [f"{p}.shape" for p in params[1:]]
+        guard = [f"if not ({' is '.join(classes[k:k + 16])} is np.ndarray):" for k in range(0, len(classes), 16)]
+        guard = [line for check in guard for line in (check, "    return None")] + [f"_S = {params[0]}.shape"]
+        guard += [line for k in range(0, len(shapes), 16)
+                  for line in (f"if not ({' == '.join(shapes[k:k + 16])} == _S):", "    return None")]
+        # A gradient only the seed reaches is a scalar: the general variant broadcasts it.
+        tail = [f"_r = ({', '.join(results)}{',' if len(results) == 1 else ''})",
+                "if any(np.shape(_x) != _S for _x in _r):", "    return None", f"return {var[out]}, _r"]
+        lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in guard + body[:-1] + tail]
+    elif forward_only:
+        lines = head + [f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]
+        lines += [f"    return {var[out]}"]
+    else:
+        lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in body]
+    return "\n".join(lines) + "\n", bound
+
+
+def _last_reads(circuit: Circuit, live: list[bool], needs_grad: list[bool], arrays: bool) -> dict[int, list[int]]:
+    """Where each gate's value is read for the last time: ``{i: [nodes]}`` after node i's
+    forward, ``{-1 - i: [nodes]}`` after its backward. The lean variant deletes them there,
+    so an array the size of the batch lives only as long as something reads it.
+
+    Reads are what the templates use (``add``'s backward reads neither argument); a gate
+    called by its methods reads everything. Inputs and the output are never deleted.
+    """
+    nodes = circuit.nodes
+    last: dict[int, int] = {}  # node -> position: i for forward i, 2n - i for backward i
+    n = len(nodes)
+    for i, node in enumerate(nodes):
+        if node.kind != "gate" or not live[i]:
+            continue
+        template = template_for(circuit.gates[i], arrays)
+        reads = template.backward_reads() if template is not None and template.backward is not None else None
+        arity = len(node.args)
+        for k, a in enumerate(node.args):
+            if nodes[a].kind == "gate":
+                last[a] = max(last.get(a, -1), i)
+                if needs_grad[i] and (reads is None or k in reads):
+                    last[a] = max(last[a], 2 * n - i)
+        if needs_grad[i] and (reads is None or arity + 1 in reads):
+            last[i] = max(last.get(i, -1), 2 * n - i)
+    dies: dict[int, list[int]] = {}
+    for a, pos in sorted(last.items()):
+        if a != circuit.output:
+            dies.setdefault(pos if pos < n else -1 - (2 * n - pos), []).append(a)
+    return dies
