@@ -81,7 +81,8 @@ def result_html(result: Result) -> str:
 
 def check_html(check: CheckResult) -> str:
     colour = "#2e7d32" if check.ok else "#c62828"
-    return f'<p class="gatekit-check" style="color: {colour}">{escape(check.describe())}</p>'
+    # <pre>: a failed check's description has several lines (gate, point, diagnosis).
+    return f'<pre class="gatekit-check" style="color: {colour}">{escape(check.describe())}</pre>'
 
 
 def registry_html(registry: Registry) -> str:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
+
+if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+; gatekit runs on 3.10 too
+    from importlib.resources.abc import Traversable
 
 __all__ = ["new_plugin", "DISTRIBUTION_NAME"]
 
