@@ -20,8 +20,8 @@ from .codegen import CompiledCircuit
 from .composite import CompositeGate
 from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
 from .tape import Step, make_step
-from .trace import Trace, _plain
-from .values import CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name, label_problem, resolve_inputs
+from .trace import Trace
+from .values import CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name, label_problem, plain, resolve_inputs
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -261,8 +261,8 @@ class Circuit:
         grads = {}
         for name, i in self.input_ids.items():
             gi = g[i]
-            grads[name] = gi if gi.__class__ is float else _plain(zero_gradient(v[i]) if gi is None else gi)
-        return _plain(v[self.output]), grads
+            grads[name] = gi if gi.__class__ is float else plain(zero_gradient(v[i]) if gi is None else gi)
+        return plain(v[self.output]), grads
 
     def compile(self) -> CompiledCircuit:
         """This circuit as generated straight-line Python (see :mod:`gatekit.codegen`).

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .circuit_source import generate_source
+from .values import plain
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -103,7 +104,7 @@ class CompiledCircuit:
                     # Inputs of one shape (a batch): the lean variant, else the general one.
                     result = self._function(True, "lean")(*xs)
                     out, grads = result if result is not None else self._function(True)(*xs)
-                return _plain(out), {name: _plain(g) for name, g in zip(circuit.input_ids, grads)}
+                return plain(out), {name: plain(g) for name, g in zip(circuit.input_ids, grads)}
         except Exception:  # noqa: BLE001 - Python raised where numpy gives inf/nan, or a gate misbehaved
             pass
         # The interpreter gives IEEE answers (and names a misbehaving gate).
@@ -123,7 +124,7 @@ class CompiledCircuit:
                     return out
             else:
                 with np.errstate(all="ignore"):
-                    return _plain(self._function(True, "forward")(*xs))
+                    return plain(self._function(True, "forward")(*xs))
         except Exception:  # noqa: BLE001 - as in gradient()
             pass
         return circuit(inputs)
@@ -132,8 +133,4 @@ class CompiledCircuit:
 _FLOAT = {float}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
-        return float(value)
-    return value
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from .broadcast import reduce_gradient, zero_gradient
 from .errors import UsageError
+from .values import plain
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -69,7 +70,7 @@ def wire_shares(trace: Trace) -> dict[tuple[int, int], Any]:
             continue
         for k, a in enumerate(node.args):
             share = recorded.get((i, k))
-            shares[(i, k)] = _plain(zero_gradient(values[a]) if share is None else share)
+            shares[(i, k)] = plain(zero_gradient(values[a]) if share is None else share)
     return shares
 
 
@@ -87,7 +88,7 @@ def local_gradients(trace: Trace) -> dict[tuple[int, int], Any]:
             xs = [values[a] for a in node.args]
             seed = np.ones(np.shape(values[i])) if np.shape(values[i]) else 1.0
             for k, g in enumerate(circuit.gates[i].backward(seed, values[i], *xs)):
-                local[(i, k)] = _plain(g)
+                local[(i, k)] = plain(g)
     return local
 
 
@@ -177,7 +178,7 @@ def explain(trace: Trace, key: int | str, *, max_paths: int | None = MAX_PATHS, 
     local = local_gradients(trace)
 
     def share(gate: int, k: int) -> Share:
-        return Share(circuit.nodes[gate].args[k], gate, k, local[(gate, k)], _plain(grads[gate]), shares[(gate, k)])
+        return Share(circuit.nodes[gate].args[k], gate, k, local[(gate, k)], plain(grads[gate]), shares[(gate, k)])
 
     uses = tuple(share(g, k) for g, k in _consumers(circuit)[node])
     sends = tuple(share(node, k) for k in range(len(circuit.nodes[node].args)))
@@ -185,7 +186,7 @@ def explain(trace: Trace, key: int | str, *, max_paths: int | None = MAX_PATHS, 
     count = 0
     if circuit.nodes[node].kind == "input":
         found, count = paths(trace, node, limit=max_paths, local=local)
-    return Explanation(trace, node, _plain(grads[node]), uses, sends, found, count, digits)
+    return Explanation(trace, node, plain(grads[node]), uses, sends, found, count, digits)
 
 
 def paths(
@@ -205,7 +206,7 @@ def paths(
     if limit is not None and limit < 0:
         raise UsageError(f"the number of paths to list must be 0 or more, got {limit}")
     local = local_gradients(trace) if local is None else local
-    seed = _plain(trace._need_grads()[circuit.output])  # each product also carries the output's seed
+    seed = plain(trace._need_grads()[circuit.output])  # each product also carries the output's seed
     consumers = _consumers(circuit)
     out = circuit.output
     # Paths to the output from each node, counted from the output backwards.
@@ -223,7 +224,7 @@ def paths(
                 product = product * f
             if np.shape(product) != np.shape(trace.values[start]):  # a broadcast input: summed back
                 product = reduce_gradient(product, trace.values[start], [product])
-            found.append(Path(nodes, factors, _plain(product)))
+            found.append(Path(nodes, factors, plain(product)))
             continue
         for g, k in reversed(consumers[node]):
             if count[g]:
@@ -289,7 +290,3 @@ def _explanation_text(e: Explanation) -> str:
     return "\n".join(lines)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
-        return float(value)
-    return value

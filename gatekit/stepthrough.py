@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .explain import _plain, local_gradients, number, wire_shares
+from .explain import local_gradients, number, wire_shares
+from .values import plain
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -113,20 +114,20 @@ def steps(trace: Trace, digits: int | None = 4) -> list[Step]:
         node = circuit.nodes[i]
         return dict(phase=phase, number=k, of=len(gates), node=i, name=circuit.node_name(i), gate=str(node.name),
                     rule=rule, args=tuple(circuit.node_name(a) for a in node.args),
-                    arg_values=tuple(_plain(trace.values[a]) for a in node.args), value=_plain(trace.values[i]),
+                    arg_values=tuple(plain(trace.values[a]) for a in node.args), value=plain(trace.values[i]),
                     digits=digits, doc=str(circuit.gates[i].doc))
 
     for k, i in enumerate(gates, 1):
         out.append(Step(**base("forward", k, i, str(circuit.gates[i].doc))))
     # Gradients so far, as the backward pass collects them: the output starts with its seed.
-    so_far: dict[int, Any] = {circuit.output: _plain(grads[circuit.output])}
+    so_far: dict[int, Any] = {circuit.output: plain(grads[circuit.output])}
     for k, i in enumerate(reversed(gates), 1):
         node = circuit.nodes[i]
         sends = []
         for arg, a in enumerate(node.args):
             share = shares[(i, arg)]
             so_far[a] = share if a not in so_far else so_far[a] + share
-            sends.append(Send(circuit.node_name(a), local[(i, arg)], _plain(grads[i]), share, so_far[a]))
+            sends.append(Send(circuit.node_name(a), local[(i, arg)], plain(grads[i]), share, so_far[a]))
         rule = getattr(circuit.gates[i], "grad_doc", None) or "the gate's backward"
-        out.append(Step(**base("backward", k, i, str(rule)), grad=_plain(grads[i]), sends=tuple(sends)))
+        out.append(Step(**base("backward", k, i, str(rule)), grad=plain(grads[i]), sends=tuple(sends)))
     return out

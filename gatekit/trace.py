@@ -15,6 +15,7 @@ from . import tape
 from .broadcast import zero_gradient
 from .tape import Shares
 from .explain import Explanation, explain, number
+from .values import plain
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -63,7 +64,7 @@ class Trace:
     @property
     def output(self) -> Any:
         """The output's value (a float for scalar inputs, else an array)."""
-        return _plain(self.values[self.circuit.output])
+        return plain(self.values[self.circuit.output])
 
     def backward(self, grad: Any = 1.0, *, shares: bool = False) -> Trace:
         """Fill in every node's gradient, seeding the output with ``grad``.
@@ -110,7 +111,7 @@ class Trace:
 
     def value(self, key: int | str) -> Any:
         """A node's value, by id, stage label or input name."""
-        return _plain(self.values[self.circuit.find(key)])
+        return plain(self.values[self.circuit.find(key)])
 
     def grad(self, key: int | str) -> Any:
         """The output's gradient w.r.t. a node (``key``: a node id, input name or stage label).
@@ -119,14 +120,14 @@ class Trace:
         gradient of the output itself), and keeps the result; after ``backward(grad)``
         it reads that pass's gradients.
         """
-        return _plain(self._grad_of(self.circuit.find(key)))
+        return plain(self._grad_of(self.circuit.find(key)))
 
     def inputs(self) -> dict[str, Any]:
-        return {name: _plain(self.values[i]) for name, i in self.circuit.input_ids.items()}
+        return {name: plain(self.values[i]) for name, i in self.circuit.input_ids.items()}
 
     def input_grads(self) -> dict[str, Any]:
         """Each input's gradient by name (running ``backward()`` first, seeded with 1, as :meth:`grad` does)."""
-        return {name: _plain(self._grad_of(i)) for name, i in self.circuit.input_ids.items()}
+        return {name: plain(self._grad_of(i)) for name, i in self.circuit.input_ids.items()}
 
     def stages(self, include_inputs: bool = False) -> list[Stage]:
         """Every gate node (and optionally every input) in order, with value and gradient."""
@@ -135,8 +136,8 @@ class Trace:
             if node.kind == "const" or (node.kind == "input" and not include_inputs):
                 continue
             name = node.name if node.kind == "input" else node.label
-            grad = None if self._raw is None else _plain(self._grad_of(i))
-            out.append(Stage(i, name, node.kind, node.gate, node.args, _plain(self.values[i]), grad))
+            grad = None if self._raw is None else plain(self._grad_of(i))
+            out.append(Stage(i, name, node.kind, node.gate, node.args, plain(self.values[i]), grad))
         return out
 
     def explain(self, node: int | str, *, max_paths: int | None = 8, digits: int | None = 4) -> Explanation:
@@ -188,13 +189,6 @@ class Trace:
             rows.append((name, gate, _short(s.value), "" if s.grad is None else _short(s.grad)))
         widths = [max(len(r[k]) for r in rows) for k in range(4)]
         return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
-
-
-def _plain(value: Any) -> Any:
-    """A 0-d array or numpy scalar (what ufuncs give for floats) as a Python float; else as is."""
-    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
-        return float(value)
-    return value
 
 
 def _element(value: Any, index: tuple[int, ...], shape: tuple[int, ...]) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import UnknownNameError, UsageError
 
-__all__ = ["as_input", "resolve_inputs", "is_real", "is_constant", "is_input_name", "label_problem", "NAME_PATTERN",
+__all__ = ["as_input", "plain", "resolve_inputs", "is_real", "is_constant", "is_input_name", "label_problem", "NAME_PATTERN",
            "INPUT_NAME_RULE", "CONSTANT_RULE"]
 
 #: Names of gates and strategies: what an expression or a command line can spell.
@@ -159,3 +159,9 @@ def label_problem(label: object) -> str | None:
         return f"a stage label must be text UTF-8 can encode, got {label!r} (it holds a lone surrogate)"
     return None
 
+
+def plain(value: Any) -> Any:
+    """A 0-d array or numpy scalar (what ufuncs give for floats) as a Python float; else as is."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return float(value)
+    return value
