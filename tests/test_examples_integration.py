@@ -219,13 +219,44 @@ AMBIENT_BROKEN = {
 }
 
 
+#: What a plugin installed where the suite runs can reach, and so what the rerun below repeats.
+#: In this process it reaches tests only through plugin discovery, which conftest.py isolates
+#: per test at one seam (gatekit.pytest_plugin.isolate): the modules about plugins and the CLI's
+#: own modules (the CLI loads plugins) test that seam with the template really installed.
+#: A child process (the console script, a nested pytest, a notebook kernel, dask worker
+#: processes) discovers plugins on its own and is isolated only by the environment its test
+#: hands it, so every module that starts one is rerun. Everything else (the engine, the
+#: builders, in-process CLI calls from other modules) meets only registries built from
+#: explicit entry points or the isolated default, and ran once already.
+PLUGIN_AND_CLI_MODULES = re.compile(r"test_cli.*|test_.*plugins?")
+STARTS_A_PROCESS = re.compile(r"\b(?:subprocess|pytester|nbclient|multiprocessing|processes=True)\b")
+#: Modules that build environments of their own: they are not about plugins installed here.
+OWN_ENVIRONMENTS = ("test_examples_integration", "test_scaffold", "test_plugin_types")
+
+
+def modules_the_template_can_reach(tests: Path = ROOT / "tests") -> list[Path]:
+    """The test modules the rerun repeats: chosen by name and by what they start, so a new
+    module that starts a process is rerun without a list to edit."""
+    return [path for path in sorted(tests.glob("test_*.py"))
+            if path.stem not in OWN_ENVIRONMENTS
+            and (PLUGIN_AND_CLI_MODULES.fullmatch(path.stem) or STARTS_A_PROCESS.search(path.read_text(encoding="utf-8")))]
+
+
+def test_the_rerun_repeats_the_plugin_cli_and_subprocess_modules_and_not_the_engines():
+    chosen = {path.stem for path in modules_the_template_can_reach()}
+    assert {"test_plugins", "test_pytest_plugin", "test_broken_plugins", "test_cli", "test_cli_conventions",
+            "test_hardening_containment", "test_wheel_install", "test_notebook", "test_dask"} <= chosen, chosen
+    assert chosen.isdisjoint({"test_lesson", "test_tape", "test_codegen", "test_draw", "test_expression",
+                              "test_examples_integration", "test_scaffold", "test_plugin_types"}), chosen
+
+
 def test_gatekits_own_suite_passes_with_the_template_installed(venv):
     """gatekit's suite is isolated from installed plugins: run it where gatekit-smooth is installed.
 
     Beside it, for this test only, two worse neighbours in a site folder of their own: one
-    that fails to import and one that overrides ``mul``. The modules that build environments
-    themselves (this one, the scaffold's and the type checks) are left out: they are not
-    about plugins found in this environment.
+    that fails to import and one that overrides ``mul``. Only the modules such
+    plugins can reach are rerun (see PLUGIN_AND_CLI_MODULES); the others ran once
+    already, and nothing installed can reach them.
     """
     assert PLUGIN in {row["name"] for row in venv.json("plugins")}  # the template is really there
     neighbours = venv.root / "neighbours"
@@ -244,11 +275,10 @@ def test_gatekits_own_suite_passes_with_the_template_installed(venv):
     if not script.exists() and os.name != "nt":
         script.write_text(f"#!{venv.python}\nfrom gatekit.cli import main\nmain()\n", encoding="utf-8")
         script.chmod(0o755)
+    env = {k: v for k, v in env.items() if not k.startswith("PYTEST_XDIST")}  # a suite of its own, not a worker's
+    modules = [str(path) for path in modules_the_template_can_reach()]
     result = subprocess.run(
-        [str(venv.python), "-m", "pytest", str(ROOT / "tests"), "-q", "-x", "-p", "no:cacheprovider",
-         "--ignore", str(ROOT / "tests" / "test_examples_integration.py"),
-         "--ignore", str(ROOT / "tests" / "test_scaffold.py"),
-         "--ignore", str(ROOT / "tests" / "test_plugin_types.py")],
+        [str(venv.python), "-m", "pytest", *modules, "-q", "-x", "-p", "no:cacheprovider"],
         capture_output=True, text=True, env=env, cwd=venv.root, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr
