@@ -162,11 +162,11 @@ def test_cli_a_strategy_raising_a_base_exception_is_one_line(tmp_path, raised):
 
 
 SLOW_GATE = """
-import time, gatekit
+import sys, time, gatekit
 class Slow(gatekit.Gate):
     name, arity, doc = "slow", 1, "slow(x) = x"
     def forward(self, x):
-        print("started", flush=True)
+        print("started", file=sys.stderr, flush=True)  # stderr: the CLI holds a gate's stdout till the end
         time.sleep(30)
         return x
     def backward(self, grad, out, x):
@@ -185,8 +185,8 @@ def test_cli_a_real_ctrl_c_still_stops_the_command_with_one_line(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=isolated_environ(),
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job ignores it
     )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "started"
+    assert process.stderr is not None
+    assert process.stderr.readline().strip() == "started"
     time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=20)

@@ -125,3 +125,73 @@ def test_cli_a_warning_while_a_command_runs_is_one_line(tmp_path):
     result = invoke("--plugin", path, "run", "warner(x)", "x=1", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["output"] == 1.0
     assert result.stderr.splitlines() == ["Warning: UserWarning: careful with 1.0"]
+
+
+LOUD = """
+import gatekit
+
+class Loud(gatekit.Gate):
+    name, arity, doc = "loud", 1, "loud(x) = x"
+    def forward(self, x):
+        print("forward of", "loud", end="")  # one line in two writes
+        print("!")
+        return x
+    def backward(self, grad, out, x):
+        _helper()
+        return (grad,)
+
+def _helper():  # printed two calls below the gate: still the gate's
+    print("backward " + "x" * 400)
+
+class Chatter:
+    name, doc = "chatter", "a strategy that talks"
+    def step(self, problem, state):
+        print("step")
+        return problem.current + 0.1
+
+@gatekit.hookimpl
+def gatekit_register_gates(register):
+    register(Loud())
+
+@gatekit.hookimpl
+def gatekit_register_strategies(register):
+    register(Chatter())
+"""
+
+
+def test_cli_what_a_gate_prints_while_it_runs_is_one_stderr_line_naming_its_plugin(tmp_path):
+    path = write_plugin(tmp_path, "loud", LOUD)
+    result = invoke("--plugin", path, "run", "loud(x) * 2", "x=3", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["output"] == 6.0  # stdout is the JSON and nothing else
+    assert result.stderr.splitlines() == [
+        "Warning: plugin 'loud' (gate 'loud') said: forward of loud!",
+        "Warning: plugin 'loud' (gate 'loud') said: backward " + "x" * 288 + "...",  # cut at 300 characters
+    ]
+
+
+def test_cli_a_line_printed_at_every_step_is_one_line_with_a_count(tmp_path):
+    path = write_plugin(tmp_path, "loud", LOUD)
+    result = invoke("--plugin", path, "optimize", "loud(x)", "x=1", "--strategy", "chatter", "--steps", "5", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["evaluations"] == {"forward": 6, "backward": 0}
+    assert result.stderr.splitlines() == [
+        "Warning: plugin 'loud' (gate 'loud') said: forward of loud! (6 times)",  # the start and each step
+        "Warning: plugin 'loud' (strategy 'chatter') said: step (5 times)",
+    ]
+
+
+def test_the_real_console_script_keeps_a_printing_gate_off_stdout(tmp_path):
+    script = Path(sys.executable).with_name("gatekit")
+    done = subprocess.run([str(script), "--plugin", write_plugin(tmp_path, "loud", LOUD), "eval", "loud", "2", "--json"],
+                          capture_output=True, text=True, timeout=60, env=isolated_environ())
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["output"] == 2.0
+    assert done.stderr.splitlines()[0] == "Warning: plugin 'loud' (gate 'loud') said: forward of loud!"
+
+
+def test_gatekit_as_a_library_leaves_a_gates_prints_alone(tmp_path, capsys):
+    # Outside the CLI a print is the gate's business, as any function's is (README: Plugins).
+    registry = gatekit.load_registry(extra=[write_plugin(tmp_path, "loud", LOUD)], env={}, entry_points=())
+    assert gatekit.parse("loud(x)", registry=registry)(x=1.0) == 1.0
+    assert capsys.readouterr().out == "forward of loud!\n"

@@ -16,7 +16,8 @@ import typer
 from . import check, codegen, gates, graph, optimize, plugin_new, plugins, run, step, strategies, tour, train
 from .._version import __version__
 from ..containment import watching_interrupts
-from .session import INTERRUPTED, Session, reports_errors
+from .plugin_output import plugin_prints_held_for_stderr
+from .session import INTERRUPTED, Session, reports_errors, warn
 
 __all__ = ["app", "main"]
 
@@ -63,6 +64,8 @@ def root(
     ctx.obj = Session(tuple(plugin or ()), disabled=tuple(disable_plugin or ()))
     # Until the command ends, a real Ctrl-C is told from a plugin's KeyboardInterrupt.
     ctx.with_resource(watching_interrupts())
+    # What gates and strategies print while the command runs: off stdout, one stderr line each.
+    ctx.with_resource(plugin_prints_held_for_stderr(ctx.obj.loaded_registry, warn))
     if version:
         print_version(ctx.obj)
         raise typer.Exit()

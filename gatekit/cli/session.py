@@ -70,6 +70,10 @@ class Session:
     disabled: tuple[str, ...] = ()
     _registry: Registry | None = field(default=None, repr=False)
 
+    def loaded_registry(self) -> Registry | None:
+        """The registry of this run if it is loaded already (None before first use)."""
+        return self._registry
+
     def registry(self) -> Registry:
         """The registry of this run, loaded on first use; load errors become warnings."""
         if self._registry is None:
