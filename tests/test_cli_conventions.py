@@ -71,6 +71,58 @@ def test_a_global_option_without_a_command_is_a_one_line_usage_error():
     assert result.stderr.splitlines() == ["Error: Missing command. (see 'gatekit --help')"]
 
 
+# -- an option that takes one value is given once ---------------------------------------------------
+
+
+def _one_value_options() -> list[tuple[tuple[str, ...], str]]:
+    """(command, option) for every option of every command that takes one value."""
+    import typer.main
+
+    from gatekit.cli import app
+
+    found = []
+    todo = [((), typer.main.get_command(app))]
+    while todo:
+        path, command = todo.pop()
+        todo.extend(((*path, name), sub) for name, sub in getattr(command, "commands", {}).items())
+        for param in command.params:
+            if param.param_type_name == "option" and not (param.multiple or param.is_flag or param.count):
+                found.append((path, param.opts[-1]))
+    return sorted(found)
+
+
+ONE_VALUE_OPTIONS = _one_value_options()
+assert {(("optimize",), "--steps"), (("train",), "--seed"), (("graph",), "--output")} <= set(ONE_VALUE_OPTIONS)
+
+
+@pytest.mark.parametrize(("command", "option"), ONE_VALUE_OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
+def test_an_option_that_takes_one_value_given_twice_is_a_usage_error(command, option):
+    result = invoke(*command, option, "1", option, "2")
+    assert result.exit_code == 2 and result.stdout == "", (result.stdout, result.stderr)
+    assert f"{option} is given more than once; it takes one value" in " ".join(result.stderr.split())
+
+
+def test_given_twice_is_one_line_from_the_real_entry_point(monkeypatch, capsys):
+    from gatekit.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["gatekit", "optimize", "x * x", "x=1", "--steps", "1", "--steps=2", "--json"])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 2 and out == ""
+    assert err.splitlines() == ["Error: --steps is given more than once; it takes one value, so give it once "
+                                "(see 'gatekit optimize --help')"]
+
+
+def test_options_that_repeat_and_flags_still_repeat():
+    result = run_json("optimize", "x * y", "x=1", "y=2", "--hold", "y", "--hold", "y", "--steps", "1", "--json",
+                      "--strategy", "numerical-gradient", "--strategy", "numerical-gradient",
+                      "--option", "h=1e-4", "--option", "tol=0")
+    assert result["strategy"] == "numerical-gradient" and len(result["history"]) == 1
+    rows = run_json("compare", "x * x", "x=1", "--steps", "1", "--strategy", "adam", "--strategy", "momentum")
+    assert [row["strategy"] for row in rows] == ["adam", "momentum"]
+
+
 # -- identifiers in tables, on an 80-column pipe --------------------------------------------------
 
 

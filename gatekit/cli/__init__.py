@@ -18,6 +18,7 @@ from .._version import __version__
 from ..containment import watching_interrupts
 from .plugin_output import plugin_prints_held_for_stderr
 from .session import INTERRUPTED, Session, reports_errors, warn
+from .single_options import refuse_repeated_options
 
 __all__ = ["app", "main"]
 
@@ -85,6 +86,7 @@ def print_version(run: Session) -> None:
 
 for _module in (gates, run, step, graph, optimize, strategies, check, plugins, plugin_new, tour, codegen, train):
     _module.register(app)
+refuse_repeated_options(app)  # `--steps 1 --steps 2` is a usage error, in every command
 
 
 def main() -> None:
