@@ -1,50 +1,44 @@
 """gatekit: backpropagation on real-valued circuits, with gates as plugins.
 
-The public API lives here; everything else is an implementation detail.
+The public API lives here, and ``__all__`` is all of it: what the README and the examples
+use, and what a library user needs beside (the types its functions return, the errors
+worth catching). Everything else is an implementation detail of its module; a few names
+that used to be here still work from here, with a warning naming their own module
+(:data:`MOVED`).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .check import CheckResult, assert_gate_gradients, check_circuit, check_gate, numerical_gradient
-from .circuit import Circuit, Node
-from .circuit_file import circuit_from_dict, circuit_to_dict, load, save
+from .circuit import Circuit
+from .circuit_file import load, save
 from .compose import Composer, Wire
 from .expression import parse
 from .errors import (
     CircuitError,
     CircuitFileError,
+    DataFileError,
     ExpressionError,
-    GateContractError,
     GatekitError,
-    GateValidationError,
-    MissingExtraError,
-    NameConflictError,
+    ModelFileError,
     NonFiniteError,
     OptionError,
     PluginError,
-    PluginLoadError,
     UnknownNameError,
     UsageError,
-    DataFileError,
-    ModelFileError,
+    warn_deprecated,
 )
 from .gate import Domain, Gate, Interval, Source
 from .hookspecs import Register, hookimpl
-from .plugins import default_registry, load_registry, reset_default_registry
-from .registry import Entry, LoadError, PluginInfo, Registry
-from .trace import Stage, Trace
+from .plugins import default_registry, load_registry
+from .registry import Registry
+from .trace import Trace
 from .problem import Problem
-from .strategy import (
-    Converged,
-    Option,
-    Strategy,
-    StrategyContractError,
-    coerce_options,
-    describe_strategy,
-    validate_strategy,
-)
-from .optimize import Result, StepRecord, compare, optimize
-from .explain import Explanation
+from .strategy import Converged, Option, Strategy
+from .optimize import Result, compare, optimize
 from .stepthrough import Step, steps
 from .draw import Picture, draw
 from .plot import plot_comparison, plot_run
@@ -65,38 +59,25 @@ __all__ = [
     "hookimpl",
     "Register",
     "Registry",
-    "Entry",
-    "PluginInfo",
-    "LoadError",
     "load_registry",
     "default_registry",
-    "reset_default_registry",
     # circuits
     "Circuit",
-    "Node",
     "Composer",
     "Wire",
     "Trace",
-    "Stage",
     # expressions and circuit files
     "parse",
     "save",
     "load",
-    "circuit_to_dict",
-    "circuit_from_dict",
     # strategies and optimisation
     "optimize",
     "compare",
     "Result",
-    "StepRecord",
     "Problem",
     "Strategy",
     "Option",
     "Converged",
-    "coerce_options",
-    "describe_strategy",
-    "validate_strategy",
-    "StrategyContractError",
     # training
     "train",
     "Training",
@@ -112,29 +93,64 @@ __all__ = [
     "check_circuit",
     "assert_gate_gradients",
     "numerical_gradient",
-    # errors
+    # errors worth catching (each is a GatekitError; the rest are in gatekit.errors)
     "GatekitError",
     "UsageError",
-    "PluginError",
-    "PluginLoadError",
-    "GateValidationError",
-    "NameConflictError",
     "UnknownNameError",
+    "OptionError",
     "CircuitError",
     "ExpressionError",
     "CircuitFileError",
-    "GateContractError",
-    "NonFiniteError",
-    "OptionError",
     "DataFileError",
     "ModelFileError",
-    "MissingExtraError",
-    # seeing backprop: pictures, explanations, step-through, plots
+    "NonFiniteError",
+    "PluginError",
+    # seeing backprop: pictures, step-through, plots
     "draw",
     "Picture",
-    "Explanation",
     "steps",
     "Step",
     "plot_run",
     "plot_comparison",
 ]
+
+#: Names that left ``gatekit`` (what the CLI, the registry or the tests need, or records
+#: found inside a result) -> the module that holds them. ``gatekit.X`` still gives each,
+#: with a DeprecationWarning that names where to import it from.
+MOVED = {
+    # provenance records: what registry.plugins, .load_errors and .iter_entries() hold
+    "Entry": "gatekit.registry",
+    "PluginInfo": "gatekit.registry",
+    "LoadError": "gatekit.registry",
+    # for test suites (gatekit.pytest_plugin isolates registries for plugin authors)
+    "reset_default_registry": "gatekit.plugins",
+    # a circuit's parts and a result's records: built and handed out by gatekit, never by users
+    "Node": "gatekit.circuit",
+    "Stage": "gatekit.trace",
+    "StepRecord": "gatekit.optimize",
+    "Explanation": "gatekit.explain",
+    # circuit files as plain data: what model files build on (save/load and dumps/loads are the API)
+    "circuit_to_dict": "gatekit.circuit_file",
+    "circuit_from_dict": "gatekit.circuit_file",
+    # what the registry and the CLI do with a strategy
+    "coerce_options": "gatekit.strategy",
+    "describe_strategy": "gatekit.strategy",
+    "validate_strategy": "gatekit.strategy",
+    # the finer errors: each is a PluginError (or, for MissingExtraError, a GatekitError)
+    "StrategyContractError": "gatekit.strategy",
+    "PluginLoadError": "gatekit.errors",
+    "GateValidationError": "gatekit.errors",
+    "NameConflictError": "gatekit.errors",
+    "GateContractError": "gatekit.errors",
+    "MissingExtraError": "gatekit.errors",
+}
+
+
+if not TYPE_CHECKING:  # hidden from type checkers: to them gatekit.Composr stays a typo, gatekit.Node moved
+
+    def __getattr__(name: str) -> Any:
+        """A name that moved (see MOVED): still given, with a warning saying where it lives now."""
+        if name in MOVED:
+            warn_deprecated(f"gatekit.{name}", f"{MOVED[name]}.{name}")
+            return getattr(importlib.import_module(MOVED[name]), name)
+        raise AttributeError(f"module 'gatekit' has no attribute {name!r}")

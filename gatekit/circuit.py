@@ -87,7 +87,7 @@ class Circuit:
         for i, node in enumerate(self.nodes):
             # Where a problem is, as _where(i) says it, is only worked out for an error.
             if not isinstance(node, Node):
-                raise CircuitError(f"node {i}: expected a gatekit.Node, got {type(node).__name__}")
+                raise CircuitError(f"node {i}: expected a gatekit.circuit.Node, got {type(node).__name__}")
             if node.kind == INPUT:
                 if not is_input_name(node.name):
                     raise CircuitError(f"{self._where(i)}: an input name must be {INPUT_NAME_RULE}, got {node.name!r}")

@@ -314,7 +314,7 @@ def resolve_strategy(strategy: Any, registry: Registry) -> tuple[Any, str | None
 
     A name nothing registered raises :class:`~gatekit.UnknownNameError` with the
     closest names; an object that is not a valid strategy raises
-    :class:`~gatekit.GateValidationError` saying what is missing. The registry is the
+    :class:`~gatekit.errors.GateValidationError` saying what is missing. The registry is the
     caller's (``optimize`` uses the circuit's): the engine never loads plugins itself.
     """
     if isinstance(strategy, str):

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gatekit
-from gatekit import Circuit, Node, UnknownNameError, UsageError, assert_gate_gradients, check_circuit, check_gate
+from gatekit import Circuit, UnknownNameError, UsageError, assert_gate_gradients, check_circuit, check_gate
+from gatekit.circuit import Node
 from gatekit import numerical_gradient
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plugins"

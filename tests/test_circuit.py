@@ -14,14 +14,14 @@ from gatekit import (
     CircuitError,
     Composer,
     Gate,
-    GateContractError,
     GatekitError,
-    Node,
     NonFiniteError,
     UnknownNameError,
     UsageError,
     check_circuit,
 )
+from gatekit.circuit import Node
+from gatekit.errors import GateContractError
 
 PLUGIN = "test_gates"
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 import gatekit
 from helpers import SECTION6
-from gatekit import CircuitError, CircuitFileError, Composer, circuit_from_dict, circuit_to_dict, load, parse, save
+from gatekit import CircuitError, CircuitFileError, Composer, load, parse, save
+from gatekit.circuit_file import circuit_from_dict, circuit_to_dict
 from gatekit.circuit_file import dumps, loads
 
 HAND_WRITTEN = """{

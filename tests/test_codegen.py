@@ -14,7 +14,8 @@ from helpers import DoublingMul, plugin_registry
 from test_random_circuits import KINKED_OPS, RANDOM, SMOOTH_OPS, build, operations, points
 
 import gatekit
-from gatekit import Composer, Gate, GateValidationError, Source, parse
+from gatekit import Composer, Gate, Source, parse
+from gatekit.errors import GateValidationError
 
 XYZ_SOURCE = '''\
 import math
@@ -246,7 +247,8 @@ def test_constants_are_emitted_exactly(registry, value):
 
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
 def test_constants_no_file_can_hold_are_refused_before_any_code_is_made(registry, value):
-    from gatekit import CircuitError, Circuit, Node
+    from gatekit import CircuitError, Circuit
+    from gatekit.circuit import Node
 
     c = Composer(registry)
     x = c.inputs("x")[0]

@@ -181,7 +181,7 @@ def test_an_inner_gate_failure_names_the_inner_gate(registry):
     registry.add_gate(c.build(c.broken(x) * 2).as_gate("wrapper"), "wrappers")
     c2 = Composer(registry)
     (y,) = c2.inputs("y")
-    with pytest.raises(gatekit.GateContractError, match="gate 'broken' \\(plugin 'broken_plugin'\\)"):
+    with pytest.raises(gatekit.errors.GateContractError, match="gate 'broken' \\(plugin 'broken_plugin'\\)"):
         c2.build(c2.wrapper(y)).gradient(y=1.0)
 
 

@@ -110,7 +110,7 @@ def test_a_strategy_option_may_not_take_one_of_optimizes_own_names():
         def step(self, problem, state):
             return problem.current
 
-    problems = gatekit.validate_strategy(Seeded())
+    problems = gatekit.strategy.validate_strategy(Seeded())
     assert problems == ["option 'seed' takes the name of one of gatekit.optimize's own parameters (circuit, start, "
                         "strategy, strategies, steps, maximize, hold, seed, budget, registry, progress); give it "
                         "another name"]

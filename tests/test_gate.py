@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gatekit
-from gatekit import Domain, Gate, GateValidationError, Interval, assert_gate_gradients
+from gatekit import Domain, Gate, Interval, assert_gate_gradients
+from gatekit.errors import GateValidationError
 from gatekit.gate import DEFAULT_DOMAIN, OPERATOR_SYMBOLS
 from gatekit.registry import validate_gate
 

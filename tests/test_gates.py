@@ -13,7 +13,8 @@ from hypothesis.extra import numpy as hnp
 
 import gatekit
 import gatekit_gates
-from gatekit import Circuit, Node, NonFiniteError, check_circuit, check_gate, numerical_gradient
+from gatekit import Circuit, NonFiniteError, check_circuit, check_gate, numerical_gradient
+from gatekit.circuit import Node
 
 BUILTIN_GATES = (
     "add", "sub", "mul", "div", "neg", "reciprocal", "pow",

@@ -122,7 +122,7 @@ def test_outside_the_cli_a_keyboard_interrupt_is_the_users():
 def test_a_gate_raising_a_base_exception_is_an_error_naming_it(tmp_path, raised, where):
     registry = gatekit.load_registry(extra=[_gate_plugin(tmp_path, raised, where)], env={}, entry_points=())
     circuit = gatekit.parse("hostile(x) * 2", registry=registry)
-    with watching_interrupts(), pytest.raises(gatekit.GateContractError) as info:
+    with watching_interrupts(), pytest.raises(gatekit.errors.GateContractError) as info:
         circuit.forward(x=1.0).backward()
     assert f"gate 'hostile' (plugin 'hostile')" in str(info.value)
     assert f"in {where}" in str(info.value) and info.value.plugin == "hostile"

@@ -54,7 +54,7 @@ def _registry(tmp_path: Path, returned: str) -> gatekit.Registry:
 def test_junk_is_blamed_on_the_gate_that_returned_it(tmp_path, what, expression):
     circuit = gatekit.parse(expression, registry=_registry(tmp_path, JUNK[what]))
     point = np.ones(3) if what == "a bool array" else 1.0
-    with pytest.raises(gatekit.GateContractError) as info:
+    with pytest.raises(gatekit.errors.GateContractError) as info:
         circuit(x=point)
     message = str(info.value)
     assert message.startswith("gate 'junk' (plugin 'junky') at node 1: forward returned")
@@ -65,7 +65,7 @@ def test_junk_that_comes_later_is_still_blamed_on_its_gate(tmp_path):
     # Checked on the first call and fine; junk on a later call trips the next gate.
     circuit = gatekit.parse("junk(x) * 2", registry=_registry(tmp_path, "x if x > 0 else 'negative'"))
     assert circuit(x=1.0) == 2.0
-    with pytest.raises(gatekit.GateContractError, match=r"gate 'junk' \(plugin 'junky'\).*returned str"):
+    with pytest.raises(gatekit.errors.GateContractError, match=r"gate 'junk' \(plugin 'junky'\).*returned str"):
         circuit(x=-1.0)
 
 
@@ -110,5 +110,5 @@ def test_junk_that_trips_a_backward_is_blamed_on_the_forward(tmp_path):
     assert circuit.gradient(x=1.0) == (2.0, {"x": 2.0})
     trace = gatekit.Trace(circuit, [-1.0, "negative", 2.0, None])  # as a forward left unchecked would give
     trace.values[3] = 4.0
-    with pytest.raises(gatekit.GateContractError, match=r"gate 'junk' \(plugin 'junky'\).*forward returned str"):
+    with pytest.raises(gatekit.errors.GateContractError, match=r"gate 'junk' \(plugin 'junky'\).*forward returned str"):
         trace.backward()

@@ -116,7 +116,8 @@ def test_the_engine_never_reaches_up_to_the_plugin_loader():
 def test_a_circuit_built_by_hand_names_its_registry():
     import pytest
 
-    from gatekit import Circuit, Node, UsageError
+    from gatekit import Circuit, UsageError
+    from gatekit.circuit import Node
 
     with pytest.raises(UsageError, match="needs the registry"):
         Circuit([Node("input", name="x")], 0)

@@ -256,7 +256,7 @@ def test_bad_input_is_one_clear_error_before_any_evaluation(counted, kwargs, err
 
 
 def test_a_strategy_object_that_is_not_a_strategy_is_rejected(product):
-    with pytest.raises(gatekit.GateValidationError, match="step"):
+    with pytest.raises(gatekit.errors.GateValidationError, match="step"):
         optimize(product, START, strategy=object())
 
 

@@ -16,16 +16,10 @@ from pathlib import Path
 import pytest
 
 import gatekit
-from gatekit import (
-    GateValidationError,
-    NameConflictError,
-    PluginInfo,
-    PluginLoadError,
-    UsageError,
-    default_registry,
-    load_registry,
-    reset_default_registry,
-)
+from gatekit import UsageError, default_registry, load_registry
+from gatekit.errors import GateValidationError, NameConflictError, PluginLoadError
+from gatekit.plugins import reset_default_registry
+from gatekit.registry import PluginInfo
 from gatekit.plugins import DEFAULT_PLUGINS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
@@ -36,7 +30,7 @@ def fixture(name: str) -> str:
     return str(FIXTURES / f"{name}.py")
 
 
-def errors_of(registry: gatekit.Registry, plugin: str) -> list[gatekit.LoadError]:
+def errors_of(registry: gatekit.Registry, plugin: str) -> list[gatekit.registry.LoadError]:
     return [e for e in registry.load_errors if e.plugin == plugin]
 
 
@@ -541,7 +535,7 @@ def test_a_hook_that_asks_for_the_default_registry_while_it_loads_gets_a_clear_e
     make_distribution(site, "gatekit-eager", "0.1", {"eager": "gatekit_test_eager"},
                       {"gatekit_test_eager": ASKS_FOR_THE_DEFAULT_REGISTRY})  # fmt: skip
     monkeypatch.setenv("GATEKIT_LOAD_PLUGINS", "eager")
-    gatekit.reset_default_registry()
+    gatekit.plugins.reset_default_registry()
     registry = gatekit.default_registry()  # would hang on its own lock, or recurse, without the guard
     [error] = errors_of(registry, "eager")
     assert error.stage == "hook" and "still loading" in error.message and "load_registry" in error.message

@@ -8,15 +8,13 @@ import gatekit
 from gatekit import (
     Domain,
     GatekitError,
-    GateValidationError,
     Interval,
-    LoadError,
-    NameConflictError,
-    PluginInfo,
     Registry,
     UnknownNameError,
     UsageError,
 )
+from gatekit.errors import GateValidationError, NameConflictError
+from gatekit.registry import LoadError, PluginInfo
 from gatekit.registry import validate_gate
 
 

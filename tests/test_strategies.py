@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import gatekit
-from gatekit import Composer, Converged, Option, Strategy, coerce_options, describe_strategy, optimize
+from gatekit import Composer, Converged, Option, Strategy, optimize
+from gatekit.strategy import coerce_options, describe_strategy
 from gatekit.optimize import compare
 from gatekit.strategy import validate_strategy
 
