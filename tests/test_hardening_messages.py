@@ -195,3 +195,30 @@ def test_gatekit_as_a_library_leaves_a_gates_prints_alone(tmp_path, capsys):
     registry = gatekit.load_registry(extra=[write_plugin(tmp_path, "loud", LOUD)], env={}, entry_points=())
     assert gatekit.parse("loud(x)", registry=registry)(x=1.0) == 1.0
     assert capsys.readouterr().out == "forward of loud!\n"
+
+
+TWINS = """
+import gatekit
+
+class Echo(gatekit.Gate):
+    arity, doc = 1, "echo(x) = x"
+    def __init__(self, name):
+        self.name = name
+    def forward(self, x):
+        if self.name == "echo_b":
+            print("from b")
+        return x
+    def backward(self, grad, out, x):
+        return (grad,)
+
+@gatekit.hookimpl
+def gatekit_register_gates(register):
+    register(Echo("echo_a"))
+    register(Echo("echo_b"))
+"""
+
+
+def test_cli_of_two_gates_of_one_class_the_line_names_the_one_that_printed(tmp_path):
+    result = invoke("--plugin", write_plugin(tmp_path, "twins", TWINS), "run", "echo_a(x) + echo_b(x)", "x=1", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["output"] == 2.0, result.stderr
+    assert result.stderr.splitlines() == ["Warning: plugin 'twins' (gate 'echo_b') said: from b"]

@@ -6,8 +6,9 @@ imported or its hooks run is captured where that happens
 strategy's step, runs inside the engine's loops, where swapping the streams around every
 call would cost every call, printing or not. So, while a command runs, ``sys.stdout`` is
 a thin stream that asks who is writing only when something is written: a write from
-inside a registered gate or strategy (a frame on the stack whose ``self`` is one) is that
-plugin's and is held back; anything else (the command's own output) goes straight through.
+inside a registered gate or strategy (a frame on the stack running its ``forward``,
+``backward``, ``init`` or ``step``) is that plugin's and is held back; anything else
+(the command's own output) goes straight through.
 When the command ends, each distinct line a plugin printed becomes one line on stderr
 (``Warning: plugin 'chatty' (gate 'loud') said: hello (1000 times)``).
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from ..registry import Entry, Registry
@@ -34,6 +35,8 @@ MAX_LINE = 300
 MAX_LINES = 10
 #: How far up the stack a write looks for a gate or a strategy.
 MAX_DEPTH = 200
+#: The methods through which gatekit runs plugin code while a command runs.
+_CALLED = {"gate": ("forward", "backward"), "strategy": ("init", "step")}
 
 
 class _HeldStdout:
@@ -44,6 +47,7 @@ class _HeldStdout:
         self._loaded = loaded
         self._owners: dict[int, Entry] = {}  # id of a gate or strategy object -> its entry
         self._owners_of: Registry | None = None
+        self._codes: dict[CodeType, list[int]] = {}  # the code of each method the engine calls -> whose
         # Keyed by the object's id: entries hold plugin objects, which need not be hashable.
         self._pending: dict[int, str] = {}  # a plugin's text since its last newline
         self.lines: dict[tuple[int, str], int] = {}  # (who, line) -> how often
@@ -103,18 +107,25 @@ class _HeldStdout:
         if registry is None:  # no plugin loaded yet, so no gate or strategy has run
             return None
         if registry is not self._owners_of:
-            self._owners.update((id(entry.obj), entry) for kind in ("gate", "strategy")
-                                for entry in registry.iter_entries(kind))
+            for kind in ("gate", "strategy"):
+                for entry in registry.iter_entries(kind):
+                    self._owners[id(entry.obj)] = entry
+                    for method in _CALLED[kind]:
+                        function = getattr(entry.obj, method, None)
+                        code = getattr(getattr(function, "__func__", function), "__code__", None)
+                        if code is not None:
+                            self._codes.setdefault(code, []).append(id(entry.obj))
             self._owners_of = registry
         frame: FrameType | None = sys._getframe(2)  # the writer: above _owner() and write()
         for _ in range(MAX_DEPTH):
             if frame is None:
                 return None
-            code = frame.f_code
-            if code.co_argcount and code.co_varnames[0] == "self":  # only methods: f_locals costs
+            candidates = self._codes.get(frame.f_code)
+            if candidates:  # a gate's or strategy's method; its self says which one (a class may serve two)
+                if len(candidates) == 1:
+                    return candidates[0]
                 who = id(frame.f_locals.get("self"))
-                if who in self._owners:
-                    return who
+                return who if who in candidates else candidates[0]
             frame = frame.f_back
         return None
 
