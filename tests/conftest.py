@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 from hypothesis import settings
@@ -19,6 +20,14 @@ pytest_plugins = ["pytester"]  # tests/test_bug_zoo.py runs plugin authors' test
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+# A suite started as a background job of a script (`pytest &`) inherits SIGINT ignored.
+# gatekit's CLI then cannot tell a real Ctrl-C from a plugin's KeyboardInterrupt (it
+# watches SIGINT only over Python's own handler), and every containment test would see
+# a plugin's interrupt taken for the user's; the suite runs as it would in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 #: The modules that build environments and rerun tests in them, the longest by far (the
