@@ -4,7 +4,9 @@ Each variant is compiled on first use. Where Python raises and numpy would give 
 nan (``1.0 / 0.0``), or a gate called through its methods misbehaves, the compiled call
 falls back to the interpreter for that call, so both tiers always give the same answers;
 the first call of each kind (floats, arrays) goes to the interpreter too, which checks
-every gate's output.
+every gate's output. The generated array code is numpy's: arrays of any other library
+(array-api-strict, dask, CuPy, JAX) run through the interpreter, which computes in
+their own namespace and hands back the same kind.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .circuit_source import generate_source
+from .arrays import is_foreign
 from .values import plain
 
 if TYPE_CHECKING:
@@ -88,7 +91,9 @@ class CompiledCircuit:
             inputs = circuit.resolve_inputs(values, **kwargs)
             xs = list(map(inputs.__getitem__, names))
             floats = set(map(type, xs)) == _FLOAT
-        if floats in circuit._unchecked_kinds:  # the first call of a kind: the interpreter checks outputs
+        if floats in circuit._unchecked_kinds or (not floats and _any_foreign(xs)):
+            # The first call of a kind: the interpreter checks outputs. Another library's
+            # arrays: the generated code is numpy's, the interpreter speaks the array API.
             return circuit.gradient(inputs)
         try:
             if floats:
@@ -115,8 +120,8 @@ class CompiledCircuit:
         circuit = self.circuit
         inputs = circuit.resolve_inputs(values, **kwargs)
         xs = [inputs[name] for name in circuit.input_ids]
-        if all(x.__class__ is float for x in xs) in circuit._unchecked_kinds:
-            return circuit(inputs)  # the first call of a kind: the interpreter checks outputs
+        if all(x.__class__ is float for x in xs) in circuit._unchecked_kinds or _any_foreign(xs):
+            return circuit(inputs)  # the first call of a kind (the interpreter checks outputs), or not numpy
         try:
             if all(x.__class__ is float for x in xs):
                 out = self._function(False, "forward")(*xs)
@@ -131,6 +136,11 @@ class CompiledCircuit:
 
 
 _FLOAT = {float}
+
+
+def _any_foreign(xs: list[Any]) -> bool:
+    """Any input an array of a library other than numpy (see gatekit.arrays)."""
+    return any(x.__class__ is not float and x.__class__ is not np.ndarray and is_foreign(x) for x in xs)
 
 
 

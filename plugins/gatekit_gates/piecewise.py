@@ -3,6 +3,9 @@
 At a kink the gradient is the mean of the one-sided derivatives (see the package
 docstring): ties split the gradient evenly. On Python floats each compares with
 Python operators (the same IEEE comparisons as numpy's, ~20x cheaper than a ufunc).
+On arrays each computes with the arrays' own library; a comparison's booleans become
+numbers through ``astype`` (the array API standard has no arithmetic on booleans), in
+the inputs' float dtype, so float32 stays float32.
 """
 
 from __future__ import annotations
@@ -11,7 +14,14 @@ import math
 
 import numpy as np
 
-from gatekit import Domain, Gate, Source
+from gatekit import Domain, Gate, Source, array_namespace
+from gatekit.arrays import astype
+
+
+def _share(xp, x, y, wins):
+    """The first argument's share of the gradient: 1 where it ``wins`` (``x > y``), 0 where it loses, 1/2 at a tie."""
+    dtype = xp.result_type(x, y)
+    return astype(xp, wins, dtype) + 0.5 * astype(xp, x == y, dtype)
 
 
 def _tie_distance(x, y):
@@ -40,13 +50,14 @@ class Max(Gate):
         if x.__class__ is float and y.__class__ is float:
             # What np.maximum gives: a nan wins, and a tie (0.0 and -0.0 too) gives y.
             return x if x > y or x != x else y
-        return np.maximum(x, y)
+        return array_namespace(x, y).maximum(x, y)
 
     def backward(self, grad, out, x, y):
         if x.__class__ is float and y.__class__ is float:
             share = 1.0 if x > y else 0.5 if x == y else 0.0
             return grad * share, grad * (1.0 - share)
-        share = (np.greater(x, y) + 0.5 * np.equal(x, y)).astype(np.result_type(x, y))  # float32 stays float32
+        xp = array_namespace(x, y)
+        share = _share(xp, x, y, xp.greater(x, y))
         return grad * share, grad * (1.0 - share)
 
 
@@ -67,13 +78,14 @@ class Min(Gate):
     def forward(self, x, y):
         if x.__class__ is float and y.__class__ is float:
             return x if x < y or x != x else y
-        return np.minimum(x, y)
+        return array_namespace(x, y).minimum(x, y)
 
     def backward(self, grad, out, x, y):
         if x.__class__ is float and y.__class__ is float:
             share = 1.0 if x < y else 0.5 if x == y else 0.0
             return grad * share, grad * (1.0 - share)
-        share = (np.less(x, y) + 0.5 * np.equal(x, y)).astype(np.result_type(x, y))  # float32 stays float32
+        xp = array_namespace(x, y)
+        share = _share(xp, x, y, xp.less(x, y))
         return grad * share, grad * (1.0 - share)
 
 
@@ -94,12 +106,13 @@ class Relu(Gate):
     def forward(self, x):
         if x.__class__ is float:
             return x if x > 0.0 or x != x else 0.0
-        return np.maximum(x, 0.0)
+        return array_namespace(x).maximum(x, 0.0)
 
     def backward(self, grad, out, x):
         if x.__class__ is float:
             return (grad * (1.0 if x > 0.0 else 0.5 if x == 0.0 else 0.0),)
-        return (grad * (np.greater(x, 0) + 0.5 * np.equal(x, 0)).astype(np.result_type(x, 0.0)),)
+        xp = array_namespace(x)
+        return (grad * _share(xp, x, 0.0, xp.greater(x, 0.0)),)
 
 
 class Abs(Gate):
@@ -119,9 +132,9 @@ class Abs(Gate):
     def forward(self, x):
         if x.__class__ is float:
             return abs(x)
-        return np.abs(x)
+        return array_namespace(x).abs(x)
 
     def backward(self, grad, out, x):
         if x.__class__ is float:
             return (grad * (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0 if x == 0.0 else math.nan),)
-        return (grad * np.sign(x),)
+        return (grad * array_namespace(x).sign(x),)
