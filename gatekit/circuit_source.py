@@ -236,6 +236,9 @@ def generate_source(
             results.append(f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
     head = ["import math", ""] if not arrays else ["import math", "", "import numpy as np", "", _ARRAY_HELPER.strip(), "", ""]
     seed_line: list[str] = []  # a scalar seed broadcasts: unbroadcast brings each gradient to shape
+    if arrays and out in grad and not forward_only:
+        # A number seed takes the output's float dtype (numpy's promotion), so float32 stays float32.
+        seed_line = [f"{seed} = np.asarray({seed}, np.result_type({var[out]}, {seed}))[()]"]
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
     if dict_call:

@@ -6,7 +6,9 @@ constants are all refused or accepted by the same rules.
 The dtype rule: a number (int, float, numpy scalar) becomes a Python float; an array
 of floats keeps its dtype (float32 in, float32 values and gradients out; mixing
 float32 with float64 gives float64, as numpy promotes); an array of integers becomes
-float64. Python-float constants (``2 * x``) do not widen a float32 array. Anything that
+float64. Python-float constants (``2 * x``) do not widen a float32 array. Both tiers,
+interpreted and compiled, keep the rule (tests/test_dtypes.py holds each to it), and a
+reduction (``sum``, ``mean``) gives its input its own dtype's gradient. Anything that
 would lose information or meaning is refused with one clear error: booleans,
 strings, complex numbers, object arrays holding non-numbers, masked arrays (their mask
 would be dropped).

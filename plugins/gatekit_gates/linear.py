@@ -8,8 +8,8 @@ wants) and ``b`` one number. ``linear(W, x, 0)`` is the bare matrix product.
 Backward is the usual products: ``dW = grad^T x`` and ``db = grad``, both summed over
 the batch, and ``dx = grad W``. The gate brings each gradient to its input's shape
 itself: W, x and b do not broadcast against each other, so the engine's broadcast
-rule has nothing to add here. Arrays of another library compute in it, in their own
-dtype (numpy's gradient is float64, as it always was).
+rule has nothing to add here. Arrays of another library compute in it; float32 stays
+float32 in any library.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class Linear(Gate):
     def backward(self, grad, out, w, x, b):
         xp = array_namespace(w, x, b)
         if xp is np:
-            grad = np.asarray(grad, dtype=np.float64)
+            grad = np.asarray(grad)
+            grad = grad if grad.dtype.kind == "f" else grad.astype(np.float64)  # float32 stays float32
         elif not is_foreign(grad):  # the seed, a number: in the output's shape, dtype and device
             grad = xp.zeros_like(out) + grad
         db = _summed_to(xp, grad, tuple(np.shape(b)))

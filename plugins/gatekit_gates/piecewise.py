@@ -42,8 +42,9 @@ class Max(Gate):
         "(x if x > y or x != x else y)",
         ("g * ((x > y) + 0.5 * (x == y))", "g * (1.0 - ((x > y) + 0.5 * (x == y)))"),
         array_forward="np.maximum(x, y)",
-        array_backward=("g * (np.greater(x, y) + 0.5 * np.equal(x, y))",
-                        "g * (1.0 - (np.greater(x, y) + 0.5 * np.equal(x, y)))"),
+        # where, not arithmetic on booleans (which numpy widens to float64 and the array API forbids).
+        array_backward=("np.where(np.greater(x, y), g, np.where(np.equal(x, y), 0.5 * g, 0.0 * g))",
+                        "np.where(np.greater(x, y), 0.0 * g, np.where(np.equal(x, y), 0.5 * g, g))"),
     )
 
     def forward(self, x, y):
@@ -71,8 +72,8 @@ class Min(Gate):
         "(x if x < y or x != x else y)",
         ("g * ((x < y) + 0.5 * (x == y))", "g * (1.0 - ((x < y) + 0.5 * (x == y)))"),
         array_forward="np.minimum(x, y)",
-        array_backward=("g * (np.less(x, y) + 0.5 * np.equal(x, y))",
-                        "g * (1.0 - (np.less(x, y) + 0.5 * np.equal(x, y)))"),
+        array_backward=("np.where(np.less(x, y), g, np.where(np.equal(x, y), 0.5 * g, 0.0 * g))",
+                        "np.where(np.less(x, y), 0.0 * g, np.where(np.equal(x, y), 0.5 * g, g))"),
     )
 
     def forward(self, x, y):
@@ -100,7 +101,7 @@ class Relu(Gate):
         ("g * ((x > 0.0) + 0.5 * (x == 0.0))",),
         args=("x",),
         array_forward="np.maximum(x, 0.0)",
-        array_backward=("g * (np.greater(x, 0.0) + 0.5 * np.equal(x, 0.0))",),
+        array_backward=("np.where(np.greater(x, 0.0), g, np.where(np.equal(x, 0.0), 0.5 * g, 0.0 * g))",),
     )
 
     def forward(self, x):

@@ -17,13 +17,14 @@ from __future__ import annotations
 import numpy as np
 
 from gatekit import Gate, Source, array_namespace
+from gatekit.arrays import float_dtype as _float_dtype
 from gatekit.arrays import is_foreign
 
 
 def _spread(grad, x, scale):
-    """``grad * scale`` in the shape of ``x``: a fresh array, or a float for a scalar ``x``."""
+    """``grad * scale`` in the shape and float dtype of ``x``: a fresh array, or a float for a scalar ``x``."""
     if x.__class__ is np.ndarray:
-        return np.full(x.shape, float(grad) * scale) if x.ndim else grad * scale
+        return np.full(x.shape, float(grad) * scale, _float_dtype(x)) if x.ndim else grad * scale
     if is_foreign(x):
         return array_namespace(x).zeros_like(x) + grad * scale  # x's shape, dtype and device; grad may be 0-d
     return grad * scale
