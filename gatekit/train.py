@@ -116,6 +116,22 @@ def _as_dataset(data: Any, n: int, seed: int) -> Dataset:
     raise UsageError(f"data must be a Dataset, a dataset name or a file, or a tuple (X, y); got {type(data).__name__}")
 
 
+def _chunked(data: Any) -> Any:
+    """``(X, y)`` with X a dask array, checked and chunked by rows (gatekit.dask_train); else None."""
+    if not (isinstance(data, tuple) and len(data) == 2 and type(data[0]).__module__.partition(".")[0] == "dask"):
+        return None
+    from .dask_train import chunked_data  # the dask extra: imported only for data that need it
+
+    return chunked_data(data)
+
+
+def _chunked_loss(chunks: Any, network: Network, loss: str, l2: float, registry: Registry | None,
+                  biases: bool) -> tuple[Any, Any]:
+    from .dask_train import parameter_circuit
+
+    return parameter_circuit(chunks, network, loss, l2, registry, biases)
+
+
 def _check_batch(batch: Any, n: int) -> int | None:
     if batch is None or batch == n:
         return None
@@ -149,7 +165,9 @@ def train(
     ``data``: a :class:`~gatekit.datasets.Dataset`, a name (``moons``, ``circles``,
     ``blobs``, ``six-points``; ``points`` of them, drawn with ``seed``), a CSV/.npy
     file, or ``(X, y)``. ``model``: a :class:`~gatekit.nn.Network` or ``linear`` /
-    ``mlp:16,16`` (``layers`` picks the layer-gate path; ``seed`` its start).
+    ``mlp:16,16`` (``layers`` picks the layer-gate path; ``seed`` its start). ``(X, y)`` with
+    ``X`` a dask array trains on chunks: each step's gradient is the full batch's, summed
+    over the chunks in dask (:mod:`gatekit.dask_train`; ``batch`` does not apply).
     ``batch``: points per step (default all): each epoch is a fresh permutation of the
     data from ``numpy.random.default_rng([seed, 1])``, cut into batches in order (the
     last ``n % batch`` points of a permutation wait for the next one). ``schedule(k)``: the strategy's ``step_size`` at step k (from 0).
@@ -158,10 +176,12 @@ def train(
     ``options`` go to the strategy (``step_size=0.5``, ``candidates=50``, ...).
     """
     seed = _check_seed(seed)
-    data = _as_dataset(data, points, seed)
-    network = model if isinstance(model, Network) else parse_model(model, data.X.shape[1], layers=layers, seed=seed)
-    if network.n_inputs != data.X.shape[1]:
-        raise UsageError(f"the model takes {network.n_inputs} feature(s); the data have {data.X.shape[1]}")
+    chunks = _chunked(data)  # (X, y) as dask arrays: a full-batch gradient reduced over chunks
+    data = chunks if chunks is not None else _as_dataset(data, points, seed)
+    features = chunks.features if chunks is not None else data.X.shape[1]
+    network = model if isinstance(model, Network) else parse_model(model, features, layers=layers, seed=seed)
+    if network.n_inputs != features:
+        raise UsageError(f"the model takes {network.n_inputs} feature(s); the data have {features}")
     if loss not in LOSSES:
         from .errors import UnknownNameError
 
@@ -169,7 +189,12 @@ def train(
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not np.isfinite(l2) or l2 < 0:
         raise UsageError(f"l2 must be a number of at least 0, got {l2!r}")
     batch = _check_batch(batch, len(data))
-    circuit = network.loss_circuit(loss, float(l2), registry, biases=l2_biases)
+    if chunks is not None:
+        if batch is not None:
+            raise UsageError("batch: data in dask chunks train on the full batch (every chunk, every step)")
+        circuit, full_batch = _chunked_loss(chunks, network, loss, float(l2), registry, l2_biases)
+    else:
+        circuit = network.loss_circuit(loss, float(l2), registry, biases=l2_biases)
     score = network.circuit(registry)
     rng = np.random.default_rng([seed, 1])  # the minibatches' own stream, apart from the strategy's
     n = len(data)
@@ -193,9 +218,9 @@ def train(
 
             raise UnknownNameError("parameter", name, params, "in start")
         params[name] = value
-    start = {**held(first), **params}
-    run = _prepare(circuit, start, strategy, steps, False, [*network.data_names(), "y"], seed, budget,
-                   registry, options)
+    data_names = [*network.data_names(), "y"] if chunks is None else []  # chunks: the data live in a gate
+    start = {**(held(first) if chunks is None else {}), **params}
+    run = _prepare(circuit, start, strategy, steps, False, data_names, seed, budget, registry, options)
     if schedule is not None and "step_size" not in run.options:
         raise OptionError(f"strategy {run.strategy.name!r} has no step_size option, so a schedule does not apply")
     step_option = next((o for o in run.strategy.options if o.name == "step_size"), None)
@@ -218,11 +243,14 @@ def train(
     points_seen = visited[: len(losses)]
     if len(points_seen) < len(losses):
         points_seen.append(result.final)
-    inputs = network.data(data.X)
     accuracy = []
-    for point in points_seen:
-        values = {**inputs, **{name: point[name] for name in params}}
-        accuracy.append(float(np.mean(np.where(np.asarray(score(values)) > 0, 1.0, -1.0) == data.y)))
+    if chunks is not None:  # counted in the same passes over the chunks as the loss
+        accuracy = [full_batch.accuracy({name: point[name] for name in params}) for point in points_seen]
+    else:
+        inputs = network.data(data.X)
+        for point in points_seen:
+            values = {**inputs, **{name: point[name] for name in params}}
+            accuracy.append(float(np.mean(np.where(np.asarray(score(values)) > 0, 1.0, -1.0) == data.y)))
     trained = {name: result.final[name] for name in params}
     return Training(
         network=network, loss_name=loss, l2=float(l2), parameters=trained, l2_biases=l2_biases, feature_names=data.feature_names,
