@@ -38,7 +38,7 @@ except ImportError:  # pragma: no cover - the extra is part of `make test`
 if TYPE_CHECKING:
     from .circuit import Circuit
 
-__all__ = ["ChunkedData", "chunked_data", "FullBatchLoss", "parameter_circuit"]
+__all__ = ["ChunkedData", "chunked_data", "read_table", "FullBatchLoss", "parameter_circuit"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,39 @@ def chunked_data(data: tuple[Any, Any]) -> ChunkedData:
     # Whole rows in each chunk (a point's features together), the labels cut where the points are.
     X = X.rechunk({1: -1})
     return ChunkedData(X, y.rechunk((X.chunks[0],)))
+
+
+def read_table(path: str, label: int | str = -1, features: list[int | str] | None = None,
+               chunk: int | None = None) -> tuple[Any, Any]:
+    """``(X, y)`` as dask arrays from a 2-D ``.npy`` file, memory-mapped: rows of features and a label.
+
+    Columns are chosen as :func:`gatekit.datasets.load_table` chooses them (1-based, -1 the
+    last); labels are -1/+1 or 0/1 (mapped), checked in one pass over the label column.
+    """
+    from .datasets import _column, _fail
+
+    if not path.endswith(".npy"):
+        raise UsageError(f"{path}: training in chunks reads a .npy file (memory-mapped); convert a CSV first")
+    try:
+        table = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise _fail(path, f"is not a readable .npy array ({exc})") from None
+    if table.ndim != 2 or table.dtype.kind not in "iuf" or table.shape[1] < 2:
+        raise _fail(path, f"a .npy dataset is a 2-D array of numbers (rows of features and a label), "
+                          f"got shape {table.shape} of {table.dtype}")
+    width = table.shape[1]
+    label_col = _column(path, label, None, width)
+    cols = [c for c in range(width) if c != label_col] if features is None else [
+        _column(path, f, None, width) for f in features]
+    if label_col in cols:
+        raise _fail(path, f"column {label_col + 1} cannot be both the label and a feature")
+    whole = da.from_array(table, chunks=(chunk or "auto", -1))
+    raw = whole[:, label_col]
+    outside, zeros, minus = dask.compute(
+        (~da.isin(raw, [-1.0, 0.0, 1.0])).any(), (raw == 0).any(), (raw == -1).any())
+    if outside or (zeros and minus):
+        raise _fail(path, f"column {label_col + 1}: labels must be all in {{-1, +1}} or all in {{0, 1}}")
+    return whole[:, cols].astype(np.float64), da.where(raw > 0, 1.0, -1.0)
 
 
 def _chunk_pass(X: np.ndarray, y: np.ndarray, circuit: Circuit, network: Network,

@@ -11,7 +11,7 @@ from gatekit import UsageError
 da = pytest.importorskip("dask.array")
 gd = pytest.importorskip("gatekit.dask")
 
-from cli_helpers import invoke  # noqa: E402
+from cli_helpers import assert_error, invoke, run_json  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +58,23 @@ def test_chunked_data_is_checked_with_one_clear_error(moons):
         gatekit.train((X, y[:-1]), "linear", steps=1)
     with pytest.raises(UsageError, match=r"labels y must be -1 or \+1"):
         gatekit.train((X, y * 2), "linear", steps=1)
+
+
+def test_gatekit_train_reads_a_npy_file_in_chunks_and_equals_training_it_in_memory(tmp_path, moons):
+    path = tmp_path / "moons.npy"
+    np.save(path, np.column_stack([moons.X, (moons.y > 0).astype(float)]))  # labels 0/1, mapped to -1/+1
+    common = ["train", "--data", str(path), "--model", "mlp:4", "--steps", "5", ]
+    want = run_json(*common)
+    got = run_json(*common, "--chunk", "70", "--cluster", "local")
+    assert got["chunks"] == 5 and got["points"] == want["points"] == 300
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-12)
+    assert got["accuracy"] == want["accuracy"]
+
+
+def test_gatekit_train_in_chunks_refuses_what_it_cannot_do(tmp_path, moons):
+    path = tmp_path / "bad.npy"
+    np.save(path, np.column_stack([moons.X, moons.y * 2]))
+    assert_error(invoke("train", "--data", str(path), "--chunk", "50"), 2, "labels must be all in {-1, +1}")
+    assert_error(invoke("train", "--data", str(tmp_path / "x.csv"), "--chunk", "50"), 2, "reads a .npy file")
+    assert_error(invoke("train", "--data", str(path), "--chunk", "50", "--plot", str(tmp_path / "p.png")), 2,
+                 "--plot draws from data in memory")
