@@ -23,7 +23,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-__all__ = ["array_namespace", "is_foreign", "library_name", "float_dtype", "astype", "device"]
+__all__ = ["array_namespace", "is_foreign", "library_name", "float_dtype", "device"]
 
 _NUMBERS = (int, float, np.generic)
 
@@ -43,10 +43,10 @@ def array_namespace(*values: Any) -> Any:
     standard's scalars; a numpy array next to a dask one is dask's to handle); arrays of
     two other libraries are refused by array-api-compat with a TypeError.
     """
-    foreign = [v for v in values if v.__class__ is not float and v.__class__ is not np.ndarray and is_foreign(v)]
-    if not foreign:
-        return np
-    return array_api_compat.array_namespace(*foreign)
+    for v in values:  # a loop, not a list: a gate asks this on every call
+        if v.__class__ is not float and v.__class__ is not np.ndarray and is_foreign(v):
+            return array_api_compat.array_namespace(*(w for w in values if is_foreign(w)))
+    return np
 
 
 def library_name(value: Any) -> str:
@@ -68,13 +68,6 @@ def float_dtype(value: Any) -> Any:
         return dtype if dtype.kind == "f" else np.dtype(np.float64)
     xp = array_namespace(value)
     return dtype if xp.isdtype(dtype, "real floating") else xp.float64
-
-
-def astype(xp: Any, value: Any, dtype: Any) -> Any:
-    """``value`` (booleans, say) as ``dtype``: numpy's method (numpy scalars have it too), else ``xp.astype``."""
-    if xp is np:
-        return value.astype(dtype)
-    return xp.astype(value, dtype)
 
 
 def device(value: Any) -> Any:
