@@ -23,7 +23,6 @@ from test_random_circuits import KINKED_OPS, SMOOTH_OPS, build, operations
 xp = pytest.importorskip("array_api_strict")
 ARRAY = type(xp.asarray([0.0]))
 
-REGISTRY = gatekit.default_registry()
 #: The built-in gates (a plugin installed where the suite runs may bring others: not ours to hold to this).
 GATES = sorted(cls.name for cls in gatekit_gates.GATES)
 #: Shapes tried for an elementwise gate: same shapes, a broadcast pair, an array against a number.
@@ -60,7 +59,7 @@ def assert_same(got, want, rtol=1e-12):
 @pytest.mark.parametrize("name", GATES)
 @pytest.mark.parametrize("tier", ["interpreted", "compiled"])
 def test_every_built_in_gate_runs_on_the_standard_alone_and_agrees_with_numpy(name, tier):
-    gate = REGISTRY.gate(name)
+    gate = gatekit.default_registry().gate(name)
     circuit = _one_gate_circuit(gate, "gatekit_gates")
     run = circuit.compile().gradient if tier == "compiled" else circuit.gradient
     rng = np.random.default_rng(3)
@@ -79,7 +78,7 @@ def test_every_built_in_gate_runs_on_the_standard_alone_and_agrees_with_numpy(na
 
 @pytest.mark.parametrize("name", GATES)
 def test_float32_stays_float32_on_the_standard(name):
-    gate = REGISTRY.gate(name)
+    gate = gatekit.default_registry().gate(name)
     circuit = _one_gate_circuit(gate, "gatekit_gates")
     xs = sample_point(gate, np.random.default_rng(5), shape_sets(gate)[0])
     values = {n: strict(x, xp.float32) for n, x in zip(circuit.inputs, xs)}
@@ -95,7 +94,7 @@ def test_float32_stays_float32_on_the_standard(name):
 def test_random_circuits_on_the_standard_equal_numpy_in_both_tiers(data):
     n_inputs = data.draw(st.integers(1, 4), label="inputs")
     steps = data.draw(st.lists(operations, min_size=1, max_size=12), label="steps")
-    circuit = build(REGISTRY, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    circuit = build(gatekit.default_registry(), n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
     shared = data.draw(st.sets(st.sampled_from(circuit.inputs), max_size=n_inputs - 1), label="shared")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     values = {n: float(rng.uniform(-2, 2)) if n in shared else rng.uniform(-2, 2, 6) for n in circuit.inputs}
