@@ -177,7 +177,7 @@ def _one_library(values: Mapping[str, Any]) -> None:
     if arrays and libraries.keys() != {"dask"}:  # dask computes with numpy arrays; the standard's others do not
         libraries.setdefault("numpy", sorted(arrays)[0])
     if len(libraries) > 1:
-        shown = ", ".join(f"{name!r} is a {library} array" for library, name in libraries.items())
+        shown = ", ".join(f"{name!r} is an array of {library}" for library, name in libraries.items())
         raise UsageError(f"the inputs are arrays of different libraries ({shown}); give every array input in one "
                          "library (numbers mix with any), e.g. convert with that library's asarray")
 def label_problem(label: object) -> str | None:
