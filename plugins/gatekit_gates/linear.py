@@ -64,5 +64,7 @@ class Linear(Gate):
         if w.ndim == 2 and x.ndim == 2:  # a layer over a batch: the common case first
             return grad.T @ x, grad @ w, db
         if x.ndim == 1:
-            return (grad[:, None] * x[None, :] if w.ndim == 2 else grad * x), (grad @ w if w.ndim == 2 else grad * w), db
+            if w.ndim == 2:
+                return grad[:, None] * x[None, :], grad @ w, db  # the outer product, in the standard's terms
+            return grad * x, grad * w, db
         return grad @ x, grad[:, None] * w, db
