@@ -153,6 +153,8 @@ def test_a_dask_array_flows_through_the_engine_and_nothing_is_computed_until_ask
     with dask.config.set(scheduler=refuse):
         out, grads = circuit.gradient(x0=da.from_array(x0, chunks=250), x1=da.from_array(x1, chunks=250), **weights)
         compiled_out = circuit.compile()(x0=da.from_array(x0, chunks=250), x1=x1, **weights)
+        trace = circuit.forward(x0=da.from_array(x0, chunks=250), x1=x1, **weights).backward()
+        assert repr(trace).endswith("output array(1000,), with gradients>")  # shown without computing
     assert isinstance(out, da.Array) and isinstance(grads["w0"], da.Array) and grads["w0"].shape == ()
     got_out, got, got_compiled = dask.compute(out, grads, compiled_out, scheduler="sync")
     want_out, want = circuit.gradient(x0=x0, x1=x1, **weights)
