@@ -13,7 +13,7 @@ from ..errors import UsageError
 from ..model_file import load_model, save_model
 from ..nn import LOSSES
 from ..train import Training, decay, train
-from .chunked import ClusterOption, on_cluster
+from .chunked import on_cluster
 from .circuits import POSITIONAL_SETTINGS
 from .completion import complete_strategy
 from .optimize import Options, parse_options
@@ -118,9 +118,12 @@ def register(app: typer.Typer) -> None:
             "--save", help="Save the trained model (circuit and parameters) as JSON.", show_default=False)] = None,
         chunk: Annotated[Optional[int], typer.Option(
             "--chunk", min=1, show_default=False,
-            help="Train on a .npy file in chunks of this many rows, memory-mapped (needs gatekit[dask]): "
+            help="Train on a .npy file in chunks of this many rows, memory-mapped (needs the dask extra): "
                  "each step's gradient is the full batch's, summed over the chunks.")] = None,
-        cluster: ClusterOption = None,
+        cluster: Annotated[Optional[str], typer.Option(
+            "--cluster", metavar="ADDRESS", show_default=False,
+            help="Train in chunks on a dask cluster: 'local' starts one here, an address (tcp://...) uses that "
+                 "scheduler.")] = None,
         json: Json = False,
     ) -> None:
         """Train a model made of gates on a dataset, with any strategy as the optimiser."""
