@@ -32,7 +32,7 @@ def _chunked(ds, rows=70):
 
 @pytest.mark.parametrize("model, layers", [("linear", False), ("mlp:6", True)])
 def test_training_on_chunks_on_a_local_cluster_equals_training_in_memory(cluster, moons, model, layers):
-    settings = dict(l2=1e-3, steps=10, layers=layers, schedule=gatekit.decay(0.5, 10))
+    settings = dict(l2=1e-3, steps=6, layers=layers, schedule=gatekit.decay(0.5, 6))
     want = gatekit.train((moons.X, moons.y), model, "hinge", **settings)
     got = gatekit.train(_chunked(moons), model, "hinge", **settings)
     np.testing.assert_allclose(got.loss, want.loss, rtol=1e-12)
@@ -43,7 +43,7 @@ def test_training_on_chunks_on_a_local_cluster_equals_training_in_memory(cluster
 
 
 def test_a_search_strategy_scores_its_candidates_one_pass_each(cluster, moons):
-    settings = dict(strategy="local-search", steps=2, seed=5, candidates=4)
+    settings = dict(strategy="local-search", steps=2, seed=5, candidates=3)
     want = gatekit.train((moons.X, moons.y), "linear", "logistic", **settings)
     got = gatekit.train(_chunked(moons), "linear", "logistic", **settings)
     np.testing.assert_allclose(got.loss, want.loss, rtol=1e-12)
@@ -63,7 +63,7 @@ def test_chunked_data_is_checked_with_one_clear_error(moons):
 def test_gatekit_train_reads_a_npy_file_in_chunks_and_equals_training_it_in_memory(tmp_path, moons):
     path = tmp_path / "moons.npy"
     np.save(path, np.column_stack([moons.X, (moons.y > 0).astype(float)]))  # labels 0/1, mapped to -1/+1
-    common = ["train", "--data", str(path), "--model", "mlp:4", "--steps", "5", ]
+    common = ["train", "--data", str(path), "--model", "mlp:4", "--steps", "3", ]
     want = run_json(*common)
     got = run_json(*common, "--chunk", "70", "--cluster", "local")
     assert got["chunks"] == 5 and got["points"] == want["points"] == 300
