@@ -20,7 +20,8 @@ import numpy as np
 from .arrays import array_namespace, device, float_dtype, is_foreign
 from .errors import UsageError
 
-__all__ = ["shapes_clash", "BadGradient", "seed_gradient", "reduce_gradient", "reduce_pair_gradient", "zero_gradient"]
+__all__ = ["shapes_clash", "BadGradient", "seed_gradient", "reduce_gradient", "reduce_pair_gradient", "zero_gradient",
+           "any_unbroadcast"]
 
 
 def shapes_clash(values: Sequence[Any]) -> bool:
@@ -184,6 +185,13 @@ def _reduce_foreign(grad: Any, x: Any, operands: Sequence[Any]) -> Any:
     if axes:
         grad = xp.sum(grad, axis=axes, keepdims=True)
     return grad
+
+
+def any_unbroadcast(grad: Any, x: Any) -> Any:
+    """``grad`` summed down to the shape of ``x`` in any array library: the compiled any-library variant's rule."""
+    if tuple(np.shape(grad)) == tuple(np.shape(x)):
+        return grad
+    return reduce_gradient(grad, x, (grad, x))
 
 
 def zero_gradient(value: Any) -> Any:

@@ -109,6 +109,27 @@ def test_random_circuits_on_the_standard_equal_numpy_in_both_tiers(data):
     assert_same(compiled(strict_values), want_out)
 
 
+def test_the_compiled_tier_runs_its_own_code_on_the_standard_not_the_interpreter(monkeypatch):
+    circuit = gatekit.parse("max(w * x, relu(x) ** 2) + sum(exp(x)) * b - x / (1 + b * b)")
+    compiled = circuit.compile()
+    values = {"x": xp.asarray([[-1.0, 0.0, 0.5], [1.5, 2.0, -0.25]]), "w": 2.0, "b": xp.asarray([[0.5], [-1.0]])}
+    want_out, want = circuit.gradient(values)
+    compiled.gradient(values)  # the first call of the kind: the interpreter checks every gate's output
+    compiled(values)
+
+    def interpreter(*args, **kwargs):
+        raise AssertionError("the compiled tier handed the call to the interpreter")
+
+    monkeypatch.setattr(gatekit.Circuit, "gradient", interpreter)
+    monkeypatch.setattr(gatekit.Circuit, "__call__", interpreter)
+    out, grads = compiled.gradient(values)
+    assert_same(out, np.asarray(want_out))
+    assert grads["w"].shape == () and grads["b"].shape == (2, 1)
+    for n in circuit.inputs:
+        assert_same(grads[n], np.asarray(want[n]))
+    assert_same(compiled(values), np.asarray(want_out))
+
+
 def test_a_shared_inputs_gradient_is_reduced_in_the_arrays_library():
     circuit = gatekit.parse("w * x + b")
     x = xp.asarray([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
@@ -152,16 +173,20 @@ def test_a_dask_array_flows_through_the_engine_and_nothing_is_computed_until_ask
     weights = {"w0": 2.0, "w1": -3.0, "w2": -3.0}
     with dask.config.set(scheduler=refuse):
         out, grads = circuit.gradient(x0=da.from_array(x0, chunks=250), x1=da.from_array(x1, chunks=250), **weights)
-        compiled_out = circuit.compile()(x0=da.from_array(x0, chunks=250), x1=x1, **weights)
+        compiled = circuit.compile()
+        for _ in range(2):  # the second call runs the compiled variant for other libraries
+            compiled_out = compiled(x0=da.from_array(x0, chunks=250), x1=x1, **weights)
+            compiled_grads = compiled.gradient(x0=da.from_array(x0, chunks=250), x1=x1, **weights)[1]
         trace = circuit.forward(x0=da.from_array(x0, chunks=250), x1=x1, **weights).backward()
         assert repr(trace).endswith("output array(1000,), with gradients>")  # shown without computing
     assert isinstance(out, da.Array) and isinstance(grads["w0"], da.Array) and grads["w0"].shape == ()
-    got_out, got, got_compiled = dask.compute(out, grads, compiled_out, scheduler="sync")
+    got_out, got, got_compiled, got_grads = dask.compute(out, grads, compiled_out, compiled_grads, scheduler="sync")
     want_out, want = circuit.gradient(x0=x0, x1=x1, **weights)
     np.testing.assert_allclose(got_out, want_out, rtol=1e-12)
     np.testing.assert_allclose(got_compiled, want_out, rtol=1e-12)
     for name in circuit.inputs:
         np.testing.assert_allclose(got[name], want[name], rtol=1e-12)
+        np.testing.assert_allclose(got_grads[name], want[name], rtol=1e-12)
 
 
 # -- CuPy and JAX: the same round trip, where installed ---------------------------------------------

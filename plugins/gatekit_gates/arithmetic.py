@@ -122,7 +122,8 @@ class Pow(Gate):
         "math.pow(x, y)",
         ("g * (0.0 if y == 0.0 else y * math.pow(x, y - 1.0))",
          "g * (out * math.log(x) if x > 0.0 else 0.0 if x == 0.0 else math.nan)"),
-        array_forward="np.power(x, y)",  # values are floats (integers become float64): their own dtype
+        # No array template: float_power (what math.pow gives, to the last bit; numpy's SIMD
+        # power is not) computes in float64, and narrowing it back to float32 takes the method.
     )
 
     def forward(self, x, y):
@@ -136,10 +137,9 @@ class Pow(Gate):
         xp = array_namespace(x, y)
         if xp is not np:
             return xp.pow(x, y)  # the standard's pow: float in, float out, in the arrays' dtype
-        if np.result_type(x, y).kind == "f":
-            return np.power(x, y)  # in the floats' own dtype: float32 stays float32
-        # float_power, not power: integer arguments (pow(2, -1), called directly) give 0.5, not an error.
-        return np.float_power(x, y)
+        # float_power, not power: integer arguments (pow(2, -1)) give 0.5, not an error, and
+        # its float64 results are math.pow's, which numpy's SIMD power's are not always.
+        return _narrow(np.float_power(x, y), x, y)
 
     def backward(self, grad, out, x, y):
         if x.__class__ is float and y.__class__ is float and grad.__class__ is float and x > 0.0:
