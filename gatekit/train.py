@@ -7,7 +7,7 @@
     result.accuracy[-1]    # 1.0: every training point on the right side
 
 The loss circuit (``mean(loss(y, score)) + l2 * sum(p ** 2)``) is minimised over the
-model's parameters by :func:`gatekit.optimize`'s own loop, with the data held: the
+model's parameters by the loop :func:`gatekit.optimize` runs (:mod:`gatekit.runs`), with the data held: the
 optimiser is any registered strategy (``analytic-gradient`` is plain gradient descent,
 SGD with ``batch``), and the lesson's searches and numerical gradient run on the same
 problem for comparison. Before each step the loop may hold the next minibatch (the
@@ -30,7 +30,7 @@ from .datasets import Dataset, dataset
 from .errors import OptionError, UsageError
 from .model_file import Model
 from .nn import LOSSES, Network, parse_model
-from .optimize import _check_seed, _execute, _prepare
+from .runs import check_seed, execute_run, prepare_run
 
 if TYPE_CHECKING:
     from .problem import Problem
@@ -157,7 +157,7 @@ def train(
     ``l2_biases=False`` regularises the weights only.
     ``options`` go to the strategy (``step_size=0.5``, ``candidates=50``, ...).
     """
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     data = _as_dataset(data, points, seed)
     network = model if isinstance(model, Network) else parse_model(model, data.X.shape[1], layers=layers, seed=seed)
     if network.n_inputs != data.X.shape[1]:
@@ -194,7 +194,7 @@ def train(
             raise UnknownNameError("parameter", name, params, "in start")
         params[name] = value
     start = {**held(first), **params}
-    run = _prepare(circuit, start, strategy, steps, False, [*network.data_names(), "y"], seed, budget,
+    run = prepare_run(circuit, start, strategy, steps, False, [*network.data_names(), "y"], seed, budget,
                    registry, options)
     if schedule is not None and "step_size" not in run.options:
         raise OptionError(f"strategy {run.strategy.name!r} has no step_size option, so a schedule does not apply")
@@ -213,7 +213,7 @@ def train(
             problem.hold(held(data.batch(rows(step))))
 
     began = time.perf_counter()
-    result = _execute(run, progress, before_step)
+    result = execute_run(run, progress, before_step)
     losses = [result.start_output] + [record.output for record in result.history]
     points_seen = visited[: len(losses)]
     if len(points_seen) < len(losses):
