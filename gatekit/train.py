@@ -30,7 +30,7 @@ from .datasets import Dataset, dataset
 from .errors import OptionError, UsageError
 from .model_file import Model
 from .nn import LOSSES, Network, parse_model
-from .runs import check_seed, execute_run, prepare_run
+from .runs import COMPILE_FROM_STEPS, check_seed, execute_run, prepare_run
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -136,18 +136,20 @@ def _accuracies(network: Network, score: Circuit, data: Dataset, points: list[di
     one vectorised pass: each parameter a column of k values against the n points, every
     node then (k, n). What it buys: a pass over ~700 gates costs about a millisecond
     whatever its arrays' size, and a run needs one per step. Layer gates take a
-    parameter set at a time (``linear`` multiplies one matrix).
+    parameter set at a time (``linear`` multiplies one matrix), through the score
+    circuit's generated code when there are enough of them to pay for compiling it.
     """
     inputs = network.data(data.X)
     accuracy: list[float] = []
     per_pass = 1 if network.layers else max(1, _ACCURACY_CHUNK // len(data))
+    run: Any = score.compile() if per_pass == 1 and len(points) >= COMPILE_FROM_STEPS else score
     for k in range(0, len(points), per_pass):
         chunk = points[k : k + per_pass]
         if per_pass == 1:
             values = {**inputs, **chunk[0]}
         else:
             values = {**inputs, **{name: np.array([p[name] for p in chunk])[:, None] for name in chunk[0]}}
-        scores = np.broadcast_to(np.asarray(score(values), dtype=np.float64), (len(chunk), len(data)))
+        scores = np.broadcast_to(np.asarray(run(values), dtype=np.float64), (len(chunk), len(data)))
         accuracy += np.mean(np.where(scores > 0, 1.0, -1.0) == data.y, axis=1).tolist()
     return accuracy
 
