@@ -229,10 +229,7 @@ def train(
     if schedule is not None and "step_size" not in run.options:
         raise OptionError(f"strategy {run.strategy.name!r} has no step_size option, so a schedule does not apply")
     step_option = next((o for o in run.strategy.options if o.name == "step_size"), None)
-    visited: list[dict[str, Any]] = []
-
     def before_step(problem: Problem, step: int) -> None:
-        visited.append(problem.as_dict(problem.current))
         if schedule is not None:
             try:
                 rate = step_option.parse(float(schedule(step - 1)))  # type: ignore[union-attr]
@@ -245,9 +242,7 @@ def train(
     began = time.perf_counter()
     result = execute_run(run, progress, before_step)
     losses = [result.start_output] + [record.output for record in result.history]
-    points_seen = visited[: len(losses)]
-    if len(points_seen) < len(losses):
-        points_seen.append(result.final)
+    points_seen = [result.start] + [record.point for record in result.history]  # where each loss was measured
     accuracy = _accuracies(network, score, data, [{name: point[name] for name in params} for point in points_seen])
     trained = {name: result.final[name] for name in params}
     return Training(
