@@ -93,7 +93,7 @@ def compare(
     seed = check_seed(seed)
     runs = [
         prepare_run(circuit, start, s, steps, maximize, hold, seed, budget, registry,
-                 {k: v for k, v in normalised.items() if k in {o.name for o in s.options}})
+                    {k: v for k, v in normalised.items() if k in {o.name for o in s.options}})
         for s in resolved
     ]
     return [execute_run(run, progress) for run in runs]

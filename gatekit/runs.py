@@ -48,13 +48,13 @@ class Run:
     budget: int | None
 
 
-def check_steps(steps: Any) -> int:
+def _check_steps(steps: Any) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise UsageError(f"steps must be a whole number of at least 1, got {steps!r}")
     return int(steps)
 
 
-def check_budget(budget: Any) -> int | None:
+def _check_budget(budget: Any) -> int | None:
     if budget is None:
         return None
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
@@ -73,7 +73,7 @@ def check_seed(seed: Any) -> int:
     return int(seed)
 
 
-def split_inputs(
+def _split_inputs(
     circuit: Circuit, start: Mapping[str, Any] | None, hold: Iterable[str]
 ) -> tuple[tuple[str, ...], dict[str, Any]]:
     """The free input names and every input's start value (held ones may be arrays); errors name what is wrong."""
@@ -138,9 +138,9 @@ def prepare_run(
     obj, plugin = resolve_strategy(strategy, registry if registry is not None else circuit.registry)
     refuse_own_near_misses("optimize", options, (o.name for o in getattr(obj, "options", ())))
     typed = coerce_options(obj, options)
-    steps = check_steps(steps)
-    budget = check_budget(budget)
-    free, values = split_inputs(circuit, start, hold)
+    steps = _check_steps(steps)
+    budget = _check_budget(budget)
+    free, values = _split_inputs(circuit, start, hold)
     return Run(circuit, obj, plugin, typed, free, values, steps, bool(maximize), check_seed(seed), budget)
 
 

@@ -7,10 +7,10 @@
     result.accuracy[-1]    # 1.0: every training point on the right side
 
 The loss circuit (``mean(loss(y, score)) + l2 * sum(p ** 2)``) is minimised over the
-model's parameters by the loop :func:`gatekit.optimize` runs (:mod:`gatekit.runs`), with the data held: the
-optimiser is any registered strategy (``analytic-gradient`` is plain gradient descent,
-SGD with ``batch``), and the lesson's searches and numerical gradient run on the same
-problem for comparison. Before each step the loop may hold the next minibatch (the
+model's parameters by the loop :func:`gatekit.optimize` runs (:mod:`gatekit.runs`),
+with the data held: the optimiser is any registered strategy (``analytic-gradient`` is
+plain gradient descent, SGD with ``batch``), and the lesson's searches and numerical
+gradient run on the same problem for comparison. Before each step the loop may hold the next minibatch (the
 current point is scored again on it, 1 forward) and set the step size from a
 schedule. Counts are the meter's: what the optimiser evaluated, plus the forwards
 spent measuring accuracy, reported apart.
@@ -225,10 +225,11 @@ def train(
         params[name] = value
     start = {**held(first), **params}
     run = prepare_run(circuit, start, strategy, steps, False, [*network.data_names(), "y"], seed, budget,
-                   registry, options)
+                      registry, options)
     if schedule is not None and "step_size" not in run.options:
         raise OptionError(f"strategy {run.strategy.name!r} has no step_size option, so a schedule does not apply")
     step_option = next((o for o in run.strategy.options if o.name == "step_size"), None)
+
     def before_step(problem: Problem, step: int) -> None:
         if schedule is not None:
             try:
