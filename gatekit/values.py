@@ -41,6 +41,8 @@ def as_input(name: str, value: Any) -> Any:
     """
     if isinstance(value, float):
         return value
+    if value.__class__ is np.ndarray and value.dtype.kind == "f":  # the common array, without the checks below
+        return value if value.ndim else float(value)
 
     def refused(why: str = "") -> UsageError:
         shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
