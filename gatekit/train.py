@@ -145,11 +145,14 @@ def _accuracies(network: Network, score: Circuit, data: Dataset, points: list[di
     run: Any = score.compile() if per_pass == 1 and len(points) >= COMPILE_FROM_STEPS else score
     for k in range(0, len(points), per_pass):
         chunk = points[k : k + per_pass]
-        if per_pass == 1:
-            values = {**inputs, **chunk[0]}
-        else:
-            values = {**inputs, **{name: np.array([p[name] for p in chunk])[:, None] for name in chunk[0]}}
-        scores = np.broadcast_to(np.asarray(run(values), dtype=np.float64), (len(chunk), len(data)))
+        scores = None
+        if len(chunk) > 1:
+            columns = {name: np.array([p[name] for p in chunk])[:, None] for name in chunk[0]}
+            scores = np.asarray(run({**inputs, **columns}), dtype=np.float64)
+        if scores is None or scores.shape != (len(chunk), len(data)):
+            # One at a time (a gate that is not elementwise would mix the parameter sets).
+            scores = np.array([np.broadcast_to(np.asarray(run({**inputs, **p}), dtype=np.float64), (len(data),))
+                               for p in chunk])
         accuracy += np.mean(np.where(scores > 0, 1.0, -1.0) == data.y, axis=1).tolist()
     return accuracy
 

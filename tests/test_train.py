@@ -250,3 +250,23 @@ def test_the_readings_of_the_svm_rule_docs_six_point_svm_records():
     assert all(start == 4 / 6 for start, _, _ in rows.values())  # no reading of the rule changes the start
     assert "a=1, b=-2, c=-1" not in readings.starts_at_one_third()
     assert "a=1, b=-2, c=-1, x and y swapped" in readings.starts_at_one_third()
+
+
+@pytest.mark.parametrize(("n", "activation"), [
+    (30, "relu"),  # one pass for all 50 parameter sets
+    (1000, "relu"),  # passes of 4 and a remainder of 2
+    (30, "mean"),  # not elementwise (it mixes the points): one set at a time
+])
+def test_the_vectorised_accuracy_equals_one_parameter_set_at_a_time(n, activation):
+    from gatekit.model_file import Model
+    from gatekit.train import _accuracies
+
+    data, network = moons(n=n, seed=5), nn.mlp(2, [4, 1], activation=activation)
+    if activation == "mean":  # every score one number: unbalanced labels, so its sign shows in the accuracy
+        data = data.batch(np.concatenate([np.flatnonzero(data.y == 1), np.flatnonzero(data.y == -1)[:5]]))
+    rng = np.random.default_rng(0)
+    points = [{name: float(rng.normal()) for name in network.initial_parameters()} for _ in range(50)]
+    vectorised = _accuracies(network, network.circuit(), data, points)
+    one_by_one = [float(np.mean(Model(network, p, data.feature_names, "hinge").predict(data.X) == data.y))
+                  for p in points]
+    assert vectorised == one_by_one and len(set(one_by_one)) > 1  # the parameter sets differ
