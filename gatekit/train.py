@@ -150,7 +150,8 @@ def _accuracies(network: Network, score: Circuit, data: Dataset, points: list[di
             columns = {name: np.array([p[name] for p in chunk])[:, None] for name in chunk[0]}
             scores = np.asarray(run({**inputs, **columns}), dtype=np.float64)
         if scores is None or scores.shape != (len(chunk), len(data)):
-            # One at a time (a gate that is not elementwise would mix the parameter sets).
+            # One at a time: a reduction among the gates (not elementwise, as the protocol
+            # asks of the rest) gave another shape, having mixed the parameter sets.
             scores = np.array([np.broadcast_to(np.asarray(run({**inputs, **p}), dtype=np.float64), (len(data),))
                                for p in chunk])
         accuracy += np.mean(np.where(scores > 0, 1.0, -1.0) == data.y, axis=1).tolist()
