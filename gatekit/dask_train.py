@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .compose import Composer
-from .errors import MissingExtraError, UsageError
-from .nn import Network, _is_bias, l2, loss
+from .datasets import column_index
+from .errors import DataFileError, MissingExtraError, UsageError
+from .nn import Network, is_bias, l2, loss
 from .registry import Registry
 
 try:
@@ -78,6 +79,10 @@ def chunked_data(data: tuple[Any, Any]) -> ChunkedData:
     return ChunkedData(X, y.rechunk((X.chunks[0],)))
 
 
+def _fail(path: str, message: str) -> DataFileError:
+    return DataFileError(f"{path}: {message}")  # the form gatekit.datasets' errors take
+
+
 def read_table(path: str, label: int | str = -1, features: list[int | str] | None = None,
                chunk: int | None = None) -> tuple[Any, Any]:
     """``(X, y)`` as dask arrays from a 2-D ``.npy`` file, memory-mapped: rows of features and a label.
@@ -85,8 +90,6 @@ def read_table(path: str, label: int | str = -1, features: list[int | str] | Non
     Columns are chosen as :func:`gatekit.datasets.load_table` chooses them (1-based, -1 the
     last); labels are -1/+1 or 0/1 (mapped), checked in one pass over the label column.
     """
-    from .datasets import _column, _fail
-
     if not path.endswith(".npy"):
         raise UsageError(f"{path}: training in chunks reads a .npy file (memory-mapped); convert a CSV first")
     try:
@@ -97,9 +100,9 @@ def read_table(path: str, label: int | str = -1, features: list[int | str] | Non
         raise _fail(path, f"a .npy dataset is a 2-D array of numbers (rows of features and a label), "
                           f"got shape {table.shape} of {table.dtype}")
     width = table.shape[1]
-    label_col = _column(path, label, None, width)
+    label_col = column_index(path, label, None, width)
     cols = [c for c in range(width) if c != label_col] if features is None else [
-        _column(path, f, None, width) for f in features]
+        column_index(path, f, None, width) for f in features]
     if label_col in cols:
         raise _fail(path, f"column {label_col + 1} cannot be both the label and a feature")
     whole = da.from_array(table, chunks=(chunk or "auto", -1))
@@ -226,6 +229,6 @@ def parameter_circuit(data: ChunkedData, network: Network, loss_name: str, alpha
     wires = dict(zip(names, c.inputs(*names)))
     total = c.gate(gate.name, *wires.values()).named("data_loss")
     if alpha:
-        kept = [wire for name, wire in wires.items() if biases or not _is_bias(name)]
+        kept = [wire for name, wire in wires.items() if biases or not is_bias(name)]
         total = (total + alpha * l2(c, kept)).named("loss")
     return c.build(total, keep_inputs=True), gate
