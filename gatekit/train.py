@@ -274,8 +274,11 @@ def train(
     losses = [result.start_output] + [record.output for record in result.history]
     points_seen = [result.start] + [record.point for record in result.history]  # where each loss was measured
     seen = [{name: point[name] for name in params} for point in points_seen]
+    accuracy_forwards = len(seen)
     if chunks is not None:  # counted in the same passes over the chunks as the loss
+        before = full_batch.passes
         accuracy = [full_batch.accuracy(point) for point in seen]
+        accuracy_forwards = full_batch.passes - before  # a point no step evaluated: one pass more
     else:
         accuracy = _accuracies(network, score, data, seen)
     trained = {name: result.final[name] for name in params}
@@ -283,6 +286,6 @@ def train(
         network=network, loss_name=loss, l2=float(l2), parameters=trained, l2_biases=l2_biases, feature_names=data.feature_names,
         loss=losses, accuracy=accuracy, strategy=result.strategy, options=dict(result.options), batch=batch,
         seed=seed, forward_evals=result.forward_evals, backward_evals=result.backward_evals,
-        accuracy_forwards=len(points_seen), seconds=time.perf_counter() - began,
+        accuracy_forwards=accuracy_forwards, seconds=time.perf_counter() - began,
         stop_reason=result.stop_reason, stop_detail=result.stop_detail,
     )

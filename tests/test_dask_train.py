@@ -40,6 +40,7 @@ def test_training_on_chunks_on_a_local_cluster_equals_training_in_memory(cluster
     for name, value in want.parameters.items():
         np.testing.assert_allclose(got.parameters[name], value, rtol=1e-10, atol=1e-13)
     assert (got.forward_evals, got.backward_evals) == (want.forward_evals, want.backward_evals)
+    assert got.accuracy_forwards == 0  # every point's accuracy came with its loss, in the same pass
 
 
 def test_a_search_strategy_scores_its_candidates_one_pass_each(cluster, moons):
