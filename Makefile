@@ -10,11 +10,11 @@ STAMP  := $(VENV)/.installed
 setup: $(STAMP)
 
 # Reinstall when the project metadata changes; editable, so code edits need nothing.
+# --no-compile: byte-compiling every installed file (dask, matplotlib, ipykernel, ...) is
+# half of a fresh install; Python compiles the few modules the tests import, once, on import.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# --no-compile: byte-compiling every installed file (dask, matplotlib, ipykernel, ...) is
-	# half of a fresh install; Python compiles the few modules the tests import, once, on import.
 	$(BIN)/python -m pip install --quiet --no-compile -e '.[test,plot,dask]'
 	touch $(STAMP)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .arrays import array_namespace
 from .check import CheckResult, assert_gate_gradients, check_circuit, check_gate, numerical_gradient
 from .circuit import Circuit
 from .circuit_file import load, save
@@ -56,6 +57,7 @@ __all__ = [
     "Domain",
     "Interval",
     "Source",
+    "array_namespace",
     "hookimpl",
     "Register",
     "Registry",

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .circuit import Circuit
 from .circuit_file_format import (
-    _INPUT_KEYS,
-    _NODE_KEYS,
-    _TOP_KEYS,
     FORMAT,
+    INPUT_KEYS,
+    NODE_KEYS,
+    TOP_KEYS,
     VERSION,
-    _default_label,
-    _error,
-    _join,
-    _kind,
+    default_label,
+    file_error,
+    join_path,
+    kind_of,
 )
 from .compose import Composer, Wire
 from .errors import CircuitError, UnknownNameError, did_you_mean
@@ -47,22 +47,22 @@ class _Reader:
         self.last: Wire | None = None
 
     def fail(self, path: str, message: str) -> NoReturn:
-        raise _error(message, path, self.source)
+        raise file_error(message, path, self.source)
 
     def read(self, data: Any) -> Circuit:
         if not isinstance(data, dict):
-            self.fail("", f"a circuit file holds one JSON object, got {_kind(data)}")
-        self.keys(data, "", _TOP_KEYS, required=("format", "version"))
+            self.fail("", f"a circuit file holds one JSON object, got {kind_of(data)}")
+        self.keys(data, "", TOP_KEYS, required=("format", "version"))
         if data["format"] != FORMAT:
             self.fail("format", f"expected {FORMAT!r}, got {data['format']!r}; this is not a gatekit circuit file")
         version = data["version"]
         if isinstance(version, bool) or not isinstance(version, int):
-            shown = f"{version!r}" if isinstance(version, float) else _kind(version)
+            shown = f"{version!r}" if isinstance(version, float) else kind_of(version)
             self.fail("version", f"expected the number {VERSION}, got {shown}")
         if version != VERSION:
             self.fail("version", f"unsupported version {version}; this gatekit reads version {VERSION}")
         if "description" in data and not isinstance(data["description"], str):
-            self.fail("description", f"expected a string, got {_kind(data['description'])}")
+            self.fail("description", f"expected a string, got {kind_of(data['description'])}")
         defaults = self.inputs(self.entries(data, "inputs", ""))
         nodes = self.entries(data, "nodes", "")
         ids = self.node_ids(nodes)
@@ -79,7 +79,7 @@ class _Reader:
         for key in obj:
             if key not in allowed:
                 hint = did_you_mean(str(key), allowed, "valid keys: " + ", ".join(allowed))
-                self.fail(_join(path, str(key)), f"unknown key {key!r}; {hint}")
+                self.fail(join_path(path, str(key)), f"unknown key {key!r}; {hint}")
         for key in required:
             if key not in obj:
                 self.fail(path, f"missing key {key!r} (an entry here needs {', '.join(map(repr, required))})")
@@ -87,12 +87,12 @@ class _Reader:
     def entries(self, data: dict[str, Any], key: str, path: str) -> list[Any]:
         value = data.get(key, [])
         if not isinstance(value, list):
-            self.fail(_join(path, key), f"expected a list, got {_kind(value)}")
+            self.fail(join_path(path, key), f"expected a list, got {kind_of(value)}")
         return value
 
     def number(self, value: Any, path: str, what: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(path, f"{what} must be a number, got {_kind(value)}")
+            self.fail(path, f"{what} must be a number, got {kind_of(value)}")
         try:
             number = float(value)
         except OverflowError:
@@ -109,10 +109,10 @@ class _Reader:
                 entry = {"name": entry}
                 name_path = path
             elif isinstance(entry, dict):
-                self.keys(entry, path, _INPUT_KEYS, required=("name",))
+                self.keys(entry, path, INPUT_KEYS, required=("name",))
                 name_path = path + ".name"
             else:
-                self.fail(path, f'an input is an object {{"name": ..., "default": ...}} or a name, got {_kind(entry)}')
+                self.fail(path, f'an input is an object {{"name": ..., "default": ...}} or a name, got {kind_of(entry)}')
             name = entry["name"]
             if isinstance(name, str) and name in self.input_index:  # (a list as a name: refused below)
                 self.fail(name_path, f"duplicate input name {name!r} (also inputs[{self.input_index[name]}])")
@@ -131,8 +131,8 @@ class _Reader:
         for k, node in enumerate(nodes):
             path = f"nodes[{k}]"
             if not isinstance(node, dict):
-                self.fail(path, f'a node is an object {{"id": ..., "gate": ..., "args": [...]}}, got {_kind(node)}')
-            self.keys(node, path, _NODE_KEYS, required=("id", "gate", "args"))
+                self.fail(path, f'a node is an object {{"id": ..., "gate": ..., "args": [...]}}, got {kind_of(node)}')
+            self.keys(node, path, NODE_KEYS, required=("id", "gate", "args"))
             node_id = node["id"]
             if not isinstance(node_id, str) or label_problem(node_id) is not None:
                 self.fail(path + ".id", f"a node id must be a non-empty string with a visible character that UTF-8 can encode, got {node_id!r}")
@@ -147,15 +147,15 @@ class _Reader:
         path = f"nodes[{k}]"
         name = node["gate"]
         if not isinstance(name, str):
-            self.fail(path + ".gate", f"a gate name must be a string, got {_kind(name)}")
+            self.fail(path + ".gate", f"a gate name must be a string, got {kind_of(name)}")
         if name not in self.registry:  # before the arguments: the gate is what the node is
             self.fail(path + ".gate", str(UnknownNameError("gate", name, self.registry.gate_names())))
         args = node["args"]
         if not isinstance(args, list):
-            self.fail(path + ".args", f"expected a list of arguments, got {_kind(args)}")
-        label = node.get("label", _default_label(node["id"]))
+            self.fail(path + ".args", f"expected a list of arguments, got {kind_of(args)}")
+        label = node.get("label", default_label(node["id"]))
         if label is not None and not isinstance(label, str):
-            self.fail(path + ".label", f"a label must be a string or null, got {_kind(label)}")
+            self.fail(path + ".label", f"a label must be a string or null, got {kind_of(label)}")
         wires = [self.argument(arg, f"{path}.args[{j}]", k, ids) for j, arg in enumerate(args)]
         try:
             wire = self.composer.gate(name, *wires)
@@ -172,7 +172,7 @@ class _Reader:
         if isinstance(arg, str):
             return self.reference(arg, path, k, ids)
         if isinstance(arg, bool) or not isinstance(arg, (int, float)):
-            self.fail(path, f"an argument is an input name, an earlier node id or a number, got {_kind(arg)}")
+            self.fail(path, f"an argument is an input name, an earlier node id or a number, got {kind_of(arg)}")
         return self.composer.const(self.number(arg, path, "a constant"))  # shared: 0.0 and -0.0 differ
 
     def reference(self, name: str, path: str, k: int | None, ids: dict[str, int]) -> Wire:

@@ -13,43 +13,46 @@ from typing import IO, Any, Union
 
 from .errors import CircuitFileError
 
+__all__ = ["FORMAT", "VERSION", "TOP_KEYS", "INPUT_KEYS", "NODE_KEYS", "PathOrFile", "NonStandard", "file_error",
+           "kind_of", "default_label", "join_path"]
+
 FORMAT = "gatekit-circuit"
 VERSION = 1
-_TOP_KEYS = ("format", "version", "inputs", "nodes", "output", "description")
-_INPUT_KEYS = ("name", "default")
-_NODE_KEYS = ("id", "gate", "args", "label")
+TOP_KEYS = ("format", "version", "inputs", "nodes", "output", "description")
+INPUT_KEYS = ("name", "default")
+NODE_KEYS = ("id", "gate", "args", "label")
 PathOrFile = Union[str, "os.PathLike[str]", IO[str], IO[bytes]]
 
 
-class _NonStandard:
+class NonStandard:
     """What ``NaN``/``Infinity`` in a file decode to, so validation can name their path."""
 
     def __init__(self, text: str):
         self.text = text
 
 
-def _error(message: str, path: str = "", source: str | None = None) -> CircuitFileError:
+def file_error(message: str, path: str = "", source: str | None = None) -> CircuitFileError:
     where = ": ".join(part for part in (source, path) if part)
     error = CircuitFileError(f"{where}: {message}" if where else message)
     error.path, error.source = path, source  # type: ignore[attr-defined]
     return error
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, _NonStandard):
+    if isinstance(value, NonStandard):
         return value.text
     return {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
         type(value), type(value).__name__
     )
 
 
-def _default_label(node_id: str) -> str | None:
+def default_label(node_id: str) -> str | None:
     return None if node_id.startswith("#") else node_id
 
 
-def _join(path: str, key: str) -> str:
+def join_path(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key

@@ -10,7 +10,7 @@ import numpy as np
 
 from .bounded_files import check_path_or_file, write_atomically
 from .circuit import CONST, GATE, INPUT, Circuit
-from .circuit_file_format import FORMAT, VERSION, PathOrFile, _default_label, _error
+from .circuit_file_format import FORMAT, VERSION, PathOrFile, default_label, file_error
 
 
 def circuit_to_dict(circuit: Circuit) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def circuit_to_dict(circuit: Circuit) -> dict[str, Any]:
             continue
         args = [_reference(circuit, a, ids, f"node {ids[i]!r}") for a in node.args]
         entry = {"id": ids[i], "gate": node.name, "args": args}
-        if _default_label(ids[i]) != node.label:
+        if default_label(ids[i]) != node.label:
             entry["label"] = node.label
         nodes.append(entry)
     data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "inputs": inputs, "nodes": nodes}
@@ -73,8 +73,8 @@ def _number_out(value: Any, what: str) -> float:
         number = float(value)
         if math.isfinite(number):
             return number
-        raise _error(f"{what} is {number!r}, which JSON cannot hold; only finite numbers can be saved")
-    raise _error(f"{what} is {type(value).__name__}, not a number; only single numbers can be saved")
+        raise file_error(f"{what} is {number!r}, which JSON cannot hold; only finite numbers can be saved")
+    raise file_error(f"{what} is {type(value).__name__}, not a number; only single numbers can be saved")
 
 
 def dumps(circuit: Circuit) -> str:
@@ -103,13 +103,13 @@ def save(circuit: Circuit, path_or_file: PathOrFile) -> None:
     the same folder, flushed to disk, then renamed over the old one. A failure at any
     point (a full disk, a Ctrl-C) leaves the old file as it was.
     """
-    check_path_or_file(path_or_file, "save", _error)
+    check_path_or_file(path_or_file, "save", file_error)
     text = dumps(circuit)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError as exc:
         bad = text[exc.start:exc.end]
-        raise _error(f"the circuit holds {bad!r}, which UTF-8 cannot encode; nothing was written") from None
+        raise file_error(f"the circuit holds {bad!r}, which UTF-8 cannot encode; nothing was written") from None
     if hasattr(path_or_file, "write"):
         handle: Any = path_or_file
         try:
@@ -120,5 +120,5 @@ def save(circuit: Circuit, path_or_file: PathOrFile) -> None:
     try:
         write_atomically(path_or_file, data)  # type: ignore[arg-type]
     except OSError as exc:
-        raise _error(f"cannot write the circuit file (it is unchanged): {exc.strerror or exc}",
+        raise file_error(f"cannot write the circuit file (it is unchanged): {exc.strerror or exc}",
                      source=str(path_or_file)) from None

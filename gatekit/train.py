@@ -7,10 +7,10 @@
     result.accuracy[-1]    # 1.0: every training point on the right side
 
 The loss circuit (``mean(loss(y, score)) + l2 * sum(p ** 2)``) is minimised over the
-model's parameters by :func:`gatekit.optimize`'s own loop, with the data held: the
-optimiser is any registered strategy (``analytic-gradient`` is plain gradient descent,
-SGD with ``batch``), and the lesson's searches and numerical gradient run on the same
-problem for comparison. Before each step the loop may hold the next minibatch (the
+model's parameters by the loop :func:`gatekit.optimize` runs (:mod:`gatekit.runs`),
+with the data held: the optimiser is any registered strategy (``analytic-gradient`` is
+plain gradient descent, SGD with ``batch``), and the lesson's searches and numerical
+gradient run on the same problem for comparison. Before each step the loop may hold the next minibatch (the
 current point is scored again on it, 1 forward) and set the step size from a
 schedule. Counts are the meter's: what the optimiser evaluated, plus the forwards
 spent measuring accuracy, reported apart.
@@ -30,9 +30,10 @@ from .datasets import Dataset, dataset
 from .errors import OptionError, UsageError
 from .model_file import Model
 from .nn import LOSSES, Network, parse_model
-from .optimize import _check_seed, _execute, _prepare
+from .runs import COMPILE_FROM_STEPS, check_seed, execute_run, prepare_run
 
 if TYPE_CHECKING:
+    from .circuit import Circuit
     from .problem import Problem
     from .registry import Registry
 
@@ -116,12 +117,61 @@ def _as_dataset(data: Any, n: int, seed: int) -> Dataset:
     raise UsageError(f"data must be a Dataset, a dataset name or a file, or a tuple (X, y); got {type(data).__name__}")
 
 
+def _chunked(data: Any) -> Any:
+    """``(X, y)`` with X a dask array, checked and chunked by rows (gatekit.dask_train); else None."""
+    if not (isinstance(data, tuple) and len(data) == 2 and type(data[0]).__module__.partition(".")[0] == "dask"):
+        return None
+    from .dask_train import chunked_data  # the dask extra: imported only for data that need it
+
+    return chunked_data(data)
+
+
+def _chunked_loss(chunks: Any, network: Network, loss: str, l2: float, registry: Registry | None,
+                  biases: bool) -> tuple[Any, Any]:
+    from .dask_train import parameter_circuit
+
+    return parameter_circuit(chunks, network, loss, l2, registry, biases)
+
+
 def _check_batch(batch: Any, n: int) -> int | None:
     if batch is None or batch == n:
         return None
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or not 1 <= batch <= n:
         raise UsageError(f"batch must be a whole number from 1 to the {n} points of the data, got {batch!r}")
     return int(batch)
+
+
+#: How many numbers one pass of the accuracy's score circuit may hold per node (points x parameter sets).
+_ACCURACY_CHUNK = 4096
+
+
+def _accuracies(network: Network, score: Circuit, data: Dataset, points: list[dict[str, Any]]) -> list[float]:
+    """The training accuracy at each of ``points`` (parameter values), as len(points) forwards of ``score``.
+
+    On scalar gates every parameter is a number, so several parameter sets go through in
+    one vectorised pass: each parameter a column of k values against the n points, every
+    node then (k, n). What it buys: a pass over ~700 gates costs about a millisecond
+    whatever its arrays' size, and a run needs one per step. Layer gates take a
+    parameter set at a time (``linear`` multiplies one matrix), through the score
+    circuit's generated code when there are enough of them to pay for compiling it.
+    """
+    inputs = network.data(data.X)
+    accuracy: list[float] = []
+    per_pass = 1 if network.layers else max(1, _ACCURACY_CHUNK // len(data))
+    run: Any = score.compile() if per_pass == 1 and len(points) >= COMPILE_FROM_STEPS else score
+    for k in range(0, len(points), per_pass):
+        chunk = points[k : k + per_pass]
+        scores = None
+        if len(chunk) > 1:
+            columns = {name: np.array([p[name] for p in chunk])[:, None] for name in chunk[0]}
+            scores = np.asarray(run({**inputs, **columns}), dtype=np.float64)
+        if scores is None or scores.shape != (len(chunk), len(data)):
+            # One at a time: a reduction among the gates (not elementwise, as the protocol
+            # asks of the rest) gave another shape, having mixed the parameter sets.
+            scores = np.array([np.broadcast_to(np.asarray(run({**inputs, **p}), dtype=np.float64), (len(data),))
+                               for p in chunk])
+        accuracy += np.mean(np.where(scores > 0, 1.0, -1.0) == data.y, axis=1).tolist()
+    return accuracy
 
 
 def train(
@@ -149,7 +199,9 @@ def train(
     ``data``: a :class:`~gatekit.datasets.Dataset`, a name (``moons``, ``circles``,
     ``blobs``, ``six-points``; ``points`` of them, drawn with ``seed``), a CSV/.npy
     file, or ``(X, y)``. ``model``: a :class:`~gatekit.nn.Network` or ``linear`` /
-    ``mlp:16,16`` (``layers`` picks the layer-gate path; ``seed`` its start).
+    ``mlp:16,16`` (``layers`` picks the layer-gate path; ``seed`` its start). ``(X, y)`` with
+    ``X`` a dask array trains on chunks: each step's gradient is the full batch's, summed
+    over the chunks in dask (:mod:`gatekit.dask_train`; ``batch`` does not apply).
     ``batch``: points per step (default all): each epoch is a fresh permutation of the
     data from ``numpy.random.default_rng([seed, 1])``, cut into batches in order (the
     last ``n % batch`` points of a permutation wait for the next one). ``schedule(k)``: the strategy's ``step_size`` at step k (from 0).
@@ -157,11 +209,13 @@ def train(
     ``l2_biases=False`` regularises the weights only.
     ``options`` go to the strategy (``step_size=0.5``, ``candidates=50``, ...).
     """
-    seed = _check_seed(seed)
-    data = _as_dataset(data, points, seed)
-    network = model if isinstance(model, Network) else parse_model(model, data.X.shape[1], layers=layers, seed=seed)
-    if network.n_inputs != data.X.shape[1]:
-        raise UsageError(f"the model takes {network.n_inputs} feature(s); the data have {data.X.shape[1]}")
+    seed = check_seed(seed)
+    chunks = _chunked(data)  # (X, y) as dask arrays: a full-batch gradient reduced over chunks
+    data = chunks if chunks is not None else _as_dataset(data, points, seed)
+    features = chunks.features if chunks is not None else data.X.shape[1]
+    network = model if isinstance(model, Network) else parse_model(model, features, layers=layers, seed=seed)
+    if network.n_inputs != features:
+        raise UsageError(f"the model takes {network.n_inputs} feature(s); the data have {features}")
     if loss not in LOSSES:
         from .errors import UnknownNameError
 
@@ -169,7 +223,12 @@ def train(
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not np.isfinite(l2) or l2 < 0:
         raise UsageError(f"l2 must be a number of at least 0, got {l2!r}")
     batch = _check_batch(batch, len(data))
-    circuit = network.loss_circuit(loss, float(l2), registry, biases=l2_biases)
+    if chunks is not None:
+        if batch is not None:
+            raise UsageError("batch: data in dask chunks train on the full batch (every chunk, every step)")
+        circuit, full_batch = _chunked_loss(chunks, network, loss, float(l2), registry, l2_biases)
+    else:
+        circuit = network.loss_circuit(loss, float(l2), registry, biases=l2_biases)
     score = network.circuit(registry)
     rng = np.random.default_rng([seed, 1])  # the minibatches' own stream, apart from the strategy's
     n = len(data)
@@ -193,16 +252,14 @@ def train(
 
             raise UnknownNameError("parameter", name, params, "in start")
         params[name] = value
-    start = {**held(first), **params}
-    run = _prepare(circuit, start, strategy, steps, False, [*network.data_names(), "y"], seed, budget,
-                   registry, options)
+    data_names = [*network.data_names(), "y"] if chunks is None else []  # chunks: the data live in a gate
+    start = {**(held(first) if chunks is None else {}), **params}
+    run = prepare_run(circuit, start, strategy, steps, False, data_names, seed, budget, registry, options)
     if schedule is not None and "step_size" not in run.options:
         raise OptionError(f"strategy {run.strategy.name!r} has no step_size option, so a schedule does not apply")
     step_option = next((o for o in run.strategy.options if o.name == "step_size"), None)
-    visited: list[dict[str, Any]] = []
 
     def before_step(problem: Problem, step: int) -> None:
-        visited.append(problem.as_dict(problem.current))
         if schedule is not None:
             try:
                 rate = step_option.parse(float(schedule(step - 1)))  # type: ignore[union-attr]
@@ -213,21 +270,22 @@ def train(
             problem.hold(held(data.batch(rows(step))))
 
     began = time.perf_counter()
-    result = _execute(run, progress, before_step)
+    result = execute_run(run, progress, before_step)
     losses = [result.start_output] + [record.output for record in result.history]
-    points_seen = visited[: len(losses)]
-    if len(points_seen) < len(losses):
-        points_seen.append(result.final)
-    inputs = network.data(data.X)
-    accuracy = []
-    for point in points_seen:
-        values = {**inputs, **{name: point[name] for name in params}}
-        accuracy.append(float(np.mean(np.where(np.asarray(score(values)) > 0, 1.0, -1.0) == data.y)))
+    points_seen = [result.start] + [record.point for record in result.history]  # where each loss was measured
+    seen = [{name: point[name] for name in params} for point in points_seen]
+    accuracy_forwards = len(seen)
+    if chunks is not None:  # counted in the same passes over the chunks as the loss
+        before = full_batch.passes
+        accuracy = [full_batch.accuracy(point) for point in seen]
+        accuracy_forwards = full_batch.passes - before  # a point no step evaluated: one pass more
+    else:
+        accuracy = _accuracies(network, score, data, seen)
     trained = {name: result.final[name] for name in params}
     return Training(
         network=network, loss_name=loss, l2=float(l2), parameters=trained, l2_biases=l2_biases, feature_names=data.feature_names,
         loss=losses, accuracy=accuracy, strategy=result.strategy, options=dict(result.options), batch=batch,
         seed=seed, forward_evals=result.forward_evals, backward_evals=result.backward_evals,
-        accuracy_forwards=len(points_seen), seconds=time.perf_counter() - began,
+        accuracy_forwards=accuracy_forwards, seconds=time.perf_counter() - began,
         stop_reason=result.stop_reason, stop_detail=result.stop_detail,
     )
