@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Node", "Circuit", "INPUT", "CONST", "GATE"]
 
+_NONE: frozenset[str] = frozenset()
+
+
 def _BY_KEYWORD(missing: list[str]) -> str:
     return "; give " + ", ".join(f"{name}=..." for name in missing) + " (keywords or a mapping)"
 
@@ -102,7 +105,7 @@ class Circuit:
             else:
                 raise CircuitError(f"{self._where(i, labels)}: unknown node kind {node.kind!r} (input, const or gate)")
         self._store(nodes, gates)
-        self._finish(defaults, gates)
+        self._finish(defaults, list({id(g): g for g in gates if g is not None}.values()))
 
     @classmethod
     def _built(
@@ -121,13 +124,14 @@ class Circuit:
         self.registry, self.output = registry, output
         self.input_ids, self.gate_plugins = input_ids, gate_plugins
         self._store(nodes, gates)
-        self._finish(defaults, gates)
+        self._finish(defaults, list({id(g): g for g in gates if g is not None}.values()))
         return self
 
     @classmethod
     def _lean(
         cls,
-        steps: tuple[Step | None, ...],
+        node_args: tuple[tuple[int, ...], ...],
+        steps: tuple[Step, ...],
         gates: tuple[Any, ...],
         values: dict[int, float],
         labels: dict[int, str],
@@ -138,19 +142,18 @@ class Circuit:
         defaults: Mapping[str, float] | None,
         distinct_gates: Sequence[Any],
     ) -> Circuit:
-        """A circuit from the :class:`~gatekit.compose.Composer`'s columns, taken as they are:
-        ``steps`` holds each gate node's tape step (None for the other nodes)."""
+        """A circuit from the :class:`~gatekit.compose.Composer`'s columns and the tape it laid."""
         self = cls.__new__(cls)
         self.registry, self.output = registry, output
         self.input_ids, self.gate_plugins = input_ids, gate_plugins
-        self._node_steps, self.gates, self._values, self._labels = steps, gates, values, labels
+        self._args, self.steps, self.gates, self._values, self._labels = node_args, steps, gates, values, labels
         self._finish(defaults, distinct_gates)
         return self
 
     def _store(self, nodes: Sequence[Node], gates: Sequence[Any]) -> None:
-        """The columns of :mod:`gatekit.nodes` from Node tuples, each gate's methods bound once."""
+        """The columns of :mod:`gatekit.nodes` and the tape from Node tuples, each gate's methods bound once."""
         methods = {id(g): (g.forward, g.backward) for g in gates if g is not None}
-        steps: list[Step | None] = []
+        steps: list[Step] = []
         values: dict[int, float] = {}
         labels: dict[int, str] = {}
         for i, (node, gate) in enumerate(zip(nodes, gates)):
@@ -162,35 +165,45 @@ class Circuit:
                 a = args[0] if len(args) in (1, 2) else -1
                 b = args[1] if len(args) == 2 else -1
                 steps.append((i, forward, backward, a, b, args))
-            else:
-                steps.append(None)
-                if node.kind == CONST:
-                    values[i] = float(node.value)  # type: ignore[arg-type]
-        self._node_steps, self.gates, self._values, self._labels = tuple(steps), tuple(gates), values, labels
+            elif node.kind == CONST:
+                values[i] = float(node.value)  # type: ignore[arg-type]
+        self._args = tuple([node.args for node in nodes])
+        self.steps, self.gates, self._values, self._labels = tuple(steps), tuple(gates), values, labels
+
+    #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
+    steps: tuple[Step, ...]
 
     def _finish(self, defaults: Mapping[str, float] | None, distinct_gates: Sequence[Any]) -> None:
-        """What the passes need to know about the tape, once the columns are in place."""
-        unknown = set(defaults or ()) - set(self.input_ids)
-        if unknown:
-            raise UnknownNameError("input", sorted(unknown)[0], self.input_ids, "in the defaults")
-        self.defaults: dict[str, Any] = {name: as_input(name, v) for name, v in (defaults or {}).items()}
-        self.nodes = NodeView(self._node_steps, self.gates, {i: name for name, i in self.input_ids.items()},
-                              self._values, self._labels)
-        #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
-        self.steps: tuple[Step, ...] = tuple(filter(None, self._node_steps))
+        """What the passes need to know about the tape, once the columns are in place.
+
+        Kept to the least: a circuit built to be run once (the lesson's neuron, composed,
+        built and run) pays for this on every build.
+        """
+        if defaults:
+            unknown = set(defaults) - set(self.input_ids)
+            if unknown:
+                raise UnknownNameError("input", sorted(unknown)[0], self.input_ids, "in the defaults")
+            self.defaults: dict[str, Any] = {name: as_input(name, v) for name, v in defaults.items()}
+        else:
+            self.defaults = {}
         self.constants: tuple[tuple[int, float], ...] = tuple(self._values.items())
         #: Inputs declared to the builder that the output never reads (see ``Composer.build``):
         #: left out of the circuit, and a value given for one is accepted and ignored.
-        self.unread_inputs: frozenset[str] = frozenset()
+        self.unread_inputs: frozenset[str] = _NONE
         self._compiled: CompiledCircuit | None = None
         #: Kinds of input (scalar: True, arrays: False) whose gate outputs are still to be checked once.
         self._unchecked_kinds = {True, False}
         #: Every gate keeps Python floats floats (see ``Gate.keeps_floats``): the scalar fast path.
-        unique = {id(g): g for g in distinct_gates if g is not None}.values()
-        self.keeps_floats: bool = all(getattr(g, "keeps_floats", False) is True for g in unique)
+        self.keeps_floats: bool = all([getattr(g, "keeps_floats", False) is True for g in distinct_gates if g is not None])
 
     # What a pass may need, made on first use: a circuit that is built and never run
     # backwards (a million-term expression parsed and saved) never pays for them.
+    @cached_property
+    def nodes(self) -> NodeView:
+        """Every node as a :class:`Node`, in topological order (made when read)."""
+        return NodeView(self._args, self.gates, {i: name for name, i in self.input_ids.items()},
+                        self._values, self._labels)
+
     @cached_property
     def reversed_steps(self) -> tuple[Step, ...]:
         return self.steps[::-1]

@@ -15,10 +15,11 @@ that overrides ``mul`` changes what ``*`` does. Any gate is reachable by name:
 from __future__ import annotations
 
 import gc
+import keyword
 import math
 import weakref
-from collections.abc import Callable
-from itertools import chain
+from collections.abc import Callable, Sequence
+from itertools import chain, count, repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -38,9 +39,35 @@ __all__ = ["Composer", "Wire"]
 
 _NUMBER = (int, float, np.integer, np.floating)
 #: What the builder keeps of a gate, resolved once per name: (gate, its forward, its
-#: backward, its plugin's name). Every step of the gate shares the two bound methods.
-Spec = tuple[Any, Any, Any, str]
-_args_of = itemgetter(5)
+#: backward, its plugin's name, its registry entry). Every step of the gate shares the
+#: two bound methods.
+Spec = tuple[Any, Any, Any, str, Any]
+_gate_of = itemgetter(0)
+#: The spec column's entry for an input or a constant (so the gate column is one C-level map).
+_NO_GATE: Spec = (None, None, None, "", None)
+
+#: Specs by gate name, per registry, shared by all its Composers: a small circuit
+#: built many times (the lesson's neuron, composed and run once) would otherwise
+#: resolve every name anew each time, most of its build. Keyed by id() (a Registry
+#: is not hashable) beside a weak reference, dropped with the registry. A shared spec
+#: is used only while the registry still holds its entry, so a gate registered later
+#: (an override) is seen at once.
+_SHARED_SPECS: dict[int, tuple[weakref.ref[Any], dict[str, Spec]]] = {}
+
+
+def _shared_specs(registry: Registry) -> dict[str, Spec]:
+    key = id(registry)
+    held = _SHARED_SPECS.get(key)
+    if held is not None and held[0]() is registry:
+        return held[1]
+    specs: dict[str, Spec] = {}
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        if _SHARED_SPECS.get(key, (None,))[0] is ref:
+            del _SHARED_SPECS[key]
+
+    _SHARED_SPECS[key] = (weakref.ref(registry, forget), specs)
+    return specs
 
 
 def _is_number(x: Any) -> bool:
@@ -48,10 +75,11 @@ def _is_number(x: Any) -> bool:
 
 
 def _binary_operator(symbol: str) -> Callable[[Wire, Any], Wire]:
-    """``wire (op) other``: wire (op) wire, the commonest call, lays its tape step right here.
+    """``wire (op) other``: wire (op) wire, the commonest call, adds its node right here.
 
-    Building is paid per node, so this is the whole of it: one step tuple (the node
-    *is* its step, see :mod:`gatekit.nodes`), its gate, and the Wire handed back.
+    Building is paid per node, so this is the whole of it: the node's arguments (a
+    tuple of ints, which the collector soon stops tracking), its gate's spec, and the
+    Wire handed back.
     Anything else (a number, a wire of another Composer, the first use of the
     operator) goes through :meth:`Composer.operator`, which checks and explains.
     """
@@ -61,11 +89,10 @@ def _binary_operator(symbol: str) -> Callable[[Wire, Any], Wire]:
         spec = composer._binary.get(symbol)
         if spec is None or other.__class__ is not Wire or other.composer is not composer:
             return composer.operator(symbol, self, other)
-        steps = composer._steps
-        n = len(steps)
-        a, b = self.id, other.id
-        steps.append((n, spec[1], spec[2], a, b, (a, b)))
-        composer._gates.append(spec[0])
+        args = composer._args
+        n = len(args)
+        args.append((self.id, other.id))
+        composer._node_specs.append(spec)
         return Wire(composer, n)
 
     method.__name__ = f"wire {symbol} other"
@@ -137,10 +164,11 @@ class Composer:
         if registry is None:
             registry = default_registry()
         self.registry = registry
-        # The nodes, in columns (see gatekit.nodes): per node its tape step (None for
-        # inputs and constants) and its gate; the few that have them, names, values, labels.
-        self._steps: list[Step | None] = []
-        self._gates: list[Any] = []
+        # The nodes, in columns (see gatekit.nodes): per node its arguments (() for
+        # inputs and constants) and its gate's spec (_NO_GATE for them); the few that
+        # have them, names, values, labels. build() lays the tape from these in one pass.
+        self._args: list[tuple[int, ...]] = []
+        self._node_specs: list[Spec] = []
         self._values: dict[int, float] = {}
         self._labels: dict[int, str] = {}
         self._input_ids: dict[str, int] = {}  # so a duplicate is found without a scan
@@ -151,11 +179,14 @@ class Composer:
         #: Binary operator symbol -> its gate's spec, for Wire's fast path; set once the
         #: operator has made one node the careful way.
         self._binary: dict[str, Spec] = {}
+        #: The specs some node uses, by id (a spec resolved for a call that then failed is not).
+        self._used: dict[int, Spec] = {}
 
     @property
     def nodes(self) -> NodeView:
-        """The nodes so far, as :class:`~gatekit.Node` tuples (made when read)."""
-        return NodeView(self._steps, self._gates, self._input_names, self._values, self._labels)
+        """A snapshot of the nodes so far, as :class:`~gatekit.Node` tuples (made when read)."""
+        return NodeView(tuple(self._args), tuple(map(_gate_of, self._node_specs)), dict(self._input_names),
+                        dict(self._values), dict(self._labels))
 
     # -- nodes -------------------------------------------------------------------------
     def input(self, name: str) -> Wire:
@@ -163,18 +194,31 @@ class Composer:
             raise CircuitError(f"input name {name!r} must be {INPUT_NAME_RULE}")
         if name in self._input_ids:
             raise CircuitError(f"duplicate input name {name!r}")
-        n = len(self._steps)
+        n = len(self._args)
         self._input_ids[name] = n
         self._input_names[n] = name
-        self._steps.append(None)
-        self._gates.append(None)
+        self._args.append(())
+        self._node_specs.append(_NO_GATE)
         return Wire(self, n)
 
     def inputs(self, *names: str) -> tuple[Wire, ...]:
         """One input wire per name; a single string may hold several: ``inputs("x y z")``."""
         if len(names) == 1 and isinstance(names[0], str) and (" " in names[0] or "," in names[0]):
             names = tuple(names[0].replace(",", " ").split())
-        return tuple(self.input(n) for n in names)
+        k = len(names)
+        taken = self._input_ids
+        # Many names at once (W2 declares 20,001) checked and added in C; any problem
+        # and the names go one at a time, so the error names the first bad one.
+        ids = list(range(len(self._args), len(self._args) + k))
+        new = dict(zip(names, ids)) if k >= 8 and set(map(type, names)) == {str} else {}
+        if len(new) < k or not (all(map(str.isidentifier, names)) and not any(map(keyword.iskeyword, names))
+                                and taken.keys().isdisjoint(new)):
+            return tuple([self.input(n) for n in names])
+        taken.update(new)
+        self._input_names.update(zip(ids, names))
+        self._args.extend(repeat((), k))
+        self._node_specs.extend(repeat(_NO_GATE, k))
+        return tuple(map(Wire, repeat(self, k), ids))
 
     def const(self, value: float) -> Wire:
         """A constant node (shared between uses of the same value)."""
@@ -189,10 +233,10 @@ class Composer:
         key = value.hex()  # tells 0.0 from -0.0 (1 / x differs) and gives nan one key
         n = self._consts.get(key)
         if n is None:
-            n = self._consts[key] = len(self._steps)
+            n = self._consts[key] = len(self._args)
             self._values[n] = value
-            self._steps.append(None)
-            self._gates.append(None)
+            self._args.append(())
+            self._node_specs.append(_NO_GATE)
         return Wire(self, n)
 
     def _wire(self, x: Any, where: str) -> Wire:
@@ -207,9 +251,13 @@ class Composer:
     def _spec(self, name: str) -> Spec:
         spec = self._specs.get(name)
         if spec is None:
-            entry = self.registry.entry("gate", name)  # the one lookup: unknown names get "did you mean"
-            gate = entry.obj
-            spec = self._specs[name] = (gate, gate.forward, gate.backward, entry.plugin.name)
+            shared = _shared_specs(self.registry)
+            spec = shared.get(name)
+            if spec is None or self.registry.entries["gate"].get(name) is not spec[4]:
+                entry = self.registry.entry("gate", name)  # the one lookup: unknown names get "did you mean"
+                gate = entry.obj
+                spec = shared[name] = (gate, gate.forward, gate.backward, entry.plugin.name, entry)
+            self._specs[name] = spec
         return spec
 
     def gate(self, name: str, *args: Any, label: str | None = None) -> Wire:
@@ -227,13 +275,10 @@ class Composer:
             a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {gate.name!r}").id
             for k, a in enumerate(args)
         ])
-        steps = self._steps
-        n = len(steps)
-        # The tape step of gatekit.tape: -1 for an absent first or second argument.
-        a = ids[0] if len(ids) in (1, 2) else -1
-        b = ids[1] if len(ids) == 2 else -1
-        steps.append((n, spec[1], spec[2], a, b, ids))
-        self._gates.append(gate)
+        n = len(self._args)
+        self._args.append(ids)
+        self._node_specs.append(spec)
+        self._used[id(spec)] = spec  # the careful way only: the fast paths follow a node made here
         return Wire(self, n)
 
     def operator(self, symbol: str, *args: Any) -> Wire:
@@ -259,8 +304,7 @@ class Composer:
             hint = "; " + close if close else ""
             raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
         spec = self._spec(name)
-        gate_obj, forward, backward = spec[0], spec[1], spec[2]
-        arity, steps, gates = gate_obj.arity, self._steps, self._gates
+        arity, node_args, node_specs, spec_id = spec[0].arity, self._args, self._node_specs, id(spec)
         # Through a weak reference: a Composer holding a function that holds it would be
         # a reference cycle, kept (with its whole graph) until the collector's next pass.
         composer_ref = weakref.ref(self)
@@ -270,13 +314,12 @@ class Composer:
             assert composer is not None  # this function is reached through it
             # Resolved once, above; one wire of this Composer into a one-input gate
             # (tanh, exp, relu: the commonest call) lays its step right here.
-            if arity == 1 and len(args) == 1 and label is None:
+            if arity == 1 and len(args) == 1 and label is None and spec_id in composer._used:
                 x = args[0]
                 if x.__class__ is Wire and x.composer is composer:
-                    n = len(steps)
-                    a = x.id
-                    steps.append((n, forward, backward, a, -1, (a,)))
-                    gates.append(gate_obj)
+                    n = len(node_args)
+                    node_args.append((x.id,))
+                    node_specs.append(spec)
                     return Wire(composer, n)
             wire = composer._gate_node(spec, args)
             if label is not None:
@@ -291,12 +334,17 @@ class Composer:
         problem = label_problem(label)
         if problem is not None:
             raise CircuitError(problem)
-        if self._gates[wire.id] is None:
+        if self._node_specs[wire.id] is _NO_GATE:
             raise CircuitError(f"only gate nodes take stage labels, not {self.describe(wire.id)}")
         self._labels[wire.id] = label
 
+    def name_stage(self, wire: Wire, label: str) -> None:
+        """Label ``wire`` if it is a gate node without a label (what an expression's stage does)."""
+        if self._node_specs[wire.id] is not _NO_GATE and wire.id not in self._labels:
+            self.label(wire, label)
+
     def describe(self, i: int) -> str:
-        gate = self._gates[i]
+        gate = self._node_specs[i][0]
         if gate is None:
             name = self._input_names.get(i)
             return f"input {name}" if name is not None else f"constant {self._values[i]:g}"
@@ -325,31 +373,38 @@ class Composer:
                     f"got {output!r}; to build a constant output write it from an input, e.g. x * 0 + {output!r}"
                 )
             output = self._wire(output, "output")
-        if not self._steps:
+        if not self._args:
             raise CircuitError("the circuit is empty: declare inputs and combine them first")
         # The collector's full passes over a tape being copied would cost more than the
         # copying; nothing here makes a reference cycle.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._build(len(self._steps) - 1 if output is None else output.id, defaults, keep_inputs)
+            return self._build(len(self._args) - 1 if output is None else output.id, defaults, keep_inputs)
         finally:
             if collecting:
                 gc.enable()
 
     def _build(self, out: int, defaults: dict[str, float] | None, keep_inputs: bool) -> Circuit:
-        steps, n = self._steps, len(self._steps)
-        kept = {i for name, i in self._input_ids.items() if keep_inputs or (defaults is not None and name in defaults)}
-        if out == n - 1 and self._all_reach_last(kept):
-            circuit_steps, gates = tuple(steps), tuple(self._gates)
-            values, labels, input_ids = dict(self._values), dict(self._labels), dict(self._input_ids)
+        n = len(self._args)
+        if keep_inputs:
+            kept = set(self._input_ids.values())
         else:
-            circuit_steps, gates, values, labels, input_ids, out = self._kept(out, kept)
-        used = set(map(id, gates))  # the gates some node uses (for their plugins' names)
-        specs = {name: spec for name, spec in self._specs.items() if isinstance(name, str) and id(spec[0]) in used}
-        circuit = Circuit._lean(circuit_steps, gates, values, labels, out, self.registry, input_ids,
-                                {name: spec[3] for name, spec in specs.items()}, defaults,
-                                [spec[0] for spec in specs.values()])
+            kept = {i for name, i in self._input_ids.items() if name in defaults} if defaults else set()
+        if out == n - 1 and self._all_reach_last(kept):
+            node_args, values, labels = tuple(self._args), dict(self._values), dict(self._labels)
+            node_specs, input_ids = self._node_specs, dict(self._input_ids)
+        else:
+            node_args, node_specs, values, labels, input_ids, out = self._kept(out, kept)
+        steps = _lay_tape(node_args, node_specs)
+        gates = tuple(map(_gate_of, node_specs))
+        if len(node_specs) == n:
+            used = list(self._used.values())
+        else:  # nodes were dropped: which gates are left
+            present = set(map(id, node_specs))
+            used = [spec for spec in self._used.values() if id(spec) in present]
+        circuit = Circuit._lean(node_args, steps, gates, values, labels, out, self.registry, input_ids,
+                                {spec[0].name: spec[3] for spec in used}, defaults, [spec[0] for spec in used])
         if len(input_ids) < len(self._input_ids):
             circuit.unread_inputs = frozenset(self._input_ids) - set(input_ids)
         return circuit
@@ -363,8 +418,8 @@ class Composer:
         circuits (numpy's fixed cost would be most of their build), a mark per argument
         in an array for large ones (a set of a million ids would be ~30 MB).
         """
-        n = len(self._steps)
-        args = chain.from_iterable(map(_args_of, filter(None, self._steps)))
+        n = len(self._args)
+        args = chain.from_iterable(self._args)
         if n < 4096:
             consumed = set(args)
             consumed.update(kept)
@@ -378,34 +433,40 @@ class Composer:
 
     def _kept(self, out: int, kept: set[int]) -> tuple[Any, ...]:
         """The columns of the nodes that reach ``out`` (and the kept inputs), renumbered."""
-        steps = self._steps
-        keep = [False] * len(steps)
+        all_args = self._args
+        keep = [False] * len(all_args)
         for i in kept:
             keep[i] = True
         keep[out] = True
         for i in range(out, -1, -1):  # reverse topological order: a loop, not recursion
-            step = steps[i]
-            if keep[i] and step is not None:
-                for a in step[5]:
+            if keep[i]:
+                for a in all_args[i]:
                     keep[a] = True
-        new_id = [-1] * len(steps)
-        new_steps: list[Step | None] = []
-        gates: list[Any] = []
+        new_id = [-1] * len(all_args)
+        node_args: list[tuple[int, ...]] = []
+        node_specs: list[Spec] = []
         values: dict[int, float] = {}
         labels: dict[int, str] = {}
-        for i, step in enumerate(steps):
+        for i, args in enumerate(all_args):
             if not keep[i]:
                 continue
-            k = new_id[i] = len(new_steps)
-            if step is not None:
-                args = tuple([new_id[a] for a in step[5]])
-                step = (k, step[1], step[2], new_id[step[3]] if step[3] >= 0 else -1,
-                        new_id[step[4]] if step[4] >= 0 else -1, args)
-            elif i in self._values:
+            k = new_id[i] = len(node_args)
+            node_args.append(tuple([new_id[a] for a in args]) if args else args)
+            node_specs.append(self._node_specs[i])
+            if i in self._values:
                 values[k] = self._values[i]
             if i in self._labels:
                 labels[k] = self._labels[i]
-            new_steps.append(step)
-            gates.append(self._gates[i])
         input_ids = {name: new_id[i] for name, i in self._input_ids.items() if keep[i]}
-        return tuple(new_steps), tuple(gates), values, labels, input_ids, new_id[out]
+        return tuple(node_args), node_specs, values, labels, input_ids, new_id[out]
+
+
+def _lay_tape(node_args: Sequence[tuple[int, ...]], node_specs: Sequence[Spec]) -> tuple[Step, ...]:
+    """The tape (see :mod:`gatekit.tape`): a step per gate node, its gate's two bound methods
+    shared, -1 for an absent first or second argument. The one pass over the nodes in build()
+    (a comprehension: ~20% faster than a loop of appends)."""
+    return tuple([
+        (i, s[1], s[2], a[0], a[1], a) if len(a) == 2 else (i, s[1], s[2], a[0], -1, a) if len(a) == 1
+        else (i, s[1], s[2], -1, -1, a)
+        for i, s, a in zip(count(), node_specs, node_args) if s is not _NO_GATE
+    ])

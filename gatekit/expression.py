@@ -241,9 +241,7 @@ class _Builder:
 
     def bind(self, name: str, value: Value) -> Value:
         if isinstance(value, Wire):
-            node = self.composer.nodes[value.id]
-            if node.kind == GATE and node.label is None:  # a new node: the stage names it
-                self.composer.label(value, name)
+            self.composer.name_stage(value, name)  # a new gate node: the stage names it
         self.values[name] = value
         return value
 

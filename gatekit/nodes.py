@@ -1,11 +1,12 @@
 """How a circuit holds its nodes: lean columns, one tape step per gate, shown as :class:`Node`.
 
 A circuit of a million gates must not cost a million objects per column, so nothing
-here keeps a :class:`Node` per node. A gate node *is* its tape step
-``(id, forward, backward, first arg, second arg, args)`` (see :mod:`gatekit.tape`):
-the Composer lays it when the node is made, and the circuit keeps it as it is. Beside
-the steps: the gate of every node (None for inputs and constants), and three small
-dicts for what only some nodes have (input names, constant values, stage labels).
+here keeps a :class:`Node` per node. A circuit keeps two columns, each node's
+arguments (a tuple of ints, the very tuple its tape step holds) and its gate (None
+for inputs and constants), three small dicts for what only some nodes have (input
+names, constant values, stage labels), and the tape: a step
+``(id, forward, backward, first arg, second arg, args)`` per gate node (see
+:mod:`gatekit.tape`), laid by the Composer in one pass when it builds.
 :class:`NodeView` shows those columns as the sequence of :class:`Node` tuples that
 ``circuit.nodes`` always was, each made when it is read.
 """
@@ -41,12 +42,12 @@ class Node(NamedTuple):
 class NodeView(Sequence[Node]):
     """A circuit's (or a Composer's) nodes as :class:`Node` tuples, made on demand."""
 
-    __slots__ = ("_steps", "_gates", "_names", "_values", "_labels")
+    __slots__ = ("_args", "_gates", "_names", "_values", "_labels")
 
-    def __init__(self, steps: Sequence[Any], gates: Sequence[Any], names: Mapping[int, str],
+    def __init__(self, args: Sequence[tuple[int, ...]], gates: Sequence[Any], names: Mapping[int, str],
                  values: Mapping[int, float], labels: Mapping[int, str]):
-        #: Per node: its tape step (gate nodes) or None (inputs and constants).
-        self._steps, self._gates = steps, gates
+        #: Per node: its arguments (() for inputs and constants) and its gate (None for them).
+        self._args, self._gates = args, gates
         self._names, self._values, self._labels = names, values, labels
 
     def __len__(self) -> int:
@@ -65,7 +66,7 @@ class NodeView(Sequence[Node]):
             i += len(self._gates)
         label = self._labels.get(i)
         if gate is not None:
-            return Node(GATE, gate.name, self._steps[i][5], None, label)
+            return Node(GATE, gate.name, self._args[i], None, label)
         name = self._names.get(i)
         if name is not None:
             return Node(INPUT, name, (), None, label)
