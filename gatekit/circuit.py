@@ -130,7 +130,7 @@ class Circuit:
     @classmethod
     def _lean(
         cls,
-        node_args: tuple[tuple[int, ...], ...],
+        node_args: Sequence[tuple[int, ...]],
         steps: tuple[Step, ...],
         gates: tuple[Any, ...],
         values: dict[int, float],
@@ -172,6 +172,9 @@ class Circuit:
 
     #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
     steps: tuple[Step, ...]
+    #: Each node's arguments (() for inputs and constants); only the first len(gates) are
+    #: this circuit's (the Composer's column is shared, and only ever appended to).
+    _args: Sequence[tuple[int, ...]]
 
     def _finish(self, defaults: Mapping[str, float] | None, distinct_gates: Sequence[Any]) -> None:
         """What the passes need to know about the tape, once the columns are in place.

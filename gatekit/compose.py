@@ -19,7 +19,7 @@ import keyword
 import math
 import weakref
 from collections.abc import Callable, Sequence
-from itertools import chain, count, repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +93,7 @@ def _binary_operator(symbol: str) -> Callable[[Wire, Any], Wire]:
         n = len(args)
         args.append((self.id, other.id))
         composer._node_specs.append(spec)
+        composer._ids.append(n)
         return Wire(composer, n)
 
     method.__name__ = f"wire {symbol} other"
@@ -169,6 +170,9 @@ class Composer:
         # have them, names, values, labels. build() lays the tape from these in one pass.
         self._args: list[tuple[int, ...]] = []
         self._node_specs: list[Spec] = []
+        #: Each node's id, the very int its Wire and its consumers' arguments hold: the tape
+        #: step takes it too, rather than a new int per step (28 bytes each, 28 MB a million).
+        self._ids: list[int] = []
         self._values: dict[int, float] = {}
         self._labels: dict[int, str] = {}
         self._input_ids: dict[str, int] = {}  # so a duplicate is found without a scan
@@ -199,6 +203,7 @@ class Composer:
         self._input_names[n] = name
         self._args.append(())
         self._node_specs.append(_NO_GATE)
+        self._ids.append(n)
         return Wire(self, n)
 
     def inputs(self, *names: str) -> tuple[Wire, ...]:
@@ -217,6 +222,7 @@ class Composer:
         taken.update(new)
         self._input_names.update(zip(ids, names))
         self._args.extend(repeat((), k))
+        self._ids.extend(ids)
         self._node_specs.extend(repeat(_NO_GATE, k))
         return tuple(map(Wire, repeat(self, k), ids))
 
@@ -237,6 +243,7 @@ class Composer:
             self._values[n] = value
             self._args.append(())
             self._node_specs.append(_NO_GATE)
+            self._ids.append(n)
         return Wire(self, n)
 
     def _wire(self, x: Any, where: str) -> Wire:
@@ -278,6 +285,7 @@ class Composer:
         n = len(self._args)
         self._args.append(ids)
         self._node_specs.append(spec)
+        self._ids.append(n)
         self._used[id(spec)] = spec  # the careful way only: the fast paths follow a node made here
         return Wire(self, n)
 
@@ -304,7 +312,7 @@ class Composer:
             hint = "; " + close if close else ""
             raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
         spec = self._spec(name)
-        arity, node_args, node_specs, spec_id = spec[0].arity, self._args, self._node_specs, id(spec)
+        arity, node_args, node_specs, node_ids, spec_id = spec[0].arity, self._args, self._node_specs, self._ids, id(spec)
         # Through a weak reference: a Composer holding a function that holds it would be
         # a reference cycle, kept (with its whole graph) until the collector's next pass.
         composer_ref = weakref.ref(self)
@@ -320,6 +328,7 @@ class Composer:
                     n = len(node_args)
                     node_args.append((x.id,))
                     node_specs.append(spec)
+                    node_ids.append(n)
                     return Wire(composer, n)
             wire = composer._gate_node(spec, args)
             if label is not None:
@@ -392,11 +401,13 @@ class Composer:
         else:
             kept = {i for name, i in self._input_ids.items() if name in defaults} if defaults else set()
         if out == n - 1 and self._all_reach_last(kept):
-            node_args, values, labels = tuple(self._args), dict(self._values), dict(self._labels)
-            node_specs, input_ids = self._node_specs, dict(self._input_ids)
+            # The arguments column is shared, not copied (8 MB a million nodes): it is only
+            # ever appended to, and the circuit reads only its own first n entries.
+            node_args, values, labels = self._args, dict(self._values), dict(self._labels)
+            node_specs, node_ids, input_ids = self._node_specs, self._ids, dict(self._input_ids)
         else:
-            node_args, node_specs, values, labels, input_ids, out = self._kept(out, kept)
-        steps = _lay_tape(node_args, node_specs)
+            node_args, node_specs, node_ids, values, labels, input_ids, out = self._kept(out, kept)
+        steps = _lay_tape(node_ids, node_args, node_specs)
         gates = tuple(map(_gate_of, node_specs))
         if len(node_specs) == n:
             used = list(self._used.values())
@@ -445,6 +456,7 @@ class Composer:
         new_id = [-1] * len(all_args)
         node_args: list[tuple[int, ...]] = []
         node_specs: list[Spec] = []
+        node_ids: list[int] = []
         values: dict[int, float] = {}
         labels: dict[int, str] = {}
         for i, args in enumerate(all_args):
@@ -453,20 +465,21 @@ class Composer:
             k = new_id[i] = len(node_args)
             node_args.append(tuple([new_id[a] for a in args]) if args else args)
             node_specs.append(self._node_specs[i])
+            node_ids.append(k)
             if i in self._values:
                 values[k] = self._values[i]
             if i in self._labels:
                 labels[k] = self._labels[i]
         input_ids = {name: new_id[i] for name, i in self._input_ids.items() if keep[i]}
-        return tuple(node_args), node_specs, values, labels, input_ids, new_id[out]
+        return tuple(node_args), node_specs, node_ids, values, labels, input_ids, new_id[out]
 
 
-def _lay_tape(node_args: Sequence[tuple[int, ...]], node_specs: Sequence[Spec]) -> tuple[Step, ...]:
+def _lay_tape(node_ids: Sequence[int], node_args: Sequence[tuple[int, ...]], node_specs: Sequence[Spec]) -> tuple[Step, ...]:
     """The tape (see :mod:`gatekit.tape`): a step per gate node, its gate's two bound methods
-    shared, -1 for an absent first or second argument. The one pass over the nodes in build()
-    (a comprehension: ~20% faster than a loop of appends)."""
-    return tuple([
+    shared, -1 for an absent first or second argument. The one pass over the nodes in build(),
+    straight into a tuple (a list first would be one more pointer per node at the peak)."""
+    return tuple(
         (i, s[1], s[2], a[0], a[1], a) if len(a) == 2 else (i, s[1], s[2], a[0], -1, a) if len(a) == 1
         else (i, s[1], s[2], -1, -1, a)
-        for i, s, a in zip(count(), node_specs, node_args) if s is not _NO_GATE
-    ])
+        for i, s, a in zip(node_ids, node_specs, node_args) if s is not _NO_GATE
+    )

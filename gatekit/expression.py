@@ -377,29 +377,31 @@ def _canonical(circuit: Circuit) -> Circuit:
 
     Inputs and constants take no arguments, so moving them earlier keeps the order
     topological. This is the order :func:`gatekit.load` builds, which is what makes
-    expression -> file -> circuit identical.
+    expression -> file -> circuit identical. Read from the circuit's columns: a Node
+    per node would cost more than the whole parse of a long sum.
     """
-    nodes = circuit.nodes
     inputs = len(circuit.input_ids)
-    if all(n.kind == INPUT for n in nodes[:inputs]) and not any(n.kind != GATE for n in nodes[inputs:]):
-        return circuit  # inputs first and no constants: already in order (a long sum), checked in one pass
-    order = [i for i, n in enumerate(nodes) if n.kind == INPUT]
+    if not circuit.constants and all(i < inputs for i in circuit.input_ids.values()):
+        return circuit  # inputs first and no constants: already in order (a long sum)
+    gates, node_args = circuit.gates, circuit._args
+    order = list(circuit.input_ids.values())
     placed = set(order)
-    for i, node in enumerate(nodes):
-        if node.kind == GATE:
-            for a in node.args:
-                if a not in placed and nodes[a].kind == CONST:
+    constants = {i for i, _ in circuit.constants}
+    for i, gate in enumerate(gates):
+        if gate is not None:
+            for a in node_args[i]:
+                if a in constants and a not in placed:
                     order.append(a)
                     placed.add(a)
             order.append(i)
             placed.add(i)
-    order += [i for i in range(len(nodes)) if i not in placed]  # an output constant
-    if order == list(range(len(nodes))):
+    order += [i for i in range(len(gates)) if i not in placed]  # an output constant
+    if order == list(range(len(gates))):
         return circuit
     new_id = {old: new for new, old in enumerate(order)}
-    moved = [nodes[i] for i in order]
+    moved = [circuit.nodes[i] for i in order]
     moved = [Node(n.kind, n.name, tuple(new_id[a] for a in n.args), n.value, n.label) if n.args else n for n in moved]
     # Only the order changes: the nodes were checked and their gates resolved once, by the Composer.
     input_ids = {str(n.name): k for k, n in enumerate(moved) if n.kind == INPUT}
-    return Circuit._built(moved, [circuit.gates[i] for i in order], new_id[circuit.output], circuit.registry,
+    return Circuit._built(moved, [gates[i] for i in order], new_id[circuit.output], circuit.registry,
                           input_ids, dict(circuit.gate_plugins), circuit.defaults)
