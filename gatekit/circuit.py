@@ -9,10 +9,9 @@ recurses: a chain of 100,000 gates runs like any other circuit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from functools import cached_property
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import numpy as np
 
@@ -32,6 +31,28 @@ if TYPE_CHECKING:
 __all__ = ["Node", "Circuit", "INPUT", "CONST", "GATE"]
 
 _NONE: frozenset[str] = frozenset()
+T = TypeVar("T")
+
+
+class _lazy(Generic[T]):
+    """An attribute computed on first read and then stored on the instance (a plain
+    attribute from then on). functools.cached_property takes a lock on every first
+    read on Python 3.11, which a circuit built and run once pays for each time."""
+
+    def __init__(self, function: Callable[[Any], T]):
+        self.function, self.name = function, function.__name__
+        self.__doc__ = function.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: Any = None) -> _lazy[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: Any = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: Any = None) -> T | _lazy[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.function(instance)
+        return value
 
 
 def _BY_KEYWORD(missing: list[str]) -> str:
@@ -201,21 +222,21 @@ class Circuit:
 
     # What a pass may need, made on first use: a circuit that is built and never run
     # backwards (a million-term expression parsed and saved) never pays for them.
-    @cached_property
+    @_lazy
     def nodes(self) -> NodeView:
         """Every node as a :class:`Node`, in topological order (made when read)."""
         return NodeView(self._args, self.gates, {i: name for name, i in self.input_ids.items()},
                         self._values, self._labels)
 
-    @cached_property
+    @_lazy
     def reversed_steps(self) -> tuple[Step, ...]:
         return self.steps[::-1]
 
-    @cached_property
+    @_lazy
     def _gate_ids(self) -> tuple[int, ...]:
         return tuple(map(itemgetter(0), self.steps))
 
-    @cached_property
+    @_lazy
     def constant_nodes(self) -> frozenset[int]:
         """Nodes no input reaches (constants and gates of constants): no gradient is needed there."""
         reached = [False] * len(self.gates)

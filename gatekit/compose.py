@@ -38,36 +38,72 @@ if TYPE_CHECKING:
 __all__ = ["Composer", "Wire"]
 
 _NUMBER = (int, float, np.integer, np.floating)
-#: What the builder keeps of a gate, resolved once per name: (gate, its forward, its
-#: backward, its plugin's name, its registry entry). Every step of the gate shares the
-#: two bound methods.
-Spec = tuple[Any, Any, Any, str, Any]
+class Spec(tuple):  # type: ignore[type-arg]
+    """What the builder keeps of a gate, resolved once: (gate, its forward, its backward,
+    its plugin's name, its registry entry). Every step of the gate shares the two bound
+    methods. Hashed by identity, so the specs a circuit uses are one C-level ``set()``
+    of its spec column."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__  # type: ignore[assignment]
+
+
 _gate_of = itemgetter(0)
 #: The spec column's entry for an input or a constant (so the gate column is one C-level map).
-_NO_GATE: Spec = (None, None, None, "", None)
-
-#: Specs by gate name, per registry, shared by all its Composers: a small circuit
-#: built many times (the lesson's neuron, composed and run once) would otherwise
-#: resolve every name anew each time, most of its build. Keyed by id() (a Registry
-#: is not hashable) beside a weak reference, dropped with the registry. A shared spec
-#: is used only while the registry still holds its entry, so a gate registered later
-#: (an override) is seen at once.
-_SHARED_SPECS: dict[int, tuple[weakref.ref[Any], dict[str, Spec]]] = {}
+_NO_GATE = Spec((None, None, None, "", None))
 
 
-def _shared_specs(registry: Registry) -> dict[str, Spec]:
+class _Shared:
+    """What the Composers of one registry have resolved, for the next Composer to start from.
+
+    A small circuit built many times (the lesson's neuron, composed, built and run
+    once) would otherwise resolve every name anew each time, most of its build. The
+    next Composer takes it all only while the registry still resolves every key to the
+    same entry (checked in C, two list comparisons), so a gate registered later (an
+    override) is seen at once.
+    """
+
+    __slots__ = ("specs", "binary", "keys", "names", "entries")
+
+    def __init__(self) -> None:
+        self.specs: dict[Any, Spec] = {}  # gate name or (symbol, arity) -> spec
+        self.binary: dict[str, Spec] = {}  # binary operator symbol -> spec (Wire's fast path)
+        self.keys: list[Any] = []  # what the registry maps each key through: names, or symbols to names
+        self.names: list[Any] = []
+        self.entries: list[Any] = []
+
+    def add(self, key: str | tuple[str, int], spec: Spec) -> None:
+        self.specs[key] = spec
+        if key.__class__ is tuple and key[1] == 2:
+            self.binary[key[0]] = spec
+        self.keys.append(key)
+        self.names.append(spec[0].name)
+        self.entries.append(spec[4])
+
+    def current(self, registry: Registry) -> bool:
+        table, symbols = registry.entries["gate"], registry.symbols
+        names = [key if key.__class__ is str else symbols.get(key) for key in self.keys]
+        return names == self.names and list(map(table.get, names)) == self.entries  # type: ignore[arg-type]
+
+
+#: Keyed by id() (a Registry is not hashable) beside a weak reference: dropped with the registry.
+_SHARED: dict[int, tuple[weakref.ref[Any], _Shared]] = {}
+
+
+def _shared(registry: Registry) -> _Shared:
     key = id(registry)
-    held = _SHARED_SPECS.get(key)
+    held = _SHARED.get(key)
     if held is not None and held[0]() is registry:
         return held[1]
-    specs: dict[str, Spec] = {}
+    shared = _Shared()
 
     def forget(ref: weakref.ref[Any]) -> None:
-        if _SHARED_SPECS.get(key, (None,))[0] is ref:
-            del _SHARED_SPECS[key]
+        if _SHARED.get(key, (None,))[0] is ref:
+            del _SHARED[key]
 
-    _SHARED_SPECS[key] = (weakref.ref(registry, forget), specs)
-    return specs
+    _SHARED[key] = (weakref.ref(registry, forget), shared)
+    return shared
 
 
 def _is_number(x: Any) -> bool:
@@ -78,31 +114,53 @@ def _binary_operator(symbol: str) -> Callable[[Wire, Any], Wire]:
     """``wire (op) other``: wire (op) wire, the commonest call, adds its node right here.
 
     Building is paid per node, so this is the whole of it: the node's arguments (a
-    tuple of ints, which the collector soon stops tracking), its gate's spec, and the
-    Wire handed back.
-    Anything else (a number, a wire of another Composer, the first use of the
+    tuple of ints, which the collector soon stops tracking), its gate's spec, its id,
+    and the Wire handed back. A number already made a constant takes the same path.
+    Anything else (a new number, a wire of another Composer, the first use of the
     operator) goes through :meth:`Composer.operator`, which checks and explains.
     """
 
     def method(self: Wire, other: Any) -> Wire:
         composer = self.composer
         spec = composer._binary.get(symbol)
-        if spec is None or other.__class__ is not Wire or other.composer is not composer:
-            return composer.operator(symbol, self, other)
-        args = composer._args
-        n = len(args)
-        args.append((self.id, other.id))
-        composer._node_specs.append(spec)
-        composer._ids.append(n)
-        return Wire(composer, n)
+        if spec is not None:
+            b: int | None
+            if other.__class__ is Wire and other.composer is composer:
+                b = other.id
+            elif other.__class__ is float or other.__class__ is int:
+                b = composer._number_ids.get(other)
+                if b is None:
+                    return composer.operator(symbol, self, other)
+            else:
+                return composer.operator(symbol, self, other)
+            args = composer._args
+            n = len(args)
+            args.append((self.id, b))
+            composer._node_specs.append(spec)
+            composer._ids.append(n)
+            return Wire(composer, n)
+        return composer.operator(symbol, self, other)
 
     method.__name__ = f"wire {symbol} other"
     return method
 
 
 def _reflected_operator(symbol: str) -> Callable[[Wire, Any], Wire]:
+    """``number (op) wire`` (``0.05 * x``, ``1 + x``): the fast path above, for a constant made before."""
+
     def method(self: Wire, other: Any) -> Wire:
-        return self.composer.operator(symbol, other, self)
+        composer = self.composer
+        spec = composer._binary.get(symbol)
+        if spec is not None and (other.__class__ is float or other.__class__ is int):
+            a = composer._number_ids.get(other)
+            if a is not None:
+                args = composer._args
+                n = len(args)
+                args.append((a, self.id))
+                composer._node_specs.append(spec)
+                composer._ids.append(n)
+                return Wire(composer, n)
+        return composer.operator(symbol, other, self)
 
     return method
 
@@ -178,13 +236,20 @@ class Composer:
         self._input_ids: dict[str, int] = {}  # so a duplicate is found without a scan
         self._input_names: dict[int, str] = {}
         self._consts: dict[str, int] = {}
+        #: Nonzero constants by value, for the operators' fast path (a float key cannot tell
+        #: 0.0 from -0.0, so zeros go the careful way; ints find their float: 1 == 1.0).
+        self._number_ids: dict[float, int] = {}
         #: Each gate name and (symbol, arity) resolved once per Composer.
         self._specs: dict[Any, Spec] = {}
-        #: Binary operator symbol -> its gate's spec, for Wire's fast path; set once the
-        #: operator has made one node the careful way.
+        #: Binary operator symbol -> its gate's spec, for Wire's fast path.
         self._binary: dict[str, Spec] = {}
-        #: The specs some node uses, by id (a spec resolved for a call that then failed is not).
-        self._used: dict[int, Spec] = {}
+        shared = _shared(registry)
+        if shared.specs:
+            if shared.current(registry):
+                self._specs.update(shared.specs)
+                self._binary.update(shared.binary)
+            else:  # the registry changed: start again
+                _SHARED.pop(id(registry), None)
 
     @property
     def nodes(self) -> NodeView:
@@ -241,6 +306,8 @@ class Composer:
         if n is None:
             n = self._consts[key] = len(self._args)
             self._values[n] = value
+            if value:
+                self._number_ids[value] = n
             self._args.append(())
             self._node_specs.append(_NO_GATE)
             self._ids.append(n)
@@ -255,16 +322,29 @@ class Composer:
             return self.const(x)
         raise CircuitError(f"{where}: expected a wire or a number, got {x!r}")
 
-    def _spec(self, name: str) -> Spec:
-        spec = self._specs.get(name)
-        if spec is None:
-            shared = _shared_specs(self.registry)
-            spec = shared.get(name)
-            if spec is None or self.registry.entries["gate"].get(name) is not spec[4]:
-                entry = self.registry.entry("gate", name)  # the one lookup: unknown names get "did you mean"
-                gate = entry.obj
-                spec = shared[name] = (gate, gate.forward, gate.backward, entry.plugin.name, entry)
-            self._specs[name] = spec
+    def _spec(self, key: str | tuple[str, int]) -> Spec:
+        """The spec of a gate name or an operator ``(symbol, arity)``: the one place names resolve.
+
+        Once per Composer, and shared with the registry's next Composers (see :class:`_Shared`).
+        """
+        spec = self._specs.get(key)
+        if spec is not None:
+            return spec
+        registry = self.registry
+        if isinstance(key, str):
+            entry = registry.entry("gate", key)  # unknown names get "did you mean"
+            gate = entry.obj
+            spec = Spec((gate, gate.forward, gate.backward, entry.plugin.name, entry))
+        else:
+            bound = registry.operator(*key)
+            if bound is None:
+                kind = "unary" if key[1] == 1 else "binary"
+                raise CircuitError(f"no registered gate binds the {kind} operator {key[0]!r}")
+            spec = self._spec(bound.name)
+        self._specs[key] = spec
+        shared = _shared(registry)
+        if key not in shared.specs:
+            shared.add(key, spec)
         return spec
 
     def gate(self, name: str, *args: Any, label: str | None = None) -> Wire:
@@ -286,22 +366,13 @@ class Composer:
         self._args.append(ids)
         self._node_specs.append(spec)
         self._ids.append(n)
-        self._used[id(spec)] = spec  # the careful way only: the fast paths follow a node made here
         return Wire(self, n)
 
     def operator(self, symbol: str, *args: Any) -> Wire:
-        key = (symbol, len(args))
-        spec = self._specs.get(key)
-        if spec is None:
-            gate = self.registry.operator(symbol, len(args))
-            if gate is None:
-                kind = "unary" if len(args) == 1 else "binary"
-                raise CircuitError(f"no registered gate binds the {kind} operator {symbol!r}")
-            spec = self._specs[key] = self._spec(gate.name)
-        wire = self._gate_node(spec, args)
+        spec = self._spec((symbol, len(args)))
         if len(args) == 2:
-            self._binary[symbol] = spec  # it has made a node: Wire's fast path may take it from here
-        return wire
+            self._binary[symbol] = spec  # resolved (a binary gate): Wire's fast path may take it from here
+        return self._gate_node(spec, args)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -312,7 +383,7 @@ class Composer:
             hint = "; " + close if close else ""
             raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
         spec = self._spec(name)
-        arity, node_args, node_specs, node_ids, spec_id = spec[0].arity, self._args, self._node_specs, self._ids, id(spec)
+        arity, node_args, node_specs, node_ids = spec[0].arity, self._args, self._node_specs, self._ids
         # Through a weak reference: a Composer holding a function that holds it would be
         # a reference cycle, kept (with its whole graph) until the collector's next pass.
         composer_ref = weakref.ref(self)
@@ -320,13 +391,21 @@ class Composer:
         def gate(*args: Any, label: str | None = None) -> Wire:
             composer = composer_ref()
             assert composer is not None  # this function is reached through it
-            # Resolved once, above; one wire of this Composer into a one-input gate
-            # (tanh, exp, relu: the commonest call) lays its step right here.
-            if arity == 1 and len(args) == 1 and label is None and spec_id in composer._used:
+            # Resolved once, above; wires of this Composer into a one- or two-input gate
+            # (tanh, exp, relu, max: the commonest calls) add their node right here.
+            if 0 < arity == len(args) and label is None:
                 x = args[0]
-                if x.__class__ is Wire and x.composer is composer:
+                if arity == 1 and x.__class__ is Wire and x.composer is composer:
                     n = len(node_args)
                     node_args.append((x.id,))
+                    node_specs.append(spec)
+                    node_ids.append(n)
+                    return Wire(composer, n)
+                y = args[-1]
+                if arity == 2 and x.__class__ is Wire and y.__class__ is Wire and x.composer is composer \
+                        and y.composer is composer:
+                    n = len(node_args)
+                    node_args.append((x.id, y.id))
                     node_specs.append(spec)
                     node_ids.append(n)
                     return Wire(composer, n)
@@ -409,11 +488,8 @@ class Composer:
             node_args, node_specs, node_ids, values, labels, input_ids, out = self._kept(out, kept)
         steps = _lay_tape(node_ids, node_args, node_specs)
         gates = tuple(map(_gate_of, node_specs))
-        if len(node_specs) == n:
-            used = list(self._used.values())
-        else:  # nodes were dropped: which gates are left
-            present = set(map(id, node_specs))
-            used = [spec for spec in self._used.values() if id(spec) in present]
+        used = set(node_specs)  # the gates some node uses (a spec resolved for a call refused after is not)
+        used.discard(_NO_GATE)
         circuit = Circuit._lean(node_args, steps, gates, values, labels, out, self.registry, input_ids,
                                 {spec[0].name: spec[3] for spec in used}, defaults, [spec[0] for spec in used])
         if len(input_ids) < len(self._input_ids):
