@@ -60,7 +60,7 @@ def _call_forward(forward: Any, v: list[Any], a: int, b: int, args: tuple[int, .
 
 def forward(circuit: Circuit, inputs: dict[str, Any]) -> list[Any]:
     """Every node's value, given every input's (resolved) value."""
-    v: list[Any] = [None] * len(circuit.nodes)
+    v: list[Any] = [None] * len(circuit.gates)
     floats = True
     for name, i in circuit.input_ids.items():
         x = v[i] = inputs[name]
@@ -125,13 +125,13 @@ def backward(
     caller's own list, read afterwards only for the inputs and the output);
     ``keep="everything"`` skips nothing. Floats compute everything: it costs nothing.
     """
-    g: list[Any] = [None] * len(circuit.nodes)
+    g: list[Any] = [None] * len(circuit.gates)
     out = circuit.output
     if shares is None and seed.__class__ is float and circuit.keeps_floats and _floats(circuit, values):
         g[out] = seed
         if _backward_floats(circuit.reversed_steps, values, g):
             return g
-        g = [None] * len(circuit.nodes)  # not all floats after all: start again, checked
+        g = [None] * len(circuit.gates)  # not all floats after all: start again, checked
     g[out] = seed_gradient(values[out], seed)
     _backward_checked(circuit, values, g, shares, keep)
     return g
