@@ -19,7 +19,7 @@ import keyword
 import math
 import weakref
 from collections.abc import Callable, Sequence
-from itertools import chain, repeat
+from itertools import accumulate, chain, compress, repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -519,7 +519,11 @@ class Composer:
         return bool(marks[: n - 1].all())
 
     def _kept(self, out: int, kept: set[int]) -> tuple[Any, ...]:
-        """The columns of the nodes that reach ``out`` (and the kept inputs), renumbered."""
+        """The columns of the nodes that reach ``out`` (and the kept inputs), renumbered.
+
+        One walk back from the output marks what is kept; the rest is C-level
+        (accumulate, compress, map) but for one new argument tuple per kept gate.
+        """
         all_args = self._args
         keep = [False] * len(all_args)
         for i in kept:
@@ -529,25 +533,15 @@ class Composer:
             if keep[i]:
                 for a in all_args[i]:
                     keep[a] = True
-        new_id = [-1] * len(all_args)
-        node_args: list[tuple[int, ...]] = []
-        node_specs: list[Spec] = []
-        node_ids: list[int] = []
-        values: dict[int, float] = {}
-        labels: dict[int, str] = {}
-        for i, args in enumerate(all_args):
-            if not keep[i]:
-                continue
-            k = new_id[i] = len(node_args)
-            node_args.append(tuple([new_id[a] for a in args]) if args else args)
-            node_specs.append(self._node_specs[i])
-            node_ids.append(k)
-            if i in self._values:
-                values[k] = self._values[i]
-            if i in self._labels:
-                labels[k] = self._labels[i]
+        # new_id[i]: how many kept nodes come before i (i's new id, if i is kept).
+        new_id = list(accumulate(keep, initial=0))
+        renumber = new_id.__getitem__
+        node_args = [tuple(map(renumber, args)) if args else args for args in compress(all_args, keep)]
+        node_ids = list(compress(new_id, keep))
+        values = {new_id[i]: v for i, v in self._values.items() if keep[i]}
+        labels = {new_id[i]: label for i, label in self._labels.items() if keep[i]}
         input_ids = {name: new_id[i] for name, i in self._input_ids.items() if keep[i]}
-        return tuple(node_args), node_specs, node_ids, values, labels, input_ids, new_id[out]
+        return tuple(node_args), list(compress(self._node_specs, keep)), node_ids, values, labels, input_ids, new_id[out]
 
 
 def _lay_tape(node_ids: Sequence[int], node_args: Sequence[tuple[int, ...]], node_specs: Sequence[Spec]) -> tuple[Step, ...]:
