@@ -190,24 +190,65 @@ class _Wire:
         return _Wire(self.nodes, len(self.nodes) - 1)
 
 
+def _minimal_chain_build(w: wl.Workload) -> None:
+    """W2 built by the 20-line builder: what no builder of a node per operation beats."""
+    nodes: list[tuple[Any, ...]] = []
+    wires = [_Wire(nodes, k) for k in range(len(w.names))]
+    nodes.extend(("input", name) for name in w.names)
+    x, a, b = wires[0], wires[1 : w.links + 1], wires[w.links + 1 :]
+    for i in range(w.links):
+        x = (a[i] * x + b[i]).tanh()
+
+
+def _minimal_neuron_build_run(gates: dict[str, Any], values: tuple[float, ...]) -> tuple[float, list[float]]:
+    """W1 built by a minimal builder (a (gate, args) tuple per node) and run by a minimal
+    tape (two loops calling gatekit's own gates): the floor of W1 build+run."""
+    nodes: list[Any] = [None] * 6  # five inputs and the constant 1
+
+    def op(name: str, *args: int) -> int:
+        nodes.append((gates[name], args))
+        return len(nodes) - 1
+
+    w0, x0, w1, x1, w2, one = range(6)
+    op("reciprocal", op("add", one, op("exp", op("neg", op("add", op("add", op("mul", w0, x0), op("mul", w1, x1)), w2)))))
+    v: list[Any] = [*values, 1.0] + [None] * (len(nodes) - 6)
+    for i in range(6, len(nodes)):
+        gate, args = nodes[i]
+        v[i] = gate.forward(*[v[a] for a in args])
+    grad = [0.0] * len(nodes)
+    grad[-1] = 1.0
+    for i in range(len(nodes) - 1, 5, -1):
+        gate, args = nodes[i]
+        for a, share in zip(args, gate.backward(grad[i], v[i], *[v[a] for a in args])):
+            grad[a] += share
+    return v[-1], grad[:5]
+
+
 def floor_rows(registry: gatekit.Registry) -> list[str]:
     """Minimal experiments on this machine: what no amount of tuning would beat."""
     rows = ["| experiment | time | what it shows |", "|---|---|---|"]
     w = wl.chain_workload()
-
-    def minimal_build() -> None:
-        nodes: list[tuple[Any, ...]] = []
-        wires = [_Wire(nodes, k) for k in range(len(w.names))]
-        nodes.extend(("input", name) for name in w.names)
-        x, a, b = wires[0], wires[1 : w.links + 1], wires[w.links + 1 :]
-        for i in range(w.links):
-            x = (a[i] * x + b[i]).tanh()
-
     gates = 3 * w.links
-    t_min = seconds(minimal_build, 5) / (gates + len(w.names))
+    t_min = seconds(lambda: _minimal_chain_build(w), 5) / (gates + len(w.names))
     t_real = seconds(lambda: wl.BUILDERS[w.name](w, registry), 5) / (gates + len(w.names))
     rows.append(f"| W2 built by a 20-line operator-overloading builder (a tuple per node) | {t_min * 1e6:.2f} us per node "
                 f"| gatekit's Composer + build: {t_real * 1e6:.2f} us per node ({t_real / t_min:.1f}x the floor) |")
+    sizes = [wl.chain_workload(links=n) for n in (1_000, 10_000, 100_000)]
+    per_node = [seconds(lambda: _minimal_chain_build(s), 3) / (3 * s.links + len(s.names)) for s in sizes]
+    rows.append(f"| the same builder on W2 at 1k / 10k / 100k links | "
+                f"{' / '.join(f'{t * 1e6:.2f}' for t in per_node)} us per node | its own spread, largest / smallest: "
+                f"{max(per_node) / min(per_node):.2f}x (gatekit's is in the scaling table) |")
+    n1 = wl.neuron_workload()
+    neuron_gates = {name: registry.gate(name) for name in ("mul", "add", "neg", "exp", "reciprocal")}
+    floor_out = _minimal_neuron_build_run(neuron_gates, n1.values)
+    assert floor_out[0] == 0.7310585786300049, floor_out  # reference-numbers.md section 4
+    calls = 1000
+    t_floor = seconds(lambda: [_minimal_neuron_build_run(neuron_gates, n1.values) for _ in range(calls)], 5) / calls
+    t_micro = seconds(lambda: [ref.micrograd_neuron(*n1.values) for _ in range(calls)], 5) / calls
+    t_gk = seconds(lambda: [wl.gatekit_build_run(n1, registry) for _ in range(calls)], 5) / calls
+    rows.append(f"| W1 built by a minimal builder and run by a minimal two-loop tape, gatekit's gates | "
+                f"{t_floor * 1e6:.1f} us per call | {t_floor / t_micro:.2f}x micrograd ({t_micro * 1e6:.1f} us) in the same "
+                f"minute; gatekit build+run {t_gk * 1e6:.1f} us ({t_gk / t_micro:.2f}x) |")
     n1 = wl.neuron_workload()
     circuit = wl.BUILDERS[n1.name](n1, registry)
     compiled = circuit.compile()
