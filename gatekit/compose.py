@@ -289,7 +289,14 @@ class Composer:
         self._args.extend(repeat((), k))
         self._ids.extend(ids)
         self._node_specs.extend(repeat(_NO_GATE, k))
-        return tuple(map(Wire, repeat(self, k), ids))
+        # The collector's passes over wires being made (W2: 20,001) would find nothing to free.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return tuple(map(Wire, repeat(self, k), ids))
+        finally:
+            if collecting:
+                gc.enable()
 
     def const(self, value: float) -> Wire:
         """A constant node (shared between uses of the same value)."""
@@ -386,33 +393,45 @@ class Composer:
         arity, node_args, node_specs, node_ids = spec[0].arity, self._args, self._node_specs, self._ids
         # Through a weak reference: a Composer holding a function that holds it would be
         # a reference cycle, kept (with its whole graph) until the collector's next pass.
+        # The fast paths need none: a wire whose composer's column is ours is ours.
         composer_ref = weakref.ref(self)
 
-        def gate(*args: Any, label: str | None = None) -> Wire:
+        def careful(args: tuple[Any, ...], label: str | None) -> Wire:
             composer = composer_ref()
             assert composer is not None  # this function is reached through it
-            # Resolved once, above; wires of this Composer into a one- or two-input gate
-            # (tanh, exp, relu, max: the commonest calls) add their node right here.
-            if 0 < arity == len(args) and label is None:
-                x = args[0]
-                if arity == 1 and x.__class__ is Wire and x.composer is composer:
-                    n = len(node_args)
-                    node_args.append((x.id,))
-                    node_specs.append(spec)
-                    node_ids.append(n)
-                    return Wire(composer, n)
-                y = args[-1]
-                if arity == 2 and x.__class__ is Wire and y.__class__ is Wire and x.composer is composer \
-                        and y.composer is composer:
-                    n = len(node_args)
-                    node_args.append((x.id, y.id))
-                    node_specs.append(spec)
-                    node_ids.append(n)
-                    return Wire(composer, n)
             wire = composer._gate_node(spec, args)
             if label is not None:
                 composer.label(wire, label)
             return wire
+
+        # Resolved once, above; wires of this Composer into a one- or two-input gate
+        # (tanh, exp, relu, max: the commonest calls) add their node right here.
+        if arity == 1:
+            def gate(*args: Any, label: str | None = None) -> Wire:
+                if len(args) == 1 and label is None:
+                    x = args[0]
+                    if x.__class__ is Wire and x.composer._args is node_args:
+                        n = len(node_args)
+                        node_args.append((x.id,))
+                        node_specs.append(spec)
+                        node_ids.append(n)
+                        return Wire(x.composer, n)
+                return careful(args, label)
+        elif arity == 2:
+            def gate(*args: Any, label: str | None = None) -> Wire:
+                if len(args) == 2 and label is None:
+                    x, y = args
+                    if x.__class__ is Wire and y.__class__ is Wire and x.composer._args is node_args \
+                            and y.composer._args is node_args:
+                        n = len(node_args)
+                        node_args.append((x.id, y.id))
+                        node_specs.append(spec)
+                        node_ids.append(n)
+                        return Wire(x.composer, n)
+                return careful(args, label)
+        else:
+            def gate(*args: Any, label: str | None = None) -> Wire:
+                return careful(args, label)
 
         self.__dict__[name] = gate  # found without __getattr__ next time (the registry does not change)
         return gate
