@@ -35,6 +35,7 @@ import math
 import operator
 from typing import TYPE_CHECKING, Any
 
+from .broadcast import any_unbroadcast, seed_gradient, zero_gradient
 from .templates import template_for
 
 if TYPE_CHECKING:
@@ -132,13 +133,16 @@ class _Names:
 
 def generate_source(
     circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
-    lean: bool = False,
+    lean: bool = False, any_library: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
     The bound objects are the gates without templates (``_g<node>``); the source of
     a circuit of built-in gates needs none and runs on its own. ``forward_only`` makes
-    ``forward`` instead, the output only (for callers that need no gradient); ``dict_call``
+    ``forward`` instead, the output only (for callers that need no gradient); ``any_library``
+    makes an array variant for arrays of any library: every gate called through its
+    methods (which compute in the arrays' own namespace) and the engine's shape rules
+    bound (:mod:`gatekit.broadcast`), with no numpy in the text; ``dict_call``
     makes ``gradient(values)`` for floats, dicts in and out (the fastest call).
     """
     nodes = circuit.nodes
@@ -177,7 +181,7 @@ def generate_source(
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
-        template = template_for(gate, arrays)
+        template = None if any_library else template_for(gate, arrays)
         if template is not None and template.forward is not None:
             forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
         else:
@@ -201,7 +205,7 @@ def generate_source(
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
-        template = template_for(gate, arrays)
+        template = None if any_library else template_for(gate, arrays)
         if template is not None and template.backward is not None:
             shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
         else:
@@ -242,9 +246,17 @@ def generate_source(
         if i in assigned or (i == out and i in grad):
             results.append(holder[i])
         else:
-            results.append(f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
+            results.append(f"_zero({var[i]})" if any_library else f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
     head = ["import math", ""] if not arrays else ["import math", "", "import numpy as np", "", _ARRAY_HELPER.strip(), "", ""]
+    if any_library:  # the engine's shape rules, in any library, bound rather than written out
+        head = ["import math", ""]
+        bound.update(unbroadcast=any_unbroadcast, _seed=seed_gradient, _zero=zero_gradient)
     seed_line: list[str] = []  # a scalar seed broadcasts: unbroadcast brings each gradient to shape
+    if any_library and out in grad and not forward_only:
+        seed_line = [f"{seed} = _seed({var[out]}, {seed})"]
+    elif arrays and out in grad and not forward_only:
+        # A number seed takes the output's float dtype (numpy's promotion), so float32 stays float32.
+        seed_line = [f"{seed} = np.asarray({seed}, np.result_type({var[out]}, {seed}))[()]"]
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
     if dict_call:
