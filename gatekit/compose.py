@@ -18,94 +18,26 @@ import gc
 import keyword
 import math
 import weakref
-from collections.abc import Callable, Sequence
-from itertools import accumulate, chain, compress, repeat
-from operator import itemgetter
+from collections.abc import Callable
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .circuit import Circuit
+from .columns import all_reach_last, kept_columns, lay_tape
 from .errors import CircuitError, UsageError, did_you_mean
-from .nodes import CONST, GATE, INPUT, NodeView
+from .nodes import NodeView
 from .plugins import default_registry
+from .specs import NO_GATE, Spec, forget_shared_specs, gate_of, shared_specs
 from .values import CONSTANT_RULE, INPUT_NAME_RULE, is_input_name, label_problem
 
 if TYPE_CHECKING:
     from .registry import Registry
-    from .tape import Step
 
 __all__ = ["Composer", "Wire"]
 
 _NUMBER = (int, float, np.integer, np.floating)
-class Spec(tuple):  # type: ignore[type-arg]
-    """What the builder keeps of a gate, resolved once: (gate, its forward, its backward,
-    its plugin's name, its registry entry). Every step of the gate shares the two bound
-    methods. Hashed by identity, so the specs a circuit uses are one C-level ``set()``
-    of its spec column."""
-
-    __slots__ = ()
-    __hash__ = object.__hash__
-    __eq__ = object.__eq__  # type: ignore[assignment]
-
-
-_gate_of = itemgetter(0)
-#: The spec column's entry for an input or a constant (so the gate column is one C-level map).
-_NO_GATE = Spec((None, None, None, "", None))
-
-
-class _Shared:
-    """What the Composers of one registry have resolved, for the next Composer to start from.
-
-    A small circuit built many times (the lesson's neuron, composed, built and run
-    once) would otherwise resolve every name anew each time, most of its build. The
-    next Composer takes it all only while the registry still resolves every key to the
-    same entry (checked in C, two list comparisons), so a gate registered later (an
-    override) is seen at once.
-    """
-
-    __slots__ = ("specs", "binary", "keys", "names", "entries")
-
-    def __init__(self) -> None:
-        self.specs: dict[Any, Spec] = {}  # gate name or (symbol, arity) -> spec
-        self.binary: dict[str, Spec] = {}  # binary operator symbol -> spec (Wire's fast path)
-        self.keys: list[Any] = []  # what the registry maps each key through: names, or symbols to names
-        self.names: list[Any] = []
-        self.entries: list[Any] = []
-
-    def add(self, key: str | tuple[str, int], spec: Spec) -> None:
-        self.specs[key] = spec
-        if key.__class__ is tuple and key[1] == 2:
-            self.binary[key[0]] = spec
-        self.keys.append(key)
-        self.names.append(spec[0].name)
-        self.entries.append(spec[4])
-
-    def current(self, registry: Registry) -> bool:
-        table, symbols = registry.entries["gate"], registry.symbols
-        names = [key if key.__class__ is str else symbols.get(key) for key in self.keys]
-        return names == self.names and list(map(table.get, names)) == self.entries  # type: ignore[arg-type]
-
-
-#: Keyed by id() (a Registry is not hashable) beside a weak reference: dropped with the registry.
-_SHARED: dict[int, tuple[weakref.ref[Any], _Shared]] = {}
-
-
-def _shared(registry: Registry) -> _Shared:
-    key = id(registry)
-    held = _SHARED.get(key)
-    if held is not None and held[0]() is registry:
-        return held[1]
-    shared = _Shared()
-
-    def forget(ref: weakref.ref[Any]) -> None:
-        if _SHARED.get(key, (None,))[0] is ref:
-            del _SHARED[key]
-
-    _SHARED[key] = (weakref.ref(registry, forget), shared)
-    return shared
-
-
 def _is_number(x: Any) -> bool:
     return isinstance(x, _NUMBER) and not isinstance(x, (bool, np.bool_))
 
@@ -224,7 +156,7 @@ class Composer:
             registry = default_registry()
         self.registry = registry
         # The nodes, in columns (see gatekit.nodes): per node its arguments (() for
-        # inputs and constants) and its gate's spec (_NO_GATE for them); the few that
+        # inputs and constants) and its gate's spec (NO_GATE for them); the few that
         # have them, names, values, labels. build() lays the tape from these in one pass.
         self._args: list[tuple[int, ...]] = []
         self._node_specs: list[Spec] = []
@@ -243,18 +175,18 @@ class Composer:
         self._specs: dict[Any, Spec] = {}
         #: Binary operator symbol -> its gate's spec, for Wire's fast path.
         self._binary: dict[str, Spec] = {}
-        shared = _shared(registry)
+        shared = shared_specs(registry)
         if shared.specs:
             if shared.current(registry):
                 self._specs.update(shared.specs)
                 self._binary.update(shared.binary)
             else:  # the registry changed: start again
-                _SHARED.pop(id(registry), None)
+                forget_shared_specs(registry)
 
     @property
     def nodes(self) -> NodeView:
         """A snapshot of the nodes so far, as :class:`~gatekit.Node` tuples (made when read)."""
-        return NodeView(tuple(self._args), tuple(map(_gate_of, self._node_specs)), dict(self._input_names),
+        return NodeView(tuple(self._args), tuple(map(gate_of, self._node_specs)), dict(self._input_names),
                         dict(self._values), dict(self._labels))
 
     # -- nodes -------------------------------------------------------------------------
@@ -267,7 +199,7 @@ class Composer:
         self._input_ids[name] = n
         self._input_names[n] = name
         self._args.append(())
-        self._node_specs.append(_NO_GATE)
+        self._node_specs.append(NO_GATE)
         self._ids.append(n)
         return Wire(self, n)
 
@@ -288,7 +220,7 @@ class Composer:
         self._input_names.update(zip(ids, names))
         self._args.extend(repeat((), k))
         self._ids.extend(ids)
-        self._node_specs.extend(repeat(_NO_GATE, k))
+        self._node_specs.extend(repeat(NO_GATE, k))
         # The collector's passes over wires being made (W2: 20,001) would find nothing to free.
         collecting = gc.isenabled()
         gc.disable()
@@ -316,7 +248,7 @@ class Composer:
             if value:
                 self._number_ids[value] = n
             self._args.append(())
-            self._node_specs.append(_NO_GATE)
+            self._node_specs.append(NO_GATE)
             self._ids.append(n)
         return Wire(self, n)
 
@@ -332,7 +264,7 @@ class Composer:
     def _spec(self, key: str | tuple[str, int]) -> Spec:
         """The spec of a gate name or an operator ``(symbol, arity)``: the one place names resolve.
 
-        Once per Composer, and shared with the registry's next Composers (see :class:`_Shared`).
+        Once per Composer, and shared with the registry's next Composers (see :class:`~gatekit.specs.SharedSpecs`).
         """
         spec = self._specs.get(key)
         if spec is not None:
@@ -349,7 +281,7 @@ class Composer:
                 raise CircuitError(f"no registered gate binds the {kind} operator {key[0]!r}")
             spec = self._spec(bound.name)
         self._specs[key] = spec
-        shared = _shared(registry)
+        shared = shared_specs(registry)
         if key not in shared.specs:
             shared.add(key, spec)
         return spec
@@ -441,13 +373,13 @@ class Composer:
         problem = label_problem(label)
         if problem is not None:
             raise CircuitError(problem)
-        if self._node_specs[wire.id] is _NO_GATE:
+        if self._node_specs[wire.id] is NO_GATE:
             raise CircuitError(f"only gate nodes take stage labels, not {self.describe(wire.id)}")
         self._labels[wire.id] = label
 
     def name_stage(self, wire: Wire, label: str) -> None:
         """Label ``wire`` if it is a gate node without a label (what an expression's stage does)."""
-        if self._node_specs[wire.id] is not _NO_GATE and wire.id not in self._labels:
+        if self._node_specs[wire.id] is not NO_GATE and wire.id not in self._labels:
             self.label(wire, label)
 
     def describe(self, i: int) -> str:
@@ -498,77 +430,21 @@ class Composer:
             kept = set(self._input_ids.values())
         else:
             kept = {i for name, i in self._input_ids.items() if name in defaults} if defaults else set()
-        if out == n - 1 and self._all_reach_last(kept):
+        if out == n - 1 and all_reach_last(self._args, kept):
             # The arguments column is shared, not copied (8 MB a million nodes): it is only
             # ever appended to, and the circuit reads only its own first n entries.
             node_args, values, labels = self._args, dict(self._values), dict(self._labels)
             node_specs, node_ids, input_ids = self._node_specs, self._ids, dict(self._input_ids)
         else:
-            node_args, node_specs, node_ids, values, labels, input_ids, out = self._kept(out, kept)
-        steps = _lay_tape(node_ids, node_args, node_specs)
-        gates = tuple(map(_gate_of, node_specs))
+            node_args, node_specs, node_ids, values, labels, input_ids, out = kept_columns(
+                out, kept, self._args, self._node_specs, self._values, self._labels, self._input_ids)
+        steps = lay_tape(node_ids, node_args, node_specs)
+        gates = tuple(map(gate_of, node_specs))
         used = set(node_specs)  # the gates some node uses (a spec resolved for a call refused after is not)
-        used.discard(_NO_GATE)
+        used.discard(NO_GATE)
         circuit = Circuit._lean(node_args, steps, gates, values, labels, out, self.registry, input_ids,
                                 {spec[0].name: spec[3] for spec in used}, defaults, [spec[0] for spec in used])
         if len(input_ids) < len(self._input_ids):
             circuit.unread_inputs = frozenset(self._input_ids) - set(input_ids)
         return circuit
 
-    def _all_reach_last(self, kept: set[int]) -> bool:
-        """Every node but the last is an argument of some gate (or a kept input).
-
-        Then every node reaches the last one: follow any node's consumers, each later
-        than the one before, and the walk can only end at a node nobody consumes, the
-        last. Counted in C, not by a walk of the graph: a set of the arguments for small
-        circuits (numpy's fixed cost would be most of their build), a mark per argument
-        in an array for large ones (a set of a million ids would be ~30 MB).
-        """
-        n = len(self._args)
-        args = chain.from_iterable(self._args)
-        if n < 4096:
-            consumed = set(args)
-            consumed.update(kept)
-            consumed.discard(n - 1)
-            return len(consumed) == n - 1
-        marks = np.zeros(n, dtype=bool)
-        marks[np.fromiter(args, dtype=np.int64)] = True
-        if kept:
-            marks[list(kept)] = True
-        return bool(marks[: n - 1].all())
-
-    def _kept(self, out: int, kept: set[int]) -> tuple[Any, ...]:
-        """The columns of the nodes that reach ``out`` (and the kept inputs), renumbered.
-
-        One walk back from the output marks what is kept; the rest is C-level
-        (accumulate, compress, map) but for one new argument tuple per kept gate.
-        """
-        all_args = self._args
-        keep = [False] * len(all_args)
-        for i in kept:
-            keep[i] = True
-        keep[out] = True
-        for i in range(out, -1, -1):  # reverse topological order: a loop, not recursion
-            if keep[i]:
-                for a in all_args[i]:
-                    keep[a] = True
-        # new_id[i]: how many kept nodes come before i (i's new id, if i is kept).
-        new_id = list(accumulate(keep, initial=0))
-        renumber = new_id.__getitem__
-        node_args = [tuple(map(renumber, args)) if args else args for args in compress(all_args, keep)]
-        node_ids = list(compress(new_id, keep))
-        values = {new_id[i]: v for i, v in self._values.items() if keep[i]}
-        labels = {new_id[i]: label for i, label in self._labels.items() if keep[i]}
-        input_ids = {name: new_id[i] for name, i in self._input_ids.items() if keep[i]}
-        return tuple(node_args), list(compress(self._node_specs, keep)), node_ids, values, labels, input_ids, new_id[out]
-
-
-def _lay_tape(node_ids: Sequence[int], node_args: Sequence[tuple[int, ...]], node_specs: Sequence[Spec]) -> tuple[Step, ...]:
-    """The tape (see :mod:`gatekit.tape`): a step per gate node, its gate's two bound methods
-    shared, -1 for an absent first or second argument. The one pass over the nodes in build(),
-    straight into a tuple (a list first would be one more pointer per node at the peak)."""
-    return tuple(
-        (i, s[1], s[2], a[0], a[1], a) if len(a) == 2 else (i, s[1], s[2], a[0], -1, a) if len(a) == 1
-        else (i, s[1], s[2], -1, -1, a)
-        for i, s, a in zip(node_ids, node_specs, node_args) if s is not _NO_GATE
-    )

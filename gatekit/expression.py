@@ -56,7 +56,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional, Union
 
-from .circuit import CONST, GATE, INPUT, Circuit, Node
+from .circuit import INPUT, Circuit, Node
 from .compose import Composer, Wire
 from .errors import CircuitError, ExpressionError, UnknownNameError, did_you_mean
 from .plugins import default_registry
