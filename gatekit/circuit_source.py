@@ -35,6 +35,7 @@ import math
 import operator
 from typing import TYPE_CHECKING, Any
 
+from .source_rewrite import SEED, fold_unit_seed, hoist_math
 from .templates import template_for
 
 if TYPE_CHECKING:
@@ -186,6 +187,11 @@ def generate_source(
     # that is already a name (``d_exp1 = d_add3``) is not copied: the name stands for it.
     holder: dict[int, str] = {i: name for i, name in grad.items()}
     alias = dict_call and not arrays
+    # The fast variants are always seeded with 1.0: put it in as a literal and fold it
+    # (``-g * out * out`` becomes ``-f * f``: one multiplication, or array pass, fewer).
+    fold = (alias or lean) and out in holder
+    if fold:
+        holder[out] = SEED
     for i in range(len(nodes) - 1, -1 if not forward_only else len(nodes) - 1, -1):
         node = nodes[i]
         if node.kind != "gate" or not needs_grad[i]:
@@ -195,6 +201,8 @@ def generate_source(
         template = template_for(gate, arrays)
         if template is not None and template.backward is not None:
             shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
+            if fold and i == out:
+                shares = [fold_unit_seed(share) for share in shares]
         else:
             bound[f"_g{i}"] = gate
             temps = [f"_s{i}_{k}" for k in range(len(args))]
@@ -255,8 +263,12 @@ def generate_source(
         # Chains of 16 (``a.__class__ is b.__class__ is ... is float``): few branches.
         checks = [" is ".join(classes[k:k + 16]) + " is float" for k in range(0, len(classes), 16)] or ["True"]
         result = ", ".join(f"{key}: {r}" for key, r in zip(keys, results))
-        inner = [f"{seed} = 1.0"] * (out in grad) + forward_lines + backward_lines
-        inner += [f"return {var[out]}, {{{result}}}"]
+        inner = [hoist_math(line, bound) for line in forward_lines + backward_lines]
+        if len(keys) <= _MANY_INPUTS:
+            inner += [f"return {var[out]}, {{{result}}}"]
+        else:  # a literal of 20,000 pairs is built in chunks: dict(zip(...)) costs half as much
+            bound["_names"] = tuple(circuit.input_ids)
+            inner += [f"return {var[out]}, dict(zip(_names, ({', '.join(results)},)))"]
         body = [f"if _values.__class__ is dict and len(_values) == {len(keys)} and not _kwargs:", "    try:"]
         if len(keys) <= _MANY_INPUTS:
             body += ["        " + line for line in unpack]
@@ -265,9 +277,13 @@ def generate_source(
         else:
             # Many inputs: one C call looks them all up and one tests their types, where
             # a line per input costs more than the arithmetic of a short chain link.
+            # When the dict holds the names in the circuit's order (a dict made from its
+            # inputs does), its values are read in order: no lookup per name.
             bound["_inputs"] = operator.itemgetter(*circuit.input_ids)
             bound["_floats_only"] = _FLOAT_SET
-            body += ["        _xs = _inputs(_values)", "    except KeyError:", "        return _careful(_values)"]
+            bound["_in_order"] = list(circuit.input_ids)
+            body += ["        _xs = tuple(_values.values()) if list(_values) == _in_order else _inputs(_values)",
+                     "    except KeyError:", "        return _careful(_values)"]
             body += ["    if set(map(type, _xs)) == _floats_only:", "        try:"]
             inner = [f"{', '.join(params)}, = _xs"] + inner
         body += ["            " + line for line in inner]
