@@ -35,7 +35,7 @@ import math
 import operator
 from typing import TYPE_CHECKING, Any
 
-from .source_rewrite import SEED, fold_unit_seed, hoist_math
+from .source_rewrite import SEED, fold_unit_seed, hoist_math, reuse_buffers
 from .templates import template_for
 
 if TYPE_CHECKING:
@@ -300,7 +300,14 @@ def generate_source(
         # A gradient only the seed reaches is a scalar: the general variant broadcasts it.
         tail = [f"_r = ({', '.join(results)}{',' if len(results) == 1 else ''})",
                 "if any(np.shape(_x) != _S for _x in _r):", "    return None", f"return {var[out]}, _r"]
-        lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in guard + body[:-1] + tail]
+        # Every input of one floating dtype: then results may be written into dead arrays.
+        dtypes = [f"{p}.dtype" for p in params]
+        guard += [f"_D = {params[0]}.dtype", "if _D.kind != 'f':", "    return None"]
+        guard += [line for k in range(1, len(dtypes), 16)
+                  for line in (f"if not ({' == '.join(dtypes[k:k + 16])} == _D):", "    return None")]
+        kept = {r for r in results if r.isidentifier()} | {var[out]}
+        steps = reuse_buffers(forward_lines + backward_lines, params, kept)
+        lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in guard + steps + tail]
     elif forward_only:
         lines = head + [f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]
         lines += [f"    return {var[out]}"]

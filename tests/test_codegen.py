@@ -131,6 +131,50 @@ def test_interpreter_compiled_and_arrays_agree_on_random_circuits(registry, data
             _close(grads[name], array_grads[name][k])
 
 
+@RANDOM
+@given(data=st.data())
+def test_a_batch_written_into_dead_arrays_gives_the_interpreters_numbers_and_leaves_the_inputs_alone(registry, data):
+    n_inputs = data.draw(st.integers(1, 4), label="inputs")
+    steps = data.draw(st.lists(operations, min_size=1, max_size=20), label="steps")
+    circuit = build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    dtype = data.draw(st.sampled_from([np.float64, np.float32]), label="dtype")
+    batch = {name: np.asarray(v, dtype) for name, v in
+             zip(circuit.inputs, data.draw(points(n_inputs, 3), label="batch"))}
+    copies = {name: v.copy() for name, v in batch.items()}
+    compiled = circuit.compile()
+    want_out, want_grads = circuit.gradient(batch)  # also the first call of its kind: checks outputs
+    # The variant that reuses dead arrays (None where a gradient is not in the batch's shape,
+    # e.g. one only the seed reaches: the general variant then answers).
+    result = compiled._function(True, "lean")(*batch.values())
+    if result is not None:
+        np.testing.assert_allclose(result[0], want_out, rtol=1e-5 if dtype is np.float32 else 1e-12)
+    for _ in range(2):
+        got_out, got_grads = compiled.gradient(batch)
+        np.testing.assert_allclose(got_out, want_out, rtol=1e-5 if dtype is np.float32 else 1e-12)
+        for name in circuit.inputs:
+            np.testing.assert_allclose(got_grads[name], want_grads[name],
+                                       rtol=1e-4 if dtype is np.float32 else 1e-12, atol=1e-6 if dtype is np.float32 else 1e-13)
+    for name, v in batch.items():
+        np.testing.assert_array_equal(v, copies[name])  # nothing was written into a caller's array
+
+
+def test_the_lean_variant_of_the_neuron_writes_into_dead_arrays(registry):
+    circuit = parse(NEURON, registry)
+    text, _ = gatekit.codegen.generate_source(circuit, arrays=True, lean=True)
+    assert "add2 = np.add(add1, w2, out=add1, casting='no')" in text  # the tight reference's z += w2
+    assert "d_add3 = (-f * f)" in text  # the seed 1.0 folded away
+    rng = np.random.default_rng(3)
+    batch = {name: rng.uniform(-2, 2, 50) for name in circuit.inputs}
+    compiled = circuit.compile()
+    want = circuit.gradient(batch)
+    out, grads = compiled._function(True, "lean")(*batch.values())
+    np.testing.assert_allclose(out, want[0], rtol=1e-12)
+    for name, g in zip(circuit.inputs, grads):
+        np.testing.assert_allclose(g, want[1][name], rtol=1e-12)
+    as_ints = {name: np.arange(3) for name in circuit.inputs}  # not floating: the general variant answers
+    assert compiled._function(True, "lean")(*as_ints.values()) is None
+
+
 def test_a_third_party_gate_without_templates_compiles_and_runs():
     registry = plugin_registry(DoublingMul(), override=True)
     circuit = parse("f = (x + y) * z", registry)
