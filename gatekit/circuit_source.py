@@ -35,6 +35,7 @@ import math
 import operator
 from typing import TYPE_CHECKING, Any
 
+from .source_loops import backward_loop, find_runs, forward_loop
 from .source_rewrite import SEED, fold_unit_seed, hoist_math, reuse_buffers
 from .templates import template_for
 
@@ -124,7 +125,7 @@ class _Names:
 
 def generate_source(
     circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
-    lean: bool = False,
+    lean: bool = False, rolled: bool = True,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
@@ -164,8 +165,14 @@ def generate_source(
     backward_lines: list[str] = []
     lean = lean and arrays and not forward_only and bool(circuit.input_ids)
     dies = _last_reads(circuit, live, needs_grad, arrays) if lean else {}
+    # The float dict variant writes runs of identical blocks as loops (gatekit.source_loops).
+    runs = find_runs(circuit, live, needs_grad) if dict_call and not arrays and rolled else []
+    in_loop = {i for run in runs for i in run.loop_nodes}
     for i, node in enumerate(nodes):
         if node.kind != "gate" or not live[i]:
+            continue
+        if i in in_loop:
+            forward_lines += [line for run in runs if run.blocks[1][0] == i for line in forward_loop(run, var)]
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
@@ -195,6 +202,15 @@ def generate_source(
     for i in range(len(nodes) - 1, -1 if not forward_only else len(nodes) - 1, -1):
         node = nodes[i]
         if node.kind != "gate" or not needs_grad[i]:
+            continue
+        if i in in_loop:
+            for run in runs:
+                if run.blocks[-2][-1] == i:
+                    loop = backward_loop(run, var, holder, assigned, needs_grad)
+                    if loop is None:  # a share the loop cannot place: straight-line code instead
+                        return generate_source(circuit, arrays, forward_only=forward_only, dict_call=dict_call,
+                                               lean=lean, rolled=False)
+                    backward_lines += loop
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
@@ -264,13 +280,23 @@ def generate_source(
         checks = [" is ".join(classes[k:k + 16]) + " is float" for k in range(0, len(classes), 16)] or ["True"]
         result = ", ".join(f"{key}: {r}" for key, r in zip(keys, results))
         inner = [hoist_math(line, bound) for line in forward_lines + backward_lines]
-        if len(keys) <= _MANY_INPUTS:
+        many = len(keys) > _MANY_INPUTS or bool(runs)
+        # The inputs a loop reads from a slice of _xs, and whose gradients it gives as a list.
+        looped = {run.slot_inputs(j, s) for run in runs for s in range(len(run.slots)) for j in range(1, len(run.blocks) - 1)}
+        if not many:
             inner += [f"return {var[out]}, {{{result}}}"]
+        elif runs:
+            inner += [f"_r = [0.0] * {len(keys)}"]
+            inner += [f"_r[{k}] = {r}" for k, r in enumerate(results) if k not in looped and r != "0.0"]
+            inner += [f"_r[{base + step}:{base + (len(run.blocks) - 1) * step}:{step}] = {run.tag}dS{s}[1:]"
+                      for run in runs for s, (base, step) in enumerate(run.slots)]
+            bound["_names"] = tuple(circuit.input_ids)
+            inner += [f"return {var[out]}, dict(zip(_names, _r))"]
         else:  # a literal of 20,000 pairs is built in chunks: dict(zip(...)) costs half as much
             bound["_names"] = tuple(circuit.input_ids)
             inner += [f"return {var[out]}, dict(zip(_names, ({', '.join(results)},)))"]
         body = [f"if _values.__class__ is dict and len(_values) == {len(keys)} and not _kwargs:", "    try:"]
-        if len(keys) <= _MANY_INPUTS:
+        if not many:
             body += ["        " + line for line in unpack]
             body += ["    except KeyError:", "        return _careful(_values)"]
             body += [f"    if {' and '.join(f'({check})' for check in checks)}:", "        try:"]
@@ -285,7 +311,10 @@ def generate_source(
             body += ["        _xs = tuple(_values.values()) if list(_values) == _in_order else _inputs(_values)",
                      "    except KeyError:", "        return _careful(_values)"]
             body += ["    if set(map(type, _xs)) == _floats_only:", "        try:"]
-            inner = [f"{', '.join(params)}, = _xs"] + inner
+            if runs:
+                inner = [f"{p} = _xs[{k}]" for k, p in enumerate(params) if k not in looped] + inner
+            else:
+                inner = [f"{', '.join(params)}, = _xs"] + inner
         body += ["            " + line for line in inner]
         body += ["        except Exception:", "            pass"]
         body += ["return _careful(_values, **_kwargs)"]

@@ -234,6 +234,77 @@ def test_a_circuit_of_many_inputs_takes_them_in_one_lookup_and_still_refuses_bad
         compiled.gradient({**{k: v for k, v in point.items() if k != "x5"}, "y": 1.0})
 
 
+def _chain(registry, kind: str, n: int):
+    c = Composer(registry)
+    if kind == "slots":  # W2's link: x = tanh(a_i * x + b_i), a_i and b_i inputs
+        wires = c.inputs("x", *[f"a{i}" for i in range(n)], *[f"b{i}" for i in range(n)])
+        x = wires[0]
+        for i in range(n):
+            x = c.tanh(wires[1 + i] * x + wires[1 + n + i])
+        return c.build(x)
+    if kind == "shared":  # the same weights in every link: their gradients are sums
+        x, w, b = c.inputs("x", "w", "b")
+        for _ in range(n):
+            x = c.tanh(w * x + b)
+        return c.build(x)
+    if kind == "two":  # two values carried from link to link, one read twice
+        wires = c.inputs("x", "y", *[f"a{i}" for i in range(n)])
+        x, y = wires[0], wires[1]
+        for i in range(n):
+            x, y = c.tanh(x * y + wires[2 + i]), c.exp(x - y) * 0.5
+        return c.build(x + y)
+    wires = c.inputs("x", "y")  # reads two links back
+    values = [wires[0], wires[1]]
+    for _ in range(n):
+        values.append(c.tanh(values[-1] * 0.9 + values[-2] * 0.1))
+    return c.build(values[-1])
+
+
+@pytest.mark.parametrize("kind", ["slots", "shared", "two", "skip"])
+def test_runs_of_identical_links_become_loops_with_the_straight_line_codes_numbers(registry, kind):
+    circuit = _chain(registry, kind, 30)
+    text, bound = gatekit.codegen.generate_source(circuit, dict_call=True)
+    assert "for _j in range(" in text  # the 28 links between the first and the last, as a loop
+    flat_text, flat_bound = gatekit.codegen.generate_source(circuit, dict_call=True, rolled=False)
+    assert "for _j" not in flat_text
+
+    def made(source, names):
+        namespace = {"__builtins__": builtins, **names, "_careful": None}
+        exec(compile(source, "<generated>", "exec"), namespace)
+        return namespace["gradient"]
+
+    looped, flat = made(text, bound), made(flat_text, flat_bound)
+    compiled = circuit.compile()
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        point = {name: float(rng.uniform(-1.5, 1.5)) for name in circuit.inputs}
+        got = looped(point)
+        assert got == flat(point)  # the same operations in the same order: the same floats
+        want = circuit.gradient(point)
+        assert list(got[1]) == list(want[1]) and got[0] == pytest.approx(want[0], rel=1e-12)
+        assert got[1] == pytest.approx(want[1], rel=1e-12, abs=1e-300)
+        c_out, c_grads = compiled.gradient(point)
+        assert c_out == pytest.approx(want[0], rel=1e-12) and c_grads == pytest.approx(want[1], rel=1e-12, abs=1e-300)
+    assert "gradient" in vars(compiled)
+
+
+def test_a_run_is_not_looped_where_a_link_reads_an_input_another_gate_reads_too(registry):
+    c = Composer(registry)
+    wires = c.inputs("x", *[f"a{i}" for i in range(20)])
+    x = wires[0]
+    for i in range(20):
+        x = c.tanh(wires[1 + i] * x + wires[1 + (i + 1) % 20])  # each a_i read by two links
+    circuit = c.build(x)
+    text, _ = gatekit.codegen.generate_source(circuit, dict_call=True)
+    point = {name: 0.1 * k - 0.9 for k, name in enumerate(circuit.inputs)}
+    compiled = circuit.compile()
+    want = circuit.gradient(point)
+    for _ in range(3):
+        got = compiled.gradient(point)
+        assert got[0] == pytest.approx(want[0], rel=1e-12) and got[1] == pytest.approx(want[1], rel=1e-12)
+    assert "for _j" not in text  # each link reads an input the next link reads too
+
+
 HOSTILE_NAMES = ["math", "np", "abs", "print", "exec", "__import__", "d_x", "f", "forward_backward", "unbroadcast",
                  "x", "if_", "True_", "None_", "\u00b5", "\ufb01", "match", "case", "type", "_"]
 
