@@ -165,7 +165,8 @@ def reuse_buffers(lines: list[str], inputs: list[str], keep: set[str]) -> list[s
     def dying_after(k: int) -> set[str]:
         """The names deleted right after line k (before the next assignment)."""
         dead: set[str] = set()
-        for stmt in parsed[k + 1:]:
+        for j in range(k + 1, len(parsed)):
+            stmt = parsed[j]
             if isinstance(stmt, ast.Delete):
                 dead.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
             elif isinstance(stmt, (ast.Assign, ast.AugAssign)):
