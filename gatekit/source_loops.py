@@ -98,7 +98,10 @@ def find_runs(circuit: Circuit, live: list[bool], needs_grad: list[bool]) -> lis
     candidates: list[tuple[int, int, int]] = []  # (gates covered, start, k)
     m = len(order)
     kinds = [gates[i] for i in order]
+    found: set[int] = set()  # periods that gave runs: their multiples give the same runs again
     for k in range(1, _LONGEST_BLOCK + 1):
+        if any(k % d == 0 for d in found):
+            continue
         # Relations only where the gates repeat with period k for long enough (cheap to
         # test): elsewhere (a random DAG) no run can start.
         same = [a is b for a, b in zip(kinds, kinds[k:])]
@@ -122,6 +125,7 @@ def find_runs(circuit: Circuit, live: list[bool], needs_grad: list[bool]) -> lis
             blocks = (end - u) // k + 1
             if blocks >= _FEWEST_BLOCKS:
                 candidates.append((blocks * k, u, k))
+                found.add(k)
             u = max(end, u + 1)
     runs: list[Run] = []
     taken = [False] * m
