@@ -227,13 +227,17 @@ def forward_loop(run: Run, var: dict[int, str]) -> list[str]:
         lines.append(f"{t}V{p} = [None] * {n - 1}")
         lines.append(f"{t}V{p}[0] = {var[run.blocks[0][p]]}")
     lines += [f"{t}c{q} = {var[run.blocks[0][q]]}" for q in sorted(run.carried)]
+    # A carried value read only before its own position is recomputed in the block can
+    # live in one name (``_c2``), with no copy at the end of each block.
+    late = {x for p, row in enumerate(run.kinds) for kind, x in row if kind == "car" and p > x}
+    own = {p: f"{t}c{p}" if p in run.carried and p not in late else f"{t}l{p}" for p in range(len(run.templates))}
     body = []
     for p, template in enumerate(run.templates):
-        args = [_arg(run, kind, x, var, forward=True) for kind, x in run.kinds[p]]
-        body.append(f"{t}l{p} = {template.forward_text(args)}")
+        args = [own[x] if kind == "in" else _arg(run, kind, x, var, forward=True) for kind, x in run.kinds[p]]
+        body.append(f"{own[p]} = {template.forward_text(args)}")
         if p in run.saved:
-            body.append(f"{t}V{p}[_j] = {t}l{p}")
-    body += [f"{t}c{q} = {t}l{q}" for q in sorted(run.carried)]
+            body.append(f"{t}V{p}[_j] = {own[p]}")
+    body += [f"{t}c{q} = {t}l{q}" for q in sorted(run.carried) if own[q] != f"{t}c{q}"]
     lines.append(f"for _j in range(1, {n - 1}):")
     lines += ["    " + line for line in body]
     # The last loop block's values, under their own names, for the straight-line block after.
