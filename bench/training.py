@@ -13,9 +13,18 @@ points, plus ``1e-4 * sum(p ** 2)``, then ``p -= rate * grad``. Implementations:
   gates, 644 of them over arrays of points), built once; a step is ``circuit.forward(values)
   .backward()``, the input gradients, and the update.
 - **gatekit layer gates**: the same network as three ``linear`` gates (22 gates in all).
+- **... compiled**: the same loss circuit's generated code, ``circuit.compile().gradient(values)``
+  (what ``optimize`` and ``train`` run from 10 steps on); compiling it is timed apart,
+  once per circuit (``compile`` rows), as what it costs over a steady compiled step.
+- **floor**: the scalar-gate step as the least Python can do it, our own minimal
+  experiment: straight-line numpy with one call per gate operation (a weight times an
+  activation forward; one ``dot`` for the weight's gradient and one product for the
+  activation's backward; an addition for fan-out) and nothing else: no dicts, no
+  shape rules, no gradients nobody reads. No engine that keeps a node per scalar gate
+  can beat it by much.
 - **gatekit train()**: the per-step cost inside :func:`gatekit.train` (the strategy
-  loop, the meter, and one forward of the score circuit for the accuracy history):
-  ``(train(steps=21) - train(steps=1)) / 20``.
+  loop, the meter, the compiled loss circuit, and the accuracy history):
+  ``(train(steps=31) - train(steps=11)) / 20``; both runs compile, so the compile cancels.
 - **numpy**: the same network written out by hand on arrays, with a hand-derived backward.
 
 Every implementation is first checked to give the same loss and the same parameters
@@ -109,6 +118,106 @@ def gatekit_step(X: np.ndarray, y: np.ndarray, start: dict[str, Any], layers: bo
     return step, state
 
 
+def compiled_step(X: np.ndarray, y: np.ndarray, start: dict[str, Any], layers: bool) -> tuple[Step, Callable[[], Any]]:
+    """As :func:`gatekit_step`, through the circuit's generated code (compiled before the first step)."""
+    net = nn.Network(SIZES, layers=layers)
+    compiled = net.loss_circuit("hinge", ALPHA).compile()
+    values = {**net.data(X), "y": y, **{k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                       for k, v in nn.Network(SIZES).convert(start, layers).items()}}
+    names = list(net.initial_parameters())
+
+    def step() -> float:
+        output, grads = compiled.gradient(values)
+        for name in names:
+            values[name] = values[name] - RATE * grads[name]
+        return float(output)
+
+    def state() -> Any:
+        return [np.atleast_1d(np.asarray(v)) for v in _flat_state(net, values)]
+
+    compiled.gradient(dict(values))  # the first call of a kind runs the interpreter (it checks the gates)
+    compiled.gradient(dict(values))  # the second compiles
+    return step, state
+
+
+def compile_cost(X: np.ndarray, y: np.ndarray, layers: bool) -> float:
+    """Seconds to generate and compile a fresh loss circuit's code: its first compiled call
+    less a steady one (the interpreter's checking call before it is not counted)."""
+    net = nn.Network(SIZES, layers=layers)
+    values = {**net.data(X), "y": y, **net.initial_parameters()}
+    compiled = net.loss_circuit("hinge", ALPHA).compile()
+    compiled.gradient(values)
+    began = time.perf_counter()
+    compiled.gradient(values)
+    first = time.perf_counter() - began
+    steady = min(_seconds(lambda: compiled.gradient(values)) for _ in range(3))
+    return first - steady
+
+
+def _seconds(call: Callable[[], Any]) -> float:
+    began = time.perf_counter()
+    call()
+    return time.perf_counter() - began
+
+
+def _floor_source() -> tuple[str, list[str]]:
+    """The floor's step function: one numpy call per gate operation of the scalar-gate MLP.
+
+    Made by the benchmark from the network's shape alone (no user text), then compiled.
+    """
+    sizes, last = SIZES, len(SIZES) - 1
+    forward, backward, names = [], ["ds = -y * ((m > 0) + 0.5 * (m == 0)) / m.size"], []
+    units = [f"x{k}" for k in range(sizes[0])]
+    layers = []
+    for l in range(1, last + 1):
+        outs = []
+        for j in range(1, sizes[l] + 1):
+            p = f"l{l}_n{j}"
+            names += [f"{p}_w{i + 1}" for i in range(len(units))] + [f"{p}_b"]
+            forward.append(f"s_{p} = {p}_b + " + " + ".join(f"{p}_w{i + 1} * {u}" for i, u in enumerate(units)))
+            if l < last:
+                forward.append(f"h_{p} = np.maximum(s_{p}, 0.0)")
+            outs.append(f"h_{p}" if l < last else f"s_{p}")
+        layers.append((l, units, outs))
+        units = outs
+    forward += [f"m = 1.0 - y * {units[0]}", "loss = np.maximum(m, 0.0).mean() + 1e-4 * ("
+                + " + ".join(f"{n} * {n}" for n in names) + ")"]
+    for l, inputs, outs in reversed(layers):
+        for j, out in enumerate(outs, start=1):
+            p = f"l{l}_n{j}"
+            dz = "ds" if l == last else f"dz_{p}"
+            if l < last:
+                backward.append(f"{dz} = d_{out} * ((s_{p} > 0) + 0.5 * (s_{p} == 0))")
+            backward.append(f"g_{p}_b = float(np.add.reduce({dz})) + 2e-4 * {p}_b")
+            for i, u in enumerate(inputs, start=1):
+                backward.append(f"g_{p}_w{i} = float(np.dot({dz}, {u})) + 2e-4 * {p}_w{i}")
+                if l > 1:  # the data's gradients: nobody reads them
+                    backward.append(f"d_{u} = {dz} * {p}_w{i}" if j == 1 else f"d_{u} = d_{u} + {dz} * {p}_w{i}")
+    lines = [f"def step(x0, x1, y, {', '.join(names)}):"] + ["    " + line for line in forward + backward]
+    lines.append("    return loss, (" + ", ".join(f"g_{n}" for n in names) + ",)")
+    return "\n".join(lines), names
+
+
+def floor_step(X: np.ndarray, y: np.ndarray, start: dict[str, Any]) -> tuple[Step, Callable[[], Any]]:
+    source, names = _floor_source()
+    namespace: dict[str, Any] = {"np": np}
+    exec(compile(source, "<W6 floor>", "exec"), namespace)  # noqa: S102 - the benchmark's own text
+    function = namespace["step"]
+    x0, x1 = (np.ascontiguousarray(X[:, k]) for k in range(2))
+    params = [float(start[n]) for n in names]
+
+    def step() -> float:
+        loss, grads = function(x0, x1, y, *params)
+        params[:] = [p - RATE * g for p, g in zip(params, grads)]
+        return float(loss)
+
+    def state() -> Any:
+        values = dict(zip(names, params))
+        return [np.atleast_1d(np.asarray(v)) for v in _flat_state(nn.Network(SIZES), values)]
+
+    return step, state
+
+
 def _flat_state(net: nn.Network, values: dict[str, Any]) -> list[Any]:
     out = []
     for W, b in net.matrices(values):
@@ -157,7 +266,7 @@ def train_per_step(data: Any, layers: bool) -> Step:
         return time.perf_counter() - began
 
     def step() -> float:
-        return (run(21) - run(1)) / 20
+        return (run(31) - run(11)) / 20
 
     return step
 
@@ -165,7 +274,8 @@ def train_per_step(data: Any, layers: bool) -> Step:
 def check(X: np.ndarray, y: np.ndarray, micro: bool) -> None:
     start = nn.Network(SIZES).initial_parameters()
     impls = {"numpy": numpy_step(X, y, start), "scalar": gatekit_step(X, y, start, False),
-             "layer": gatekit_step(X, y, start, True)}
+             "layer": gatekit_step(X, y, start, True), "scalar compiled": compiled_step(X, y, start, False),
+             "layer compiled": compiled_step(X, y, start, True), "floor": floor_step(X, y, start)}
     if micro:
         impls["micrograd"] = micrograd_step(X, y, start)
     results = {}
@@ -222,6 +332,11 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds * 1e9:.3g} ns"
 
 
+COLUMNS = ["micrograd", "gatekit scalar gates", "gatekit scalar gates, compiled", "floor (scalar gates)",
+           "gatekit layer gates", "gatekit layer gates, compiled", "gatekit train() scalar", "gatekit train() layer",
+           "numpy"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-record", action="store_true")
@@ -230,8 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     info = machine_info()
     sizes = (100,) if args.quick else (100, 1_000, 10_000)
-    rows = []
-    targets = []
+    rows, targets, compiles = [], [], []
     for n in sizes:
         data = moons(n=n, seed=0)
         micro = n == 100
@@ -240,27 +354,42 @@ def main(argv: list[str] | None = None) -> int:
         steps = {"micrograd": micrograd_step(data.X, data.y, start)[0]} if micro else {}
         steps.update({
             "gatekit scalar gates": gatekit_step(data.X, data.y, start, False)[0],
+            "gatekit scalar gates, compiled": compiled_step(data.X, data.y, start, False)[0],
+            "floor (scalar gates)": floor_step(data.X, data.y, start)[0],
             "gatekit layer gates": gatekit_step(data.X, data.y, start, True)[0],
+            "gatekit layer gates, compiled": compiled_step(data.X, data.y, start, True)[0],
             "gatekit train() scalar": train_per_step(data, False),
             "gatekit train() layer": train_per_step(data, True),
             "numpy": numpy_step(data.X, data.y, start)[0],
         })
         medians = median_times(steps, 3 if args.quick else 7)
         rows.append((n, medians))
+        if n == 100:
+            for layers in (False, True):
+                costs = sorted(compile_cost(data.X, data.y, layers) for _ in range(3))
+                kind = "layer" if layers else "scalar"
+                saved = medians[f"gatekit {kind} gates"][0] - medians[f"gatekit {kind} gates, compiled"][0]
+                compiles.append((kind, costs, saved))
+
         def ratio(a: str, b: str) -> tuple[float, float]:
             return medians[a][0] / medians[b][0], medians[a][1] / medians[b][1]
 
         if micro:
-            targets.append(("scalar-gate MLP <= 1/500 of micrograd", ratio("gatekit scalar gates", "micrograd"), 1 / 500))
-        targets.append((f"layer-gate MLP <= 2x numpy ({n:,} points)", ratio("gatekit layer gates", "numpy"), 2.0))
+            for what in ("gatekit scalar gates", "gatekit scalar gates, compiled", "floor (scalar gates)"):
+                targets.append((f"{what} <= 1/500 of micrograd", ratio(what, "micrograd"), 1 / 500))
+        for what in ("gatekit layer gates", "gatekit layer gates, compiled"):
+            targets.append((f"{what} <= 2x numpy ({n:,} points)", ratio(what, "numpy"), 2.0))
         print(f"timed {n} points", flush=True)
-    columns = ["micrograd", "gatekit scalar gates", "gatekit layer gates", "gatekit train() scalar",
-               "gatekit train() layer", "numpy"]
     table = ["Each cell: median / best of the samples.", "",
-             "| points | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+             "| points | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for n, medians in rows:
         table.append(f"| {n:,} | " + " | ".join(
-            f"{fmt_time(medians[c][0])} / {fmt_time(medians[c][1])}" if c in medians else "-" for c in columns) + " |")
+            f"{fmt_time(medians[c][0])} / {fmt_time(medians[c][1])}" if c in medians else "-" for c in COLUMNS) + " |")
+    table += ["", "| compiling the loss circuit (100 points), once per circuit | 3 runs | saved a step "
+              "(interpreted - compiled, medians) | pays back after |", "|---|---|---|---|"]
+    for kind, costs, saved in compiles:
+        back = f"{costs[1] / saved:.0f} steps" if saved > 0 else "never (compiled is not faster)"
+        table.append(f"| {kind} gates | {' / '.join(fmt_time(c) for c in costs)} | {fmt_time(saved)} | {back} |")
     table += ["", "| target | medians | bests | met (medians / bests) |", "|---|---|---|---|"]
     for what, (by_median, by_best), goal in targets:
         shown = [f"1/{1 / r:.0f}" if r < 0.1 else f"{r:.2f}x" for r in (by_median, by_best)]

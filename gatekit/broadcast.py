@@ -67,17 +67,29 @@ def reduce_pair_gradient(grad: Any, x: Any, other: Any, out: Any) -> Any:
 
     A Python float (a constant, say) meeting arrays gets a float64 gradient in the
     shape of the node and of the other input: that fits, and reduce_gradient would sum
-    it over every axis too, so the sum is taken here without its checks.
+    it over every axis too, so the sum is taken here without its checks. An array
+    broadcast along leading axes only (a bias of shape (out,) added to a batch of shape
+    (n, out)) is summed over those axes. What it buys: reduce_gradient's general rule
+    costs ~30 us a call on a (100, 16) batch, two thirds of it in its two
+    ``np.broadcast_shapes`` (each builds throwaway arrays in Python) and the dtype and
+    writeability checks; the sum itself is a few microseconds.
     """
-    if (
-        x.__class__ is float
-        and grad.__class__ is np.ndarray
-        and other.__class__ is np.ndarray
-        and out.__class__ is np.ndarray
-        and grad.dtype == np.float64
-        and grad.shape == out.shape == other.shape
-    ):
-        return float(grad.sum(axis=tuple(range(grad.ndim))))
+    if grad.__class__ is np.ndarray and out.__class__ is np.ndarray and grad.shape == out.shape:
+        if (
+            x.__class__ is float
+            and other.__class__ is np.ndarray
+            and grad.dtype == np.float64
+            and grad.shape == other.shape
+        ):
+            return float(grad.sum(axis=tuple(range(grad.ndim))))
+        if (
+            x.__class__ is np.ndarray
+            and 0 < x.ndim < grad.ndim
+            and grad.dtype.kind == "f"
+            and grad.shape[grad.ndim - x.ndim :] == x.shape
+            and (other.__class__ is float or (other.__class__ is np.ndarray and other.shape == out.shape))
+        ):
+            return grad.sum(axis=tuple(range(grad.ndim - x.ndim)))
     return reduce_gradient(grad, x, (x, other, out))
 
 

@@ -102,7 +102,9 @@ class CompiledCircuit:
             else:
                 with np.errstate(all="ignore"):
                     # Inputs of one shape (a batch): the lean variant, else the general one.
-                    result = self._function(True, "lean")(*xs)
+                    # (Not even compiled for a number among the inputs: a scalar-gate model's weights.)
+                    batch = all(x.__class__ is np.ndarray for x in xs)
+                    result = self._function(True, "lean")(*xs) if batch else None
                     out, grads = result if result is not None else self._function(True)(*xs)
                 return plain(out), {name: plain(g) for name, g in zip(circuit.input_ids, grads)}
         except Exception:  # noqa: BLE001 - Python raised where numpy gives inf/nan, or a gate misbehaved

@@ -85,6 +85,8 @@ class Problem:
             coordinate for name in self.free for coordinate in _coordinates(name, self.shapes[name])
         )
         self.n = len(self.names)
+        #: Every free input a number (no arrays among them): points convert in one call.
+        self._all_numbers = bool(self.free) and not any(self.shapes.values())
         self._slices = []
         at = 0
         for name in self.free:
@@ -123,10 +125,11 @@ class Problem:
     def as_dict(self, point: Any) -> dict[str, Any]:
         """Every input (free and held) at ``point``: plain floats, and held arrays as they are."""
         point = np.asarray(point, dtype=np.float64)
-        values: dict[str, Any] = {
-            name: point[part].reshape(shape) if shape else float(point[part.start])
-            for name, part, shape in self._slices
-        }
+        if self._all_numbers:  # one C call for every coordinate (a scalar-gate model has hundreds)
+            values: dict[str, Any] = dict(zip(self.free, point.tolist()))
+        else:
+            values = {name: point[part].reshape(shape) if shape else float(point[part.start])
+                      for name, part, shape in self._slices}
         values.update(self.held)
         return {name: values[name] for name in self.circuit.inputs}
 
@@ -223,7 +226,10 @@ class Problem:
             assert trace is not None
             grads = trace.backward().input_grads()
         self.backward_evals += 1
-        gradient = self.sign * np.concatenate([np.ravel(grads[name]) for name in self.free]) if self.free else np.zeros(0)
+        if self._all_numbers:
+            gradient = self.sign * np.array([grads[name] for name in self.free], dtype=np.float64)
+        else:
+            gradient = self.sign * np.concatenate([np.ravel(grads[name]) for name in self.free]) if self.free else np.zeros(0)
         if not np.all(np.isfinite(gradient)):
             if trace is None:  # diagnostic only (not counted): the interpreter names the node
                 trace = self.circuit.forward(self.as_dict(point)).backward()

@@ -41,6 +41,8 @@ def as_input(name: str, value: Any) -> Any:
     """
     if isinstance(value, float):
         return value
+    if value.__class__ is np.ndarray and value.dtype.kind == "f":  # the common array, without the checks below
+        return value if value.ndim else float(value)
 
     def refused(why: str = "") -> UsageError:
         shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
@@ -130,8 +132,9 @@ def resolve_inputs(
     each is named). A value for an ``unread`` name (declared when the circuit was built,
     left out because the output never reads it) is accepted and ignored.
     """
+    known = inputs if isinstance(inputs, (dict, set, frozenset)) else set(inputs)  # a tuple: quadratic in the inputs
     for name in given:
-        if name not in inputs and name not in unread:  # unread: declared, but the output never reads it
+        if name not in known and name not in unread:  # unread: declared, but the output never reads it
             raise UnknownNameError("input", str(name), inputs, where)
     missing = [name for name in inputs if name not in given and name not in defaults]
     if missing:

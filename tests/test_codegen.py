@@ -438,14 +438,12 @@ def test_cli_codegen_errors_are_one_line():
 # -- where circuits run many times ------------------------------------------------------------------
 @pytest.mark.parametrize("strategy", ["analytic-gradient", "numerical-gradient", "local-search", "adam"])
 def test_optimize_compiled_gives_the_interpreters_run(registry, strategy, monkeypatch):
-    import sys
-
-    optimize_module = sys.modules["gatekit.optimize"]
+    from gatekit import runs as runs_module
 
     circuit = parse(NEURON, registry)
     runs = []
     for compile_from in (10**9, 1):  # never compiled, then always
-        monkeypatch.setattr(optimize_module, "COMPILE_FROM_STEPS", compile_from)
+        monkeypatch.setattr(runs_module, "COMPILE_FROM_STEPS", compile_from)
         runs.append(gatekit.optimize(circuit, NEURON_AT, strategy, steps=30, seed=3, registry=registry))
     interpreted, compiled = runs
     assert compiled.best_output == pytest.approx(interpreted.best_output, rel=1e-12)

@@ -118,3 +118,20 @@ def test_a_circuit_built_by_hand_names_its_registry():
 
     with pytest.raises(UsageError, match="needs the registry"):
         Circuit([Node("input", name="x")], 0)
+
+
+def private_imports(path: Path) -> list[str]:
+    """``from gatekit.m import _name`` in ``path``: one module reaching into another's private names."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("gatekit")):
+            found += [f"{node.module}.{a.name}" for a in node.names
+                      if a.name.startswith("_") and not a.name.endswith("__")
+                      and f"{module_name(path).rsplit('.', 1)[0]}.{a.name}" not in ALL
+                      and f"gatekit.{a.name}" not in ALL]
+    return found
+
+
+def test_no_module_imports_another_modules_private_names():
+    bad = {module_name(p): names for p in sorted(PACKAGE.rglob("*.py")) if (names := private_imports(p))}
+    assert bad == {}, bad
