@@ -288,6 +288,22 @@ def test_runs_of_identical_links_become_loops_with_the_straight_line_codes_numbe
     assert "gradient" in vars(compiled)
 
 
+def test_the_dict_of_many_gradients_is_new_each_call_in_the_inputs_order(registry):
+    circuit = _chain(registry, "slots", 30)  # 61 inputs: the many-input path, and a loop
+    compiled = circuit.compile()
+    point = {name: 0.02 * k - 0.6 for k, name in enumerate(circuit.inputs)}
+    for _ in range(2):
+        compiled.gradient(point)
+    first = compiled.gradient(point)[1]
+    assert list(first) == list(circuit.inputs)
+    first["x"] = 123.0  # the caller's own dict: the next call's is another
+    second = compiled.gradient(point)[1]
+    assert second is not first and second["x"] != 123.0
+    assert second == pytest.approx(circuit.gradient(point)[1], rel=1e-12)
+    shuffled = dict(reversed(list(point.items())))  # another order: looked up by name
+    assert compiled.gradient(shuffled)[1] == second
+
+
 def test_a_run_is_not_looped_where_a_link_reads_an_input_another_gate_reads_too(registry):
     c = Composer(registry)
     wires = c.inputs("x", *[f"a{i}" for i in range(20)])
