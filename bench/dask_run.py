@@ -6,8 +6,9 @@
 1. At 1e6 points: the neuron's value and its five input gradients (x0, x1 per point;
    w0, w1, w2 shared, so summed) with gatekit on numpy arrays (``circuit.gradient``),
    with gatekit.dask on a local cluster (2 workers of 1 thread, in this process), each
-   checked against the other to 1e-12 first, then timed in turn (median of 7).
-   array-api-strict is listed where gatekit can run it.
+   with the engine itself on those dask arrays (a lazy graph of the gates' own dask
+   operations) and on array-api-strict arrays: each checked against numpy to 1e-12
+   first, then all timed in turn (median of 7). ``--side-by-side`` runs this part alone.
 2. At 1e8 points (3.2 GB of inputs and 4.8 GB of per-point results, far beyond the
    1 GB budget): inputs are generated chunk by chunk by dask (seeded), every chunk goes
    forward and backward, and the per-point results are reduced (sums, min/max) as they
@@ -36,6 +37,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import array_api_strict as xp  # noqa: E402
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
 import psutil  # noqa: E402
@@ -83,23 +85,34 @@ def summaries(circuit, values, chunks):
 
 
 def side_by_side(circuit, n: int, repeats: int) -> dict[str, float]:
+    """Time per point of each way to run the neuron at ``n`` points, each checked against numpy first."""
     rng = np.random.default_rng(1)
     x0, x1 = rng.uniform(-3, 3, n), rng.uniform(-3, 3, n)
     chunked = {"x0": da.from_array(x0, chunks=n // 4), "x1": da.from_array(x1, chunks=n // 4)}
+    strict = {"x0": xp.asarray(x0), "x1": xp.asarray(x1)}
 
     def numpy_run():
         return circuit.gradient(x0=x0, x1=x1, **WEIGHTS)
 
-    def dask_run():
+    def dask_run():  # gatekit.dask: one numpy engine pass a chunk
         return dask.compute(*gd.gradient(circuit, {**chunked, **WEIGHTS}))
 
-    (want_out, want), (got_out, got) = numpy_run(), dask_run()
-    np.testing.assert_allclose(got_out, want_out, rtol=1e-12, atol=1e-12)
-    for name in circuit.inputs:
-        np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-12)
-    times: dict[str, list[float]] = {"numpy": [], "dask": []}
+    def dask_engine_run():  # the engine on dask arrays: a lazy graph of the gates' dask operations
+        return dask.compute(*circuit.gradient({**chunked, **WEIGHTS}))
+
+    def strict_run():  # the engine on array-api-strict arrays (the standard alone, on numpy underneath)
+        return circuit.gradient({**strict, **WEIGHTS})
+
+    runs = {"numpy": numpy_run, "dask": dask_run, "dask-engine": dask_engine_run, "array-api-strict": strict_run}
+    want_out, want = numpy_run()
+    for name, run in runs.items():
+        got_out, got = run()
+        np.testing.assert_allclose(np.asarray(got_out), want_out, rtol=1e-12, atol=1e-12, err_msg=name)
+        for key in circuit.inputs:
+            np.testing.assert_allclose(np.asarray(got[key]), want[key], rtol=1e-12, atol=1e-12, err_msg=name)
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        for name, run in (("numpy", numpy_run), ("dask", dask_run)):
+        for name, run in runs.items():
             gc.collect()
             start = time.perf_counter()
             run()
@@ -121,10 +134,41 @@ def large(circuit, n: int) -> tuple[float, int, int, list[float]]:
     return seconds, peak.peak, kernel_peak, [float(r) for r in results]
 
 
+def _machine_lines(info: dict[str, str]) -> list[str]:
+    return [
+        f"- date: {info['date']}; CPU: {info['CPU']}; cores: {info['cores']}; memory: {info['memory']}",
+        f"- load before: {info['load before']}; after: {machine_info(load_only=True)['load']}",
+        f"- Python {info['Python']}, numpy {np.__version__}, dask {dask.__version__}, "
+        f"distributed {__import__('distributed').__version__}, array-api-strict {xp.__version__}, "
+        f"gatekit {info['gatekit']}",
+        "- cluster: LocalCluster, 2 workers x 1 thread, in this process (processes=False), memory_limit 1 GiB",
+    ]
+
+
+ROWS = (
+    ("numpy", "gatekit on numpy (`circuit.gradient`)"),
+    ("dask", "gatekit.dask, 4 chunks, local cluster (a numpy engine pass a chunk)"),
+    ("dask-engine", "`circuit.gradient` on the same dask arrays (the gates' dask operations, lazy)"),
+    ("array-api-strict", "`circuit.gradient` on array-api-strict arrays"),
+)
+
+
+def _side_by_side_lines(per_point: dict[str, float], after: dict[str, float] | None) -> list[str]:
+    """The 1e6 table: each way's time a point, and its ratio to numpy's in the same round."""
+    lines = ["| 1e6 points, value + 5 input gradients | time per point | x numpy's | points per second |",
+             "|---|---|---|---|"]
+    for key, label in ROWS:
+        again = f" (after the large run: {after[key] * 1e9:.1f} ns)" if after else ""
+        lines.append(f"| {label} | {per_point[key] * 1e9:.1f} ns{again} | {per_point[key] / per_point['numpy']:.2f} | "
+                     f"{1 / per_point[key]:.3g} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=float, default=1e8, help="points of the large run (default 1e8)")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--side-by-side", action="store_true", help="only the 1e6 side by side (seconds, not a minute)")
     args = parser.parse_args()
     # The 1e6 side-by-side ships its numpy inputs inside the graph, as a user's in-memory data would be.
     warnings.filterwarnings("ignore", message="Sending large graph")
@@ -133,26 +177,16 @@ def main() -> None:
     before = psutil.Process().memory_info().rss
     with gd.client(workers=2, threads=1, memory_limit="1GiB") as client:
         per_point = side_by_side(circuit, 1_000_000, args.repeats)
+        if args.side_by_side:
+            print("\n".join(_machine_lines(info) + [""] + _side_by_side_lines(per_point, None)))
+            return
         client.run(gc.collect)
         n = int(args.points)
         seconds, peak, kernel_peak, results = large(circuit, n)
         after = side_by_side(circuit, 1_000_000, args.repeats)  # the machine is shared: time numpy again
     numpy_per_point = min(per_point["numpy"], after["numpy"])
     ratio = (seconds / n) / numpy_per_point
-    lines = [
-        f"- date: {info['date']}; CPU: {info['CPU']}; cores: {info['cores']}; memory: {info['memory']}",
-        f"- load before: {info['load before']}; after: {machine_info(load_only=True)['load']}",
-        f"- Python {info['Python']}, numpy {np.__version__}, dask {dask.__version__}, "
-        f"distributed {__import__('distributed').__version__}, gatekit {info['gatekit']}",
-        "- cluster: LocalCluster, 2 workers x 1 thread, in this process (processes=False), memory_limit 1 GiB",
-        "",
-        "| 1e6 points, value + 5 input gradients | time per point | points per second |",
-        "|---|---|---|",
-        f"| gatekit on numpy (`circuit.gradient`) | {per_point['numpy'] * 1e9:.1f} ns "
-        f"(after the large run: {after['numpy'] * 1e9:.1f} ns) | {1 / per_point['numpy']:.3g} |",
-        f"| gatekit.dask, 4 chunks, local cluster | {per_point['dask'] * 1e9:.1f} ns "
-        f"(after: {after['dask'] * 1e9:.1f} ns) | {1 / per_point['dask']:.3g} |",
-        "| array-api-strict | not run: gatekit's gates call numpy, not the array's namespace (see README) | - |",
+    lines = _machine_lines(info) + [""] + _side_by_side_lines(per_point, after) + [
         "",
         f"| {n:.0e} points, value + 5 input gradients, dask | measured | target | met |",
         "|---|---|---|---|",

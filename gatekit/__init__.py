@@ -5,6 +5,7 @@ The public API lives here; everything else is an implementation detail.
 
 from __future__ import annotations
 
+from .arrays import array_namespace
 from .check import CheckResult, assert_gate_gradients, check_circuit, check_gate, numerical_gradient
 from .circuit import Circuit, Node
 from .circuit_file import circuit_from_dict, circuit_to_dict, load, save
@@ -62,6 +63,7 @@ __all__ = [
     "Domain",
     "Interval",
     "Source",
+    "array_namespace",
     "hookimpl",
     "Register",
     "Registry",

@@ -35,6 +35,7 @@ import math
 import operator
 from typing import TYPE_CHECKING, Any
 
+from .broadcast import any_unbroadcast, seed_gradient, zero_gradient
 from .source_loops import backward_loop, find_runs, forward_loop
 from .source_rewrite import SEED, fold_unit_seed, hoist_math, reuse_buffers
 from .templates import template_for
@@ -133,13 +134,16 @@ class _Names:
 
 def generate_source(
     circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
-    lean: bool = False, rolled: bool = True,
+    lean: bool = False, any_library: bool = False, rolled: bool = True,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
     The bound objects are the gates without templates (``_g<node>``); the source of
     a circuit of built-in gates needs none and runs on its own. ``forward_only`` makes
-    ``forward`` instead, the output only (for callers that need no gradient); ``dict_call``
+    ``forward`` instead, the output only (for callers that need no gradient); ``any_library``
+    makes an array variant for arrays of any library: every gate called through its
+    methods (which compute in the arrays' own namespace) and the engine's shape rules
+    bound (:mod:`gatekit.broadcast`), with no numpy in the text; ``dict_call``
     makes ``gradient(values)`` for floats, dicts in and out (the fastest call).
     """
     nodes = circuit.nodes
@@ -184,7 +188,7 @@ def generate_source(
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
-        template = template_for(gate, arrays)
+        template = None if any_library else template_for(gate, arrays)
         if template is not None and template.forward is not None:
             forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
         else:
@@ -202,9 +206,11 @@ def generate_source(
     # that is already a name (``d_exp1 = d_add3``) is not copied: the name stands for it.
     holder: dict[int, str] = {i: name for i, name in grad.items()}
     alias = dict_call and not arrays
-    # The fast variants are always seeded with 1.0: put it in as a literal and fold it
-    # (``-g * out * out`` becomes ``-f * f``: one multiplication, or array pass, fewer).
-    fold = (alias or lean) and out in holder
+    # The float dict variant is always seeded with 1.0: put it in as a literal and fold it
+    # (``-g * out * out`` becomes ``-f * f``: one multiplication fewer). Not on arrays: a
+    # template that hands the seed on bare (``np.where(x > y, g, 0.0)``) would give a
+    # float64 array for float32 inputs.
+    fold = alias and out in holder
     if fold:
         holder[out] = SEED
     for i in range(len(nodes) - 1, -1 if not forward_only else len(nodes) - 1, -1):
@@ -217,12 +223,12 @@ def generate_source(
                     loop = backward_loop(run, var, holder, assigned, needs_grad)
                     if loop is None:  # a share the loop cannot place: straight-line code instead
                         return generate_source(circuit, arrays, forward_only=forward_only, dict_call=dict_call,
-                                               lean=lean, rolled=False)
+                                               lean=lean, any_library=any_library, rolled=False)
                     backward_lines += loop
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
-        template = template_for(gate, arrays)
+        template = None if any_library else template_for(gate, arrays)
         if template is not None and template.backward is not None:
             shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
             if fold and i == out:
@@ -265,9 +271,17 @@ def generate_source(
         if i in assigned or (i == out and i in grad):
             results.append(holder[i])
         else:
-            results.append(f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
+            results.append(f"_zero({var[i]})" if any_library else f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
     head = ["import math", ""] if not arrays else ["import math", "", "import numpy as np", "", _ARRAY_HELPER.strip(), "", ""]
+    if any_library:  # the engine's shape rules, in any library, bound rather than written out
+        head = ["import math", ""]
+        bound.update(unbroadcast=any_unbroadcast, _seed=seed_gradient, _zero=zero_gradient)
     seed_line: list[str] = []  # a scalar seed broadcasts: unbroadcast brings each gradient to shape
+    if any_library and out in grad and not forward_only:
+        seed_line = [f"{seed} = _seed({var[out]}, {seed})"]
+    elif arrays and out in grad and not forward_only:
+        # A number seed takes the output's float dtype (numpy's promotion), so float32 stays float32.
+        seed_line = [f"{seed} = np.asarray({seed}, np.result_type({var[out]}, {seed}))[()]"]
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
     if dict_call:
@@ -347,7 +361,8 @@ def generate_source(
         guard += [line for k in range(1, len(dtypes), 16)
                   for line in (f"if not ({' == '.join(dtypes[k:k + 16])} == _D):", "    return None")]
         kept = {r for r in results if r.isidentifier()} | {var[out]}
-        steps = reuse_buffers(forward_lines + backward_lines, params, kept)
+        steps = reuse_buffers(forward_lines + seed_line + backward_lines, params, kept,
+                              seed=(seed, var[out]) if seed_line else None)
         lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in guard + steps + tail]
     elif forward_only:
         lines = head + [f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]

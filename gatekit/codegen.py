@@ -4,7 +4,10 @@ Each variant is compiled on first use. Where Python raises and numpy would give 
 nan (``1.0 / 0.0``), or a gate called through its methods misbehaves, the compiled call
 falls back to the interpreter for that call, so both tiers always give the same answers;
 the first call of each kind (floats, arrays) goes to the interpreter too, which checks
-every gate's output.
+every gate's output. Arrays of another library (array-api-strict, dask, CuPy, JAX) get
+a variant of their own: the same straight-line code with every gate called through its
+methods, which compute in the arrays' namespace, and the engine's shape rules bound in
+(the printed numpy source is not it: its templates and helper are numpy's).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .circuit_source import generate_source
+from .arrays import is_foreign
 from .values import plain
 
 if TYPE_CHECKING:
@@ -47,14 +51,16 @@ class CompiledCircuit:
         fn = self._functions.get((arrays, name))
         if fn is None:
             # Each function is made when first needed: compiling costs more than generating.
-            text, bound = generate_source(self.circuit, arrays, forward_only=name == "forward",
-                                          dict_call=name == "gradient", lean=name == "lean")
+            text, bound = generate_source(self.circuit, arrays, forward_only=name in ("forward", "forward_any"),
+                                          dict_call=name == "gradient", lean=name == "lean",
+                                          any_library=name in ("any", "forward_any"))
             namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
             if name == "gradient":
                 namespace["_careful"] = self._careful
             # Made of validated parts only (see gatekit.circuit_source); never of user text.
             exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)
-            fn = self._functions[(arrays, name)] = namespace["forward_backward" if name == "lean" else name]
+            made = {"lean": "forward_backward", "any": "forward_backward", "forward_any": "forward"}.get(name, name)
+            fn = self._functions[(arrays, name)] = namespace[made]
             if not arrays and name in ("forward_backward", "gradient"):
                 self._floats_pure = not [key for key in bound if key.startswith("_g")]  # no gate bound
         return fn
@@ -99,6 +105,10 @@ class CompiledCircuit:
                 # Built-in templates keep floats floats; a gate called by method may not.
                 if self._floats_pure or (out.__class__ is float and set(map(type, grads)) <= _FLOAT):
                     return out, dict(zip(names, grads))
+            elif _any_foreign(xs):  # another library's arrays: its own namespace, through the gates' methods
+                with np.errstate(all="ignore"):
+                    out, grads = self._function(True, "any")(*xs)
+                return out, dict(zip(names, grads))
             else:
                 with np.errstate(all="ignore"):
                     # Inputs of one shape (a batch): the lean variant, else the general one.
@@ -126,13 +136,18 @@ class CompiledCircuit:
                     return out
             else:
                 with np.errstate(all="ignore"):
-                    return plain(self._function(True, "forward")(*xs))
+                    return plain(self._function(True, "forward_any" if _any_foreign(xs) else "forward")(*xs))
         except Exception:  # noqa: BLE001 - as in gradient()
             pass
         return circuit(inputs)
 
 
 _FLOAT = {float}
+
+
+def _any_foreign(xs: list[Any]) -> bool:
+    """Any input an array of a library other than numpy (see gatekit.arrays)."""
+    return any(x.__class__ is not float and x.__class__ is not np.ndarray and is_foreign(x) for x in xs)
 
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import MissingExtraError, UnknownNameError, UsageError
+from .arrays import is_foreign, library_name
 from .values import as_input
 
 try:
@@ -68,6 +69,9 @@ def split_inputs(
             arrays[name] = value
             continue
         value = as_input(name, value)  # one set of value rules: numbers, numpy arrays
+        if is_foreign(value):  # a CuPy or JAX array, say: chunks here are numpy's
+            raise UsageError(f"input {name!r} is an array of {library_name(value)}; gatekit.dask spreads dask or numpy "
+                             "arrays over chunks (circuit.gradient runs on any array library directly)")
         if isinstance(value, np.ndarray):
             arrays[name] = da.from_array(value, chunks=chunks)
         else:

@@ -187,7 +187,8 @@ def _read_npy(path: str) -> np.ndarray:
     return data
 
 
-def _column(path: str, key: int | str, header: list[str] | None, width: int) -> int:
+def column_index(path: str, key: int | str, header: list[str] | None, width: int) -> int:
+    """A 1-based column number (-1 the last) or a header name, as an index; an error naming the file else."""
     if isinstance(key, str) and not key.lstrip("-").isdigit():
         if header is None:
             raise _fail(path, f"column {key!r}: the file has no header row, so columns are numbers 1..{width}")
@@ -213,11 +214,11 @@ def load_table(path: str | os.PathLike[str], label: int | str = -1,
     width = data.shape[1]
     if width < 2:
         raise _fail(path, f"needs at least two columns (features and a label), got {width}")
-    label_col = _column(path, label, header, width)
+    label_col = column_index(path, label, header, width)
     if features is None:
         feature_cols = [c for c in range(width) if c != label_col]
     else:
-        feature_cols = [_column(path, f, header, width) for f in features]
+        feature_cols = [column_index(path, f, header, width) for f in features]
         if label_col in feature_cols:
             raise _fail(path, f"column {label_col + 1} cannot be both the label and a feature")
     y = _labels(path, data[:, label_col], rows, label_col)

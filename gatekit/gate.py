@@ -13,7 +13,11 @@ It computes its value forward and, right beside it, its local gradient backward:
         def backward(self, grad, out, x, y):
             return grad * y, grad * x      # d/dx = y, d/dy = x
 
-``forward`` takes Python floats or numpy arrays and broadcasts like numpy.
+``forward`` takes Python floats or arrays and broadcasts like numpy. Arrays may be of
+any library the Python array API reaches (numpy, dask, CuPy, JAX, array-api-strict):
+a gate that calls functions rather than operators calls them from
+``xp = gatekit.array_namespace(x, y)`` (numpy for numpy arrays and numbers), so the
+same kind of array comes back.
 ``backward`` is the vector-Jacobian product: given the upstream gradient ``grad``
 and the forward output ``out`` (so ``exp`` and ``sigmoid`` can reuse it), it returns
 one gradient per input. It may return gradients in the broadcast shape: the engine

@@ -196,14 +196,15 @@ class Network:
         y = c.input("y")
         wires: dict[str, Wire] = {}
         score = self.score(c, data, wires).named("score")
-        params = [wire for name, wire in wires.items() if biases or not _is_bias(name)]
+        params = [wire for name, wire in wires.items() if biases or not is_bias(name)]
         total = c.mean(loss(c, loss_name, y, score)).named("data_loss")
         if alpha:
             total = (total + alpha * l2(c, params)).named("loss")
         return c.build(total)
 
 
-def _is_bias(name: str) -> bool:
+def is_bias(name: str) -> bool:
+    """Whether a parameter's name is a bias's (``l1_n3_b``, ``b2``): what ``biases=False`` leaves out of L2."""
     return name.endswith("_b") or (name.startswith("b") and name[1:].isdigit())
 
 

@@ -1,4 +1,4 @@
-"""What a run of a strategy found and what it cost: :class:`Result` and its :class:`StepRecord`\ s.
+"""What a run of a strategy found and what it cost: :class:`Result` and its :class:`StepRecord` records.
 
 Plain records, apart from the loop that fills them (:mod:`gatekit.runs`), so the plots,
 the notebook display and dask can read a result without importing the loop.

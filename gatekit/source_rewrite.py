@@ -131,14 +131,16 @@ def _typed(node: ast.expr, typed: set[str]) -> bool:
             and all(_typed(a, typed) for a in call[1]))
 
 
-def reuse_buffers(lines: list[str], inputs: list[str], keep: set[str]) -> list[str]:
+def reuse_buffers(lines: list[str], inputs: list[str], keep: set[str], seed: tuple[str, str] | None = None) -> list[str]:
     """Lines of the lean array variant, with results written into arrays that are dead.
 
     ``lines`` assign (``v = expr``) and delete (``del a, b``) names, in order, with shape
     checks between; ``inputs`` are the caller's arrays, all of shape ``_S`` and dtype
     ``_D``, never written into, nor is anything in ``keep`` (what is returned). An array
     made by one elementwise operation that keeps shape and dtype, of such arrays and
-    numbers, is *owned*: no caller holds it, and its dtype is ``_D``. When every name of an owned array is gone, the next elementwise result is written
+    numbers, is *owned*: no caller holds it, and its dtype is ``_D``. ``seed`` is (the seed's
+    name, the output's): the seed is a number in the output's dtype, so where the output
+    is such an array, the seed counts as a number of dtype ``_D``. When every name of an owned array is gone, the next elementwise result is written
     into it (``np.multiply(a, b, out=t, casting="no")``): no fresh 8 MB array per line, which
     is what the tight numpy reference saves with ``z += w2``. An operand that dies at that
     very line is written into too (the in-place case: elementwise, so each element is
@@ -161,6 +163,7 @@ def reuse_buffers(lines: list[str], inputs: list[str], keep: set[str]) -> list[s
     # Names known to hold an ndarray of shape _S and dtype _D: the inputs, and what
     # elementwise operations that keep both make of them (and their aliases).
     typed: set[str] = set(inputs)
+    scalars: set[str] = set()  # numbers of dtype _D (the seed): they keep dtypes as numbers do
 
     def dying_after(k: int) -> set[str]:
         """The names deleted right after line k (before the next assignment)."""
@@ -209,6 +212,13 @@ def reuse_buffers(lines: list[str], inputs: list[str], keep: set[str]) -> list[s
             out.append(line)
             continue
         target, value = stmt.targets[0].id, stmt.value
+        if seed is not None and target == seed[0]:
+            unbind(target)
+            typed.discard(target)
+            if seed[1] in typed:
+                scalars.add(target)
+            out.append(line)
+            continue
         if isinstance(value, ast.Name):  # an alias: the same array under one more name
             unbind(target)
             if value.id in typed:
@@ -223,7 +233,8 @@ def reuse_buffers(lines: list[str], inputs: list[str], keep: set[str]) -> list[s
             continue
         call = _as_ufunc_call(value)
         reads = {node.id for node in ast.walk(value) if isinstance(node, ast.Name) and node.id != "np"}
-        elementwise = call is not None and bool(reads) and _typed(value, typed)  # a fresh array, shape _S, dtype _D
+        # A fresh array of shape _S and dtype _D: at least one such array in, the rest numbers.
+        elementwise = call is not None and bool(reads & typed) and _typed(value, typed | scalars)
         buffer: tuple[int, str] | None = None
         if elementwise:
             dead = dying_after(k) | {target}  # the target's old array dies as it is rebound

@@ -203,7 +203,7 @@ def _element(value: Any, index: tuple[int, ...], shape: tuple[int, ...]) -> str:
 
 
 def _short(value: Any) -> str:
-    array = np.asarray(value)
-    if array.ndim == 0:
-        return repr(float(array))
-    return f"array{array.shape}"
+    shape = np.shape(value)  # an array's own shape: converting a dask array would compute it
+    if not shape:
+        return repr(float(value))
+    return f"array{tuple(shape)}"

@@ -117,6 +117,22 @@ def _as_dataset(data: Any, n: int, seed: int) -> Dataset:
     raise UsageError(f"data must be a Dataset, a dataset name or a file, or a tuple (X, y); got {type(data).__name__}")
 
 
+def _chunked(data: Any) -> Any:
+    """``(X, y)`` with X a dask array, checked and chunked by rows (gatekit.dask_train); else None."""
+    if not (isinstance(data, tuple) and len(data) == 2 and type(data[0]).__module__.partition(".")[0] == "dask"):
+        return None
+    from .dask_train import chunked_data  # the dask extra: imported only for data that need it
+
+    return chunked_data(data)
+
+
+def _chunked_loss(chunks: Any, network: Network, loss: str, l2: float, registry: Registry | None,
+                  biases: bool) -> tuple[Any, Any]:
+    from .dask_train import parameter_circuit
+
+    return parameter_circuit(chunks, network, loss, l2, registry, biases)
+
+
 def _check_batch(batch: Any, n: int) -> int | None:
     if batch is None or batch == n:
         return None
@@ -183,7 +199,9 @@ def train(
     ``data``: a :class:`~gatekit.datasets.Dataset`, a name (``moons``, ``circles``,
     ``blobs``, ``six-points``; ``points`` of them, drawn with ``seed``), a CSV/.npy
     file, or ``(X, y)``. ``model``: a :class:`~gatekit.nn.Network` or ``linear`` /
-    ``mlp:16,16`` (``layers`` picks the layer-gate path; ``seed`` its start).
+    ``mlp:16,16`` (``layers`` picks the layer-gate path; ``seed`` its start). ``(X, y)`` with
+    ``X`` a dask array trains on chunks: each step's gradient is the full batch's, summed
+    over the chunks in dask (:mod:`gatekit.dask_train`; ``batch`` does not apply).
     ``batch``: points per step (default all): each epoch is a fresh permutation of the
     data from ``numpy.random.default_rng([seed, 1])``, cut into batches in order (the
     last ``n % batch`` points of a permutation wait for the next one). ``schedule(k)``: the strategy's ``step_size`` at step k (from 0).
@@ -192,10 +210,12 @@ def train(
     ``options`` go to the strategy (``step_size=0.5``, ``candidates=50``, ...).
     """
     seed = check_seed(seed)
-    data = _as_dataset(data, points, seed)
-    network = model if isinstance(model, Network) else parse_model(model, data.X.shape[1], layers=layers, seed=seed)
-    if network.n_inputs != data.X.shape[1]:
-        raise UsageError(f"the model takes {network.n_inputs} feature(s); the data have {data.X.shape[1]}")
+    chunks = _chunked(data)  # (X, y) as dask arrays: a full-batch gradient reduced over chunks
+    data = chunks if chunks is not None else _as_dataset(data, points, seed)
+    features = chunks.features if chunks is not None else data.X.shape[1]
+    network = model if isinstance(model, Network) else parse_model(model, features, layers=layers, seed=seed)
+    if network.n_inputs != features:
+        raise UsageError(f"the model takes {network.n_inputs} feature(s); the data have {features}")
     if loss not in LOSSES:
         from .errors import UnknownNameError
 
@@ -203,7 +223,12 @@ def train(
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not np.isfinite(l2) or l2 < 0:
         raise UsageError(f"l2 must be a number of at least 0, got {l2!r}")
     batch = _check_batch(batch, len(data))
-    circuit = network.loss_circuit(loss, float(l2), registry, biases=l2_biases)
+    if chunks is not None:
+        if batch is not None:
+            raise UsageError("batch: data in dask chunks train on the full batch (every chunk, every step)")
+        circuit, full_batch = _chunked_loss(chunks, network, loss, float(l2), registry, l2_biases)
+    else:
+        circuit = network.loss_circuit(loss, float(l2), registry, biases=l2_biases)
     score = network.circuit(registry)
     rng = np.random.default_rng([seed, 1])  # the minibatches' own stream, apart from the strategy's
     n = len(data)
@@ -227,9 +252,9 @@ def train(
 
             raise UnknownNameError("parameter", name, params, "in start")
         params[name] = value
-    start = {**held(first), **params}
-    run = prepare_run(circuit, start, strategy, steps, False, [*network.data_names(), "y"], seed, budget,
-                      registry, options)
+    data_names = [*network.data_names(), "y"] if chunks is None else []  # chunks: the data live in a gate
+    start = {**(held(first) if chunks is None else {}), **params}
+    run = prepare_run(circuit, start, strategy, steps, False, data_names, seed, budget, registry, options)
     if schedule is not None and "step_size" not in run.options:
         raise OptionError(f"strategy {run.strategy.name!r} has no step_size option, so a schedule does not apply")
     step_option = next((o for o in run.strategy.options if o.name == "step_size"), None)
@@ -248,12 +273,19 @@ def train(
     result = execute_run(run, progress, before_step)
     losses = [result.start_output] + [record.output for record in result.history]
     points_seen = [result.start] + [record.point for record in result.history]  # where each loss was measured
-    accuracy = _accuracies(network, score, data, [{name: point[name] for name in params} for point in points_seen])
+    seen = [{name: point[name] for name in params} for point in points_seen]
+    accuracy_forwards = len(seen)
+    if chunks is not None:  # counted in the same passes over the chunks as the loss
+        before = full_batch.passes
+        accuracy = [full_batch.accuracy(point) for point in seen]
+        accuracy_forwards = full_batch.passes - before  # a point no step evaluated: one pass more
+    else:
+        accuracy = _accuracies(network, score, data, seen)
     trained = {name: result.final[name] for name in params}
     return Training(
         network=network, loss_name=loss, l2=float(l2), parameters=trained, l2_biases=l2_biases, feature_names=data.feature_names,
         loss=losses, accuracy=accuracy, strategy=result.strategy, options=dict(result.options), batch=batch,
         seed=seed, forward_evals=result.forward_evals, backward_evals=result.backward_evals,
-        accuracy_forwards=len(points_seen), seconds=time.perf_counter() - began,
+        accuracy_forwards=accuracy_forwards, seconds=time.perf_counter() - began,
         stop_reason=result.stop_reason, stop_detail=result.stop_detail,
     )

@@ -6,11 +6,19 @@ constants are all refused or accepted by the same rules.
 The dtype rule: a number (int, float, numpy scalar) becomes a Python float; an array
 of floats keeps its dtype (float32 in, float32 values and gradients out; mixing
 float32 with float64 gives float64, as numpy promotes); an array of integers becomes
-float64. Python-float constants (``2 * x``) do not widen a float32 array. Anything that
+float64. Python-float constants (``2 * x``) do not widen a float32 array. Both tiers,
+interpreted and compiled, keep the rule (tests/test_dtypes.py holds each to it), and a
+reduction (``sum``, ``mean``) gives its input its own dtype's gradient. Anything that
 would lose information or meaning is refused with one clear error: booleans,
 strings, complex numbers, object arrays holding non-numbers, masked arrays (their mask
-would be dropped) and dask arrays (``np.asarray`` would compute all of one in memory;
-:mod:`gatekit.dask` runs a circuit over one chunk by chunk).
+would be dropped).
+
+Arrays of other libraries (anything the Python array API reaches: array-api-strict,
+dask, CuPy, JAX, ...) follow the same rule in their own library and are never
+converted: floats as given, integers as the library's float64, booleans and complex
+numbers refused. The array inputs of one call are of one library (numbers mix with
+any); a numbers-only input's gradient against them is a 0-d array of that library
+(reduced there: a dask graph stays lazy), where against numpy it is a Python float.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import array_namespace, is_foreign, library_name
 from .errors import UnknownNameError, UsageError
 
 __all__ = ["as_input", "plain", "resolve_inputs", "is_real", "is_constant", "is_input_name", "label_problem", "NAME_PATTERN",
@@ -59,9 +68,8 @@ def as_input(name: str, value: Any) -> Any:
         # np.asarray would drop the mask and compute with the hidden values.
         raise UsageError(f"input {name!r} is a masked array; gatekit would compute with the masked values, so "
                          f"give {name}.filled(value) or {name}.compressed() (the unmasked values) instead")
-    if type(value).__module__.partition(".")[0] == "dask":
-        raise refused(" (a dask array: converting it would compute all of it in memory; "
-                      "gatekit.dask.gradient(circuit, values) runs it chunk by chunk, lazily)")
+    if is_foreign(value):
+        return _foreign_input(value, refused)
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
@@ -79,6 +87,19 @@ def as_input(name: str, value: Any) -> Any:
         except OverflowError:
             raise refused(" (too large for a float)") from None
     return array if array.ndim else float(array)
+
+
+def _foreign_input(value: Any, refused: Callable[[str], UsageError]) -> Any:
+    """An array of another library (array API): used as given if of floats, integers made its float64."""
+    xp = array_namespace(value)
+    dtype = value.dtype
+    if xp.isdtype(dtype, "real floating"):
+        return value
+    if xp.isdtype(dtype, "integral"):
+        return xp.astype(value, xp.float64)
+    if xp.isdtype(dtype, "complex floating"):
+        raise refused(" (complex numbers: the gates are real-valued; pass the real part or abs() of them)")
+    raise refused(f" (an array of {dtype})")
 
 
 def _all_real(array: np.ndarray) -> bool:
@@ -142,7 +163,26 @@ def resolve_inputs(
             f"no value for input{'s' if len(missing) > 1 else ''} {', '.join(map(shown, missing))}{how(missing)} "
             f"(the circuit's inputs: {', '.join(inputs)})"
         )
-    return {name: as_input(name, given[name]) if name in given else defaults[name] for name in inputs}
+    resolved = {name: as_input(name, given[name]) if name in given else defaults[name] for name in inputs}
+    _one_library(resolved)
+    return resolved
+
+
+def _one_library(values: Mapping[str, Any]) -> None:
+    """Refuse arrays of two libraries in one call (numbers mix with any; a numpy array with a dask one too)."""
+    libraries: dict[str, str] = {}
+    for name, value in values.items():
+        if value.__class__ is not float and value.__class__ is not np.ndarray and is_foreign(value):
+            libraries.setdefault(library_name(value), name)
+    if not libraries:
+        return
+    arrays = {name for name, value in values.items() if value.__class__ is np.ndarray}
+    if arrays and libraries.keys() != {"dask"}:  # dask computes with numpy arrays; the standard's others do not
+        libraries.setdefault("numpy", sorted(arrays)[0])
+    if len(libraries) > 1:
+        shown = ", ".join(f"{name!r} is an array of {library}" for library, name in libraries.items())
+        raise UsageError(f"the inputs are arrays of different libraries ({shown}); give every array input in one "
+                         "library (numbers mix with any), e.g. convert with that library's asarray")
 def label_problem(label: object) -> str | None:
     """Why ``label`` cannot name a stage (None when it can).
 

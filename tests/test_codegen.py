@@ -162,7 +162,7 @@ def test_the_lean_variant_of_the_neuron_writes_into_dead_arrays(registry):
     circuit = parse(NEURON, registry)
     text, _ = gatekit.codegen.generate_source(circuit, arrays=True, lean=True)
     assert "add2 = np.add(add1, w2, out=add1, casting='no')" in text  # the tight reference's z += w2
-    assert "d_add3 = (-f * f)" in text  # the seed 1.0 folded away
+    assert "d_neg = np.multiply(d_exp1, exp1, out=d_exp1, casting='no')" in text  # backward too, from the seed on
     rng = np.random.default_rng(3)
     batch = {name: rng.uniform(-2, 2, 50) for name in circuit.inputs}
     compiled = circuit.compile()

@@ -13,6 +13,7 @@ from ..errors import UsageError
 from ..model_file import load_model, save_model
 from ..nn import LOSSES
 from ..train import Training, decay, train
+from .chunked import on_cluster
 from .circuits import POSITIONAL_SETTINGS
 from .completion import complete_strategy
 from .optimize import Options, parse_options
@@ -59,7 +60,8 @@ def _history_rows(run: Training) -> list[int]:
     return sorted(set(range(0, last + 1, stride)) | {last})
 
 
-def _print_training(run: Training, data: datasets.Dataset) -> None:
+def _print_training(run: Training, data: Any) -> None:
+    """The run's history as a table; ``data`` is a Dataset, or the chunked data's (name, points)."""
     from rich.table import Table
 
     table = Table()
@@ -69,7 +71,8 @@ def _print_training(run: Training, data: datasets.Dataset) -> None:
         table.add_row(str(k), fmt(run.loss[k], 6), f"{run.accuracy[k]:.1%}")
     out = console()
     batch = f"batches of {run.batch}" if run.batch else "full batch"
-    out.print(titled(f"{run.network.describe()} on {data.name} ({len(data)} points), {run.loss_name} loss"
+    name, n = data if isinstance(data, tuple) else (data.name, len(data))
+    out.print(titled(f"{run.network.describe()} on {name} ({n} points), {run.loss_name} loss"
                      f"{f' + {run.l2:g} L2' if run.l2 else ''}; {run.strategy}, {batch}, "
                      f"stopped: {run.stop_reason}", table))
     if run.stop_detail:
@@ -124,6 +127,14 @@ def register(app: typer.Typer) -> None:
             show_default=False)] = None,
         save: Annotated[Optional[Path], typer.Option(
             "--save", help="Save the trained model (circuit and parameters) as JSON.", show_default=False)] = None,
+        chunk: Annotated[Optional[int], typer.Option(
+            "--chunk", min=1, show_default=False,
+            help="Train on a .npy file in chunks of this many rows, memory-mapped (needs the dask extra): "
+                 "each step's gradient is the full batch's, summed over the chunks.")] = None,
+        cluster: Annotated[Optional[str], typer.Option(
+            "--cluster", metavar="ADDRESS", show_default=False,
+            help="Train in chunks on a dask cluster: 'local' starts one here, an address (tcp://...) uses that "
+                 "scheduler.")] = None,
         json: Json = False,
     ) -> None:
         """Train a model made of gates on a dataset, with any strategy as the optimiser (help: TRAIN_HELP)."""
@@ -141,6 +152,10 @@ def register(app: typer.Typer) -> None:
             from ..plot import require_matplotlib
 
             require_matplotlib()  # a missing extra is an error before the training, not after it
+        if chunk is not None or cluster is not None:
+            _train_chunked(ctx, data, chunk, cluster, label, features, plot, model, loss, l2, strategy, steps, batch,
+                           seed, rate, gates, save, json, options)
+            return
         dataset = _data(data, points, seed, label, features)
         if plot is not None and dataset.X.shape[1] != 2:
             raise UsageError(f"--plot draws a decision boundary over two features; {dataset.name} has "
@@ -162,6 +177,32 @@ def register(app: typer.Typer) -> None:
         for what, path in (("model", save), ("decision boundary", plot)):
             if path is not None:
                 console().print(f"{what} saved to {path}")
+
+    def _train_chunked(ctx: typer.Context, data: str, chunk: int | None, cluster: str | None, label: str | None,
+                       features: str | None, plot: Path | None, model: str, loss: str, l2: float, strategy: str,
+                       steps: int, batch: int | None, seed: int, rate: Any, gates: str, save: Path | None, json: bool,
+                       options: dict[str, Any]) -> None:
+        """``--chunk``/``--cluster``: the data file read in chunks, the gradient summed over them in dask."""
+        from ..dask_train import read_table
+
+        if plot is not None:
+            raise UsageError("--plot draws from data in memory; leave out --chunk and --cluster to plot")
+        column = int(label) if label is not None and label.lstrip("-").isdigit() else label
+        X, y = read_table(data, -1 if column is None else column, _columns(features), chunk)
+        shown = (Path(data).name, int(X.shape[0]))
+        with on_cluster(cluster), ProgressBar([f"training {model}"], wanted(json)) as progress:
+            run = train((X, y), model, loss, l2=l2, strategy=strategy, steps=steps, batch=batch, seed=seed,
+                        schedule=rate, layers=gates == "layer", registry=registry_of(ctx), progress=progress,
+                        **options)
+        if save is not None:
+            save_model(run.model, save)
+        if json:
+            emit_json({**run.to_dict(), "data": shown[0], "points": shown[1], "chunks": int(X.numblocks[0]),
+                       "saved": str(save) if save else None, "plot": None})
+            return
+        _print_training(run, shown)
+        if save is not None:
+            console().print(f"model saved to {save}")
 
     @app.command("predict", context_settings=POSITIONAL_SETTINGS)
     @reports_errors

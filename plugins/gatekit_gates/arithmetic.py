@@ -1,7 +1,8 @@
 """The arithmetic gates: add, sub, mul, div, neg, reciprocal, pow.
 
 Each keeps Python floats floats (see ``Gate.keeps_floats``) and gives its forward and
-backward as source (see ``gatekit.Source``) for compiled circuits.
+backward as source (see ``gatekit.Source``) for compiled circuits. On arrays each
+computes with the arrays' own library (``xp = array_namespace(...)``: numpy for numpy).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import math
 
 import numpy as np
 
-from gatekit import Domain, Gate, Interval, Source
+from gatekit import Domain, Gate, Interval, Source, array_namespace
 
 from ._floats import ieee
 
@@ -70,13 +71,13 @@ class Div(Gate):
     def forward(self, x, y):
         if x.__class__ is float and y.__class__ is float:
             return x / y if y else ieee(np.true_divide, x, y)
-        return np.true_divide(x, y)
+        return array_namespace(x, y).divide(x, y)
 
     def backward(self, grad, out, x, y):
         if grad.__class__ is float and y.__class__ is float:
             gx = grad / y if y else ieee(np.true_divide, grad, y)
         else:
-            gx = np.true_divide(grad, y)
+            gx = array_namespace(grad, y).divide(grad, y)
         return gx, -gx * out
 
 
@@ -105,7 +106,7 @@ class Reciprocal(Gate):
     def forward(self, x):
         if x.__class__ is float:
             return 1.0 / x if x else ieee(np.true_divide, 1.0, x)
-        return np.true_divide(1.0, x)
+        return array_namespace(x).divide(1.0, x)
 
     def backward(self, grad, out, x):
         return (-grad * out * out,)
@@ -121,7 +122,8 @@ class Pow(Gate):
         "math.pow(x, y)",
         ("g * (0.0 if y == 0.0 else y * math.pow(x, y - 1.0))",
          "g * (out * math.log(x) if x > 0.0 else 0.0 if x == 0.0 else math.nan)"),
-        array_forward="np.float_power(x, y)",
+        # No array template: float_power (what math.pow gives, to the last bit; numpy's SIMD
+        # power is not) computes in float64, and narrowing it back to float32 takes the method.
     )
 
     def forward(self, x, y):
@@ -132,7 +134,11 @@ class Pow(Gate):
                 except OverflowError:
                     return math.inf
             return ieee(np.float_power, x, y)
-        # float_power, not power: integer arguments (pow(2, -1)) give 0.5, not an error.
+        xp = array_namespace(x, y)
+        if xp is not np:
+            return xp.pow(x, y)  # the standard's pow: float in, float out, in the arrays' dtype
+        # float_power, not power: integer arguments (pow(2, -1)) give 0.5, not an error, and
+        # its float64 results are math.pow's, which numpy's SIMD power's are not always.
         return _narrow(np.float_power(x, y), x, y)
 
     def backward(self, grad, out, x, y):
@@ -142,6 +148,9 @@ class Pow(Gate):
                 return gx, grad * (out * math.log(x))
             except OverflowError:
                 pass
+        xp = array_namespace(grad, x, y)
+        if xp is not np:
+            return _backward_xp(xp, grad, out, x, y)
         gx, gy = self._backward(grad, out, x, y)
         if x.__class__ is float and y.__class__ is float and grad.__class__ is float:
             return float(gx), float(gy)
@@ -156,6 +165,27 @@ class Pow(Gate):
             gy = grad * np.where(np.greater(x, 0), out * np.log(np.where(np.greater(x, 0), x, 1.0)),
                                  np.where(np.equal(x, 0), 0.0, np.nan))
         return gx, gy
+
+
+def _backward_xp(xp, grad, out, x, y):
+    """Pow's backward in another array library: the same rules, with the standard's functions.
+
+    The standard has no arithmetic on booleans and no ``where`` of two numbers, so a
+    number argument (a constant exponent, the common case) takes Python's branch.
+    """
+    if isinstance(x, (int, float)) and isinstance(y, (int, float)):  # numbers, and a gradient array
+        dx, dy = (float(g) for g in Pow._backward(1.0, float(out), x, y))
+        return grad * dx, grad * dy
+    if isinstance(y, (int, float)):
+        dx = 0.0 if y == 0 else y * xp.pow(x, y - 1.0)
+    else:
+        dx = xp.where(y == 0, 0.0, y * xp.pow(x, y - 1.0))
+    if isinstance(x, (int, float)):
+        dy = out * math.log(x) if x > 0 else 0.0 if x == 0 else math.nan
+    else:
+        positive = x > 0
+        dy = xp.where(positive, out * xp.log(xp.where(positive, x, 1.0)), xp.where(x == 0, xp.zeros_like(x), xp.nan))
+    return grad * dx, grad * dy
 
 
 def _narrow(value, x, y):

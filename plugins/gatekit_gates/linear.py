@@ -8,14 +8,16 @@ wants) and ``b`` one number. ``linear(W, x, 0)`` is the bare matrix product.
 Backward is the usual products: ``dW = grad^T x`` and ``db = grad``, both summed over
 the batch, and ``dx = grad W``. The gate brings each gradient to its input's shape
 itself: W, x and b do not broadcast against each other, so the engine's broadcast
-rule has nothing to add here.
+rule has nothing to add here. Arrays of another library compute in it; float32 stays
+float32 in any library.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gatekit import Domain, Gate, UsageError
+from gatekit import Domain, Gate, UsageError, array_namespace
+from gatekit.arrays import is_foreign
 
 
 def _check(w, x, b):
@@ -28,13 +30,13 @@ def _check(w, x, b):
         )
 
 
-def _summed_to(grad, shape):
+def _summed_to(xp, grad, shape):
     """``grad`` summed over the leading (batch) axes and any axis ``shape`` has as 1."""
     while grad.ndim > len(shape):
-        grad = grad.sum(axis=0)
+        grad = xp.sum(grad, axis=0)
     if shape and grad.shape != shape:
-        grad = grad.sum(axis=tuple(k for k, s in enumerate(shape) if s == 1), keepdims=True)
-    return grad if shape else float(grad)
+        grad = xp.sum(grad, axis=tuple(k for k, s in enumerate(shape) if s == 1), keepdims=True)
+    return grad if shape or xp is not np else float(grad)
 
 
 class Linear(Gate):
@@ -48,14 +50,21 @@ class Linear(Gate):
 
     def forward(self, w, x, b):
         _check(w, x, b)
-        return x @ w.T + b
+        return x @ (w.T if w.ndim == 2 else w) + b  # the standard's .T is for matrices only
 
     def backward(self, grad, out, w, x, b):
-        grad = np.asarray(grad, dtype=np.float64)
-        db = _summed_to(grad, np.shape(b))
+        xp = array_namespace(w, x, b)
+        if xp is np:
+            grad = np.asarray(grad)
+            grad = grad if grad.dtype.kind == "f" else grad.astype(np.float64)  # float32 stays float32
+        elif not is_foreign(grad):  # the seed, a number: in the output's shape, dtype and device
+            grad = xp.zeros_like(out) + grad
+        db = _summed_to(xp, grad, tuple(np.shape(b)))
         # grad has out's shape: (n, out), (out,), (n,) or () for the four cases below.
         if w.ndim == 2 and x.ndim == 2:  # a layer over a batch: the common case first
             return grad.T @ x, grad @ w, db
         if x.ndim == 1:
-            return (np.outer(grad, x) if w.ndim == 2 else grad * x), (grad @ w if w.ndim == 2 else grad * w), db
+            if w.ndim == 2:
+                return grad[:, None] * x[None, :], grad @ w, db  # the outer product, in the standard's terms
+            return grad * x, grad * w, db
         return grad @ x, grad[:, None] * w, db

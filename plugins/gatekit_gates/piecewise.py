@@ -3,6 +3,9 @@
 At a kink the gradient is the mean of the one-sided derivatives (see the package
 docstring): ties split the gradient evenly. On Python floats each compares with
 Python operators (the same IEEE comparisons as numpy's, ~20x cheaper than a ufunc).
+On arrays each computes with the arrays' own library; a comparison's booleans become
+numbers through ``astype`` (the array API standard has no arithmetic on booleans), in
+the inputs' float dtype, so float32 stays float32.
 """
 
 from __future__ import annotations
@@ -11,7 +14,15 @@ import math
 
 import numpy as np
 
-from gatekit import Domain, Gate, Source
+from gatekit import Domain, Gate, Source, array_namespace
+
+
+def _share(xp, x, y, wins):
+    """The first argument's share of the gradient: 1 where it ``wins`` (``x > y``), 0 where it loses, 1/2 at a tie."""
+    dtype = xp.result_type(x, y)
+    if xp is np:  # numpy adds booleans, which saves a cast; the standard does not
+        return (wins + 0.5 * np.equal(x, y)).astype(dtype)
+    return xp.astype(wins, dtype) + 0.5 * xp.astype(x == y, dtype)
 
 
 def _tie_distance(x, y):
@@ -32,21 +43,23 @@ class Max(Gate):
         "(x if x > y or x != x else y)",
         ("g * ((x > y) + 0.5 * (x == y))", "g * (1.0 - ((x > y) + 0.5 * (x == y)))"),
         array_forward="np.maximum(x, y)",
-        array_backward=("g * (np.greater(x, y) + 0.5 * np.equal(x, y))",
-                        "g * (1.0 - (np.greater(x, y) + 0.5 * np.equal(x, y)))"),
+        # where, not arithmetic on booleans (which numpy widens to float64 and the array API forbids).
+        array_backward=("np.where(np.greater(x, y), g, np.where(np.equal(x, y), 0.5 * g, 0.0 * g))",
+                        "np.where(np.greater(x, y), 0.0 * g, np.where(np.equal(x, y), 0.5 * g, g))"),
     )
 
     def forward(self, x, y):
         if x.__class__ is float and y.__class__ is float:
             # What np.maximum gives: a nan wins, and a tie (0.0 and -0.0 too) gives y.
             return x if x > y or x != x else y
-        return np.maximum(x, y)
+        return array_namespace(x, y).maximum(x, y)
 
     def backward(self, grad, out, x, y):
         if x.__class__ is float and y.__class__ is float:
             share = 1.0 if x > y else 0.5 if x == y else 0.0
             return grad * share, grad * (1.0 - share)
-        share = (np.greater(x, y) + 0.5 * np.equal(x, y)).astype(np.result_type(x, y))  # float32 stays float32
+        xp = array_namespace(x, y)
+        share = _share(xp, x, y, xp.greater(x, y))
         return grad * share, grad * (1.0 - share)
 
 
@@ -60,20 +73,21 @@ class Min(Gate):
         "(x if x < y or x != x else y)",
         ("g * ((x < y) + 0.5 * (x == y))", "g * (1.0 - ((x < y) + 0.5 * (x == y)))"),
         array_forward="np.minimum(x, y)",
-        array_backward=("g * (np.less(x, y) + 0.5 * np.equal(x, y))",
-                        "g * (1.0 - (np.less(x, y) + 0.5 * np.equal(x, y)))"),
+        array_backward=("np.where(np.less(x, y), g, np.where(np.equal(x, y), 0.5 * g, 0.0 * g))",
+                        "np.where(np.less(x, y), 0.0 * g, np.where(np.equal(x, y), 0.5 * g, g))"),
     )
 
     def forward(self, x, y):
         if x.__class__ is float and y.__class__ is float:
             return x if x < y or x != x else y
-        return np.minimum(x, y)
+        return array_namespace(x, y).minimum(x, y)
 
     def backward(self, grad, out, x, y):
         if x.__class__ is float and y.__class__ is float:
             share = 1.0 if x < y else 0.5 if x == y else 0.0
             return grad * share, grad * (1.0 - share)
-        share = (np.less(x, y) + 0.5 * np.equal(x, y)).astype(np.result_type(x, y))  # float32 stays float32
+        xp = array_namespace(x, y)
+        share = _share(xp, x, y, xp.less(x, y))
         return grad * share, grad * (1.0 - share)
 
 
@@ -88,18 +102,19 @@ class Relu(Gate):
         ("g * ((x > 0.0) + 0.5 * (x == 0.0))",),
         args=("x",),
         array_forward="np.maximum(x, 0.0)",
-        array_backward=("g * (np.greater(x, 0.0) + 0.5 * np.equal(x, 0.0))",),
+        array_backward=("np.where(np.greater(x, 0.0), g, np.where(np.equal(x, 0.0), 0.5 * g, 0.0 * g))",),
     )
 
     def forward(self, x):
         if x.__class__ is float:
             return x if x > 0.0 or x != x else 0.0
-        return np.maximum(x, 0.0)
+        return array_namespace(x).maximum(x, 0.0)
 
     def backward(self, grad, out, x):
         if x.__class__ is float:
             return (grad * (1.0 if x > 0.0 else 0.5 if x == 0.0 else 0.0),)
-        return (grad * (np.greater(x, 0) + 0.5 * np.equal(x, 0)).astype(np.result_type(x, 0.0)),)
+        xp = array_namespace(x)
+        return (grad * _share(xp, x, 0.0, xp.greater(x, 0.0)),)
 
 
 class Abs(Gate):
@@ -119,9 +134,9 @@ class Abs(Gate):
     def forward(self, x):
         if x.__class__ is float:
             return abs(x)
-        return np.abs(x)
+        return array_namespace(x).abs(x)
 
     def backward(self, grad, out, x):
         if x.__class__ is float:
             return (grad * (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0 if x == 0.0 else math.nan),)
-        return (grad * np.sign(x),)
+        return (grad * array_namespace(x).sign(x),)

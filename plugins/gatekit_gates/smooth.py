@@ -1,7 +1,8 @@
 """The smooth gates: exp, log, sigmoid, tanh. Each reuses its output backward.
 
 On Python floats each calls :mod:`math` (a numpy ufunc on a float costs ~5x more),
-asking numpy only where math would raise instead of giving inf or nan.
+asking numpy only where math would raise instead of giving inf or nan. On arrays
+each computes with the arrays' own library (numpy for numpy).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import math
 
 import numpy as np
 
-from gatekit import Domain, Gate, Interval, Source
+from gatekit import Domain, Gate, Interval, Source, array_namespace
 
 from ._floats import ieee
 
@@ -28,7 +29,7 @@ class Exp(Gate):
                 return math.exp(x)
             except OverflowError:
                 return math.inf
-        return np.exp(x)
+        return array_namespace(x).exp(x)
 
     def backward(self, grad, out, x):
         return (grad * out,)
@@ -45,12 +46,12 @@ class Log(Gate):
     def forward(self, x):
         if x.__class__ is float:
             return math.log(x) if x > 0.0 else ieee(np.log, x)
-        return np.log(x)
+        return array_namespace(x).log(x)
 
     def backward(self, grad, out, x):
         if grad.__class__ is float and x.__class__ is float:
             return (grad / x if x else ieee(np.true_divide, grad, x),)
-        return (np.true_divide(grad, x),)
+        return (array_namespace(grad, x).divide(grad, x),)
 
 
 class Sigmoid(Gate):
@@ -67,9 +68,11 @@ class Sigmoid(Gate):
                 return 1.0 / (1.0 + math.exp(-x))
             z = math.exp(x)  # also a nan's way through
             return z / (1.0 + z)
-        z = np.exp(-np.abs(x))
-        # [()] turns the 0-d array np.where makes from a scalar back into a scalar.
-        return np.where(np.greater_equal(x, 0), 1.0 / (1.0 + z), z / (1.0 + z))[()]
+        xp = array_namespace(x)
+        z = xp.exp(-xp.abs(x))
+        out = xp.where(xp.greater_equal(x, 0.0), 1.0 / (1.0 + z), z / (1.0 + z))
+        # [()] turns the 0-d array np.where makes from a numpy scalar back into a scalar.
+        return out[()] if xp is np else out
 
     def backward(self, grad, out, x):
         return (grad * out * (1.0 - out),)
@@ -85,7 +88,7 @@ class Tanh(Gate):
     def forward(self, x):
         if x.__class__ is float:
             return math.tanh(x)
-        return np.tanh(x)
+        return array_namespace(x).tanh(x)
 
     def backward(self, grad, out, x):
         return (grad * (1.0 - out * out),)
