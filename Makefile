@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/training.py
+	$(BIN)/python bench/parse_sum.py
 
 # The neuron over 1e8 points with gatekit.dask (about a minute; recorded by hand in bench/RESULTS.md).
 bench-dask: $(STAMP)

@@ -27,6 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import numpy as np  # noqa: E402
 import references as ref  # noqa: E402
 import workloads as wl  # noqa: E402
 
@@ -190,24 +191,65 @@ class _Wire:
         return _Wire(self.nodes, len(self.nodes) - 1)
 
 
+def _minimal_chain_build(w: wl.Workload) -> None:
+    """W2 built by the 20-line builder: what no builder of a node per operation beats."""
+    nodes: list[tuple[Any, ...]] = []
+    wires = [_Wire(nodes, k) for k in range(len(w.names))]
+    nodes.extend(("input", name) for name in w.names)
+    x, a, b = wires[0], wires[1 : w.links + 1], wires[w.links + 1 :]
+    for i in range(w.links):
+        x = (a[i] * x + b[i]).tanh()
+
+
+def _minimal_neuron_build_run(gates: dict[str, Any], values: tuple[float, ...]) -> tuple[float, list[float]]:
+    """W1 built by a minimal builder (a (gate, args) tuple per node) and run by a minimal
+    tape (two loops calling gatekit's own gates): the floor of W1 build+run."""
+    nodes: list[Any] = [None] * 6  # five inputs and the constant 1
+
+    def op(name: str, *args: int) -> int:
+        nodes.append((gates[name], args))
+        return len(nodes) - 1
+
+    w0, x0, w1, x1, w2, one = range(6)
+    op("reciprocal", op("add", one, op("exp", op("neg", op("add", op("add", op("mul", w0, x0), op("mul", w1, x1)), w2)))))
+    v: list[Any] = [*values, 1.0] + [None] * (len(nodes) - 6)
+    for i in range(6, len(nodes)):
+        gate, args = nodes[i]
+        v[i] = gate.forward(*[v[a] for a in args])
+    grad = [0.0] * len(nodes)
+    grad[-1] = 1.0
+    for i in range(len(nodes) - 1, 5, -1):
+        gate, args = nodes[i]
+        for a, share in zip(args, gate.backward(grad[i], v[i], *[v[a] for a in args])):
+            grad[a] += share
+    return v[-1], grad[:5]
+
+
 def floor_rows(registry: gatekit.Registry) -> list[str]:
     """Minimal experiments on this machine: what no amount of tuning would beat."""
     rows = ["| experiment | time | what it shows |", "|---|---|---|"]
     w = wl.chain_workload()
-
-    def minimal_build() -> None:
-        nodes: list[tuple[Any, ...]] = []
-        wires = [_Wire(nodes, k) for k in range(len(w.names))]
-        nodes.extend(("input", name) for name in w.names)
-        x, a, b = wires[0], wires[1 : w.links + 1], wires[w.links + 1 :]
-        for i in range(w.links):
-            x = (a[i] * x + b[i]).tanh()
-
     gates = 3 * w.links
-    t_min = seconds(minimal_build, 5) / (gates + len(w.names))
+    t_min = seconds(lambda: _minimal_chain_build(w), 5) / (gates + len(w.names))
     t_real = seconds(lambda: wl.BUILDERS[w.name](w, registry), 5) / (gates + len(w.names))
     rows.append(f"| W2 built by a 20-line operator-overloading builder (a tuple per node) | {t_min * 1e6:.2f} us per node "
                 f"| gatekit's Composer + build: {t_real * 1e6:.2f} us per node ({t_real / t_min:.1f}x the floor) |")
+    sizes = [wl.chain_workload(links=n) for n in (1_000, 10_000, 100_000)]
+    per_node = [seconds(lambda: _minimal_chain_build(s), 3) / (3 * s.links + len(s.names)) for s in sizes]
+    rows.append(f"| the same builder on W2 at 1k / 10k / 100k links | "
+                f"{' / '.join(f'{t * 1e6:.2f}' for t in per_node)} us per node | its own spread, largest / smallest: "
+                f"{max(per_node) / min(per_node):.2f}x (gatekit's is in the scaling table) |")
+    n1 = wl.neuron_workload()
+    neuron_gates = {name: registry.gate(name) for name in ("mul", "add", "neg", "exp", "reciprocal")}
+    floor_out = _minimal_neuron_build_run(neuron_gates, n1.values)
+    assert floor_out[0] == 0.7310585786300049, floor_out  # reference-numbers.md section 4
+    calls = 1000
+    t_floor = seconds(lambda: [_minimal_neuron_build_run(neuron_gates, n1.values) for _ in range(calls)], 5) / calls
+    t_micro = seconds(lambda: [ref.micrograd_neuron(*n1.values) for _ in range(calls)], 5) / calls
+    t_gk = seconds(lambda: [wl.gatekit_build_run(n1, registry) for _ in range(calls)], 5) / calls
+    rows.append(f"| W1 built by a minimal builder and run by a minimal two-loop tape, gatekit's gates | "
+                f"{t_floor * 1e6:.1f} us per call | {t_floor / t_micro:.2f}x micrograd ({t_micro * 1e6:.1f} us) in the same "
+                f"minute; gatekit build+run {t_gk * 1e6:.1f} us ({t_gk / t_micro:.2f}x) |")
     n1 = wl.neuron_workload()
     circuit = wl.BUILDERS[n1.name](n1, registry)
     compiled = circuit.compile()
@@ -226,12 +268,78 @@ def floor_rows(registry: gatekit.Registry) -> list[str]:
     chain_values = w.as_dict()
     chain.gradient(chain_values)
     chain.gradient(chain_values)
-    chain_positional = chain._function(False)
-    chain_xs = list(w.values)
-    t_pos = seconds(lambda: chain_positional(*chain_xs), 5)
-    t_ref = seconds(lambda: ref.python_chain(w), 5)
-    t_dict = seconds(lambda: chain.gradient(chain_values), 5)
-    rows.append(f"| W2: the generated function called with positional floats | {t_pos * 1e3:.2f} ms per run | "
-                f"{t_pos / t_ref:.2f}x the hand-written loop ({t_ref * 1e3:.2f} ms); through "
-                f"`compiled.gradient(dict)` (20,001 inputs in and out): {t_dict * 1e3:.2f} ms ({t_dict / t_ref:.2f}x) |")
+    t_ref, t_api, t_dict = round_robin([lambda: ref.python_chain(w), lambda: ref.python_chain_dicts(w, chain_values),
+                                        lambda: chain.gradient(chain_values)], 11)
+    rows.append(f"| W2: the hand-written loop, taking a dict of the 20,001 inputs and giving a dict of their gradients "
+                f"(what `gradient` must do) | {t_api * 1e3:.2f} ms per run | {t_api / t_ref:.2f}x the hand-written loop "
+                f"({t_ref * 1e3:.2f} ms); `compiled.gradient(dict)` (a loop, generated): {t_dict * 1e3:.2f} ms "
+                f"({t_dict / t_ref:.2f}x) |")
+    dag = wl.dag_workload()
+    dag_circuit = wl.BUILDERS[dag.name](dag, registry)
+    dag_values = dag.as_dict()
+    t_min, t_run, t_micro = round_robin([lambda: minimal_interpreter(dag_circuit, dag_values),
+                                         lambda: dag_circuit.gradient(dag_values), lambda: ref.micrograd_dag(dag)], 11)
+    rows.append(f"| W3: a minimal interpreter of our own (two loops over the tape, the gates' own methods, no checks) "
+                f"| {t_min * 1e3:.2f} ms per run | 1/{t_micro / t_min:.1f} of micrograd ({t_micro * 1e3:.1f} ms); "
+                f"gatekit run: 1/{t_micro / t_run:.1f}; the hand-written Python: see W3's row |")
+    big = wl.neuron_workload(points=1_000_000)
+    neuron = wl.BUILDERS[big.name](big, registry)
+    big_values = big.as_dict()
+    t_tight, t_gates, t_run = round_robin([lambda: ref.numpy_neuron_tight(big), lambda: neuron_by_hand(neuron, big_values),
+                                           lambda: neuron.gradient(big_values)], 11)
+    rows.append(f"| W4a: the eight gates' own forward and backward methods called by hand in order (no engine) | "
+                f"{t_gates * 1e3:.2f} ms per run | {t_gates / t_tight:.2f}x the tight numpy ({t_tight * 1e3:.2f} ms); "
+                f"gatekit run: {t_run / t_tight:.2f}x |")
     return rows
+
+
+def round_robin(fns: list[Callable[[], Any]], repeats: int) -> list[float]:
+    """Median seconds of each of ``fns``, timed in turn (each round from a collected heap)."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
+def minimal_interpreter(circuit: gatekit.Circuit, values: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """The least an interpreter of gatekit's tape does: a forward loop and a backward loop."""
+    v: list[Any] = [None] * len(circuit.nodes)
+    for name, i in circuit.input_ids.items():
+        v[i] = values[name]
+    for i, value in circuit.constants:
+        v[i] = value
+    for i, fwd, _, a, b, _ in circuit.steps:
+        v[i] = fwd(v[a], v[b]) if b >= 0 else fwd(v[a])
+    g = [0.0] * len(circuit.nodes)
+    g[circuit.output] = 1.0
+    for i, _, bwd, a, b, _ in circuit.reversed_steps:
+        if b >= 0:
+            ga, gb = bwd(g[i], v[i], v[a], v[b])
+            g[a] += ga
+            g[b] += gb
+        else:
+            (ga,) = bwd(g[i], v[i], v[a])
+            g[a] += ga
+    return v[circuit.output], {name: g[i] for name, i in circuit.input_ids.items()}
+
+
+def neuron_by_hand(circuit: gatekit.Circuit, values: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """W4a with each gate's forward and backward called in order, nothing else (the steps'
+    methods, so exactly the gates' arithmetic)."""
+    v: list[Any] = [None] * len(circuit.nodes)
+    for name, i in circuit.input_ids.items():
+        v[i] = values[name]
+    for i, value in circuit.constants:
+        v[i] = value
+    for i, fwd, _, a, b, args in circuit.steps:
+        v[i] = fwd(*[v[k] for k in args])
+    g: list[Any] = [None] * len(circuit.nodes)
+    g[circuit.output] = np.ones_like(v[circuit.output])  # the engine's seed: the output's shape
+    for i, _, bwd, _, _, args in circuit.reversed_steps:
+        for k, share in zip(args, bwd(g[i], v[i], *[v[k] for k in args])):
+            g[k] = share if g[k] is None else g[k] + share
+    return v[circuit.output], [g[i] for i in circuit.input_ids.values()]

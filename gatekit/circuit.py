@@ -9,8 +9,9 @@ recurses: a chain of 100,000 gates runs like any other circuit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import numpy as np
 
@@ -19,7 +20,8 @@ from .broadcast import zero_gradient
 from .codegen import CompiledCircuit
 from .composite import CompositeGate
 from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
-from .tape import Step, make_step
+from .nodes import CONST, GATE, INPUT, Node, NodeView
+from .tape import Step
 from .trace import Trace
 from .values import CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name, label_problem, plain, resolve_inputs
 
@@ -28,31 +30,33 @@ if TYPE_CHECKING:
 
 __all__ = ["Node", "Circuit", "INPUT", "CONST", "GATE"]
 
-_FLOAT = frozenset((float,))
+_NONE: frozenset[str] = frozenset()
+T = TypeVar("T")
+
+
+class _lazy(Generic[T]):
+    """An attribute computed on first read and then stored on the instance (a plain
+    attribute from then on). functools.cached_property takes a lock on every first
+    read on Python 3.11, which a circuit built and run once pays for each time."""
+
+    def __init__(self, function: Callable[[Any], T]):
+        self.function, self.name = function, function.__name__
+        self.__doc__ = function.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: Any = None) -> _lazy[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: Any = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: Any = None) -> T | _lazy[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.function(instance)
+        return value
 
 
 def _BY_KEYWORD(missing: list[str]) -> str:
     return "; give " + ", ".join(f"{name}=..." for name in missing) + " (keywords or a mapping)"
-
-INPUT, CONST, GATE = "input", "const", "gate"
-
-
-class Node(NamedTuple):
-    """One node: an input (``name``), a constant (``value``) or a gate (``gate`` and ``args``).
-
-    A named tuple rather than a frozen dataclass: just as immutable, and cheaper to
-    create by the hundred thousand.
-    """
-
-    kind: str
-    name: str | None = None  # the input's name, or the gate's registry name
-    args: tuple[int, ...] = ()
-    value: float | None = None  # a constant's value
-    label: str | None = None  # a stage name, shown in tables
-
-    @property
-    def gate(self) -> str | None:
-        return self.name if self.kind == GATE else None
 
 
 class Circuit:
@@ -61,7 +65,8 @@ class Circuit:
     Build one with :class:`~gatekit.compose.Composer`, :func:`~gatekit.parse` or
     :func:`~gatekit.load`; run it with :meth:`forward` (values) and
     :meth:`Trace.backward <gatekit.trace.Trace.backward>` (gradients), or
-    :meth:`gradient` for both at once.
+    :meth:`gradient` for both at once. ``circuit.nodes`` shows every node as a
+    :class:`Node`; the circuit itself keeps lean columns (see :mod:`gatekit.nodes`).
     """
 
     def __init__(
@@ -75,8 +80,8 @@ class Circuit:
             raise UsageError("Circuit(nodes, output, registry) needs the registry its gates come from; "
                              "Composer, parse and load default it")
         self.registry = registry
-        self.nodes: tuple[Node, ...] = tuple(nodes)
-        n = len(self.nodes)
+        nodes = tuple(nodes)
+        n = len(nodes)
         if not 0 <= output < n:
             raise CircuitError(f"output node {output} does not exist (the circuit has {n} nodes)")
         self.output = output
@@ -84,102 +89,162 @@ class Circuit:
         #: The plugin that gave each gate used, recorded at build time for error messages.
         self.gate_plugins: dict[str, str] = {}
         gates: list[Any] = [None] * n
-        for i, node in enumerate(self.nodes):
+        labels: dict[int, str] = {}
+        for i, node in enumerate(nodes):
             # Where a problem is, as _where(i) says it, is only worked out for an error.
             if not isinstance(node, Node):
                 raise CircuitError(f"node {i}: expected a gatekit.circuit.Node, got {type(node).__name__}")
+            if node.label is not None:
+                labels[i] = node.label
             if node.kind == INPUT:
                 if not is_input_name(node.name):
-                    raise CircuitError(f"{self._where(i)}: an input name must be {INPUT_NAME_RULE}, got {node.name!r}")
+                    raise CircuitError(f"{self._where(i, labels)}: an input name must be {INPUT_NAME_RULE}, got {node.name!r}")
                 if node.name in self.input_ids:
-                    raise CircuitError(f"{self._where(i)}: duplicate input name {node.name!r}")
+                    raise CircuitError(f"{self._where(i, labels)}: duplicate input name {node.name!r}")
                 self.input_ids[str(node.name)] = i
             elif node.kind == CONST:
                 if not is_constant(node.value):
-                    raise CircuitError(f"{self._where(i)}: a constant must be {CONSTANT_RULE}, got {node.value!r}")
+                    raise CircuitError(f"{self._where(i, labels)}: a constant must be {CONSTANT_RULE}, got {node.value!r}")
             elif node.kind == GATE:
                 if not isinstance(node.name, str) or node.name not in registry:
-                    raise UnknownNameError("gate", str(node.name), registry.gate_names(), f"at {self._where(i)}")
+                    raise UnknownNameError("gate", str(node.name), registry.gate_names(), f"at {self._where(i, labels)}")
                 entry = registry.entry("gate", node.name)  # the one lookup, at build time
                 gate = entry.obj
                 self.gate_plugins[node.name] = entry.plugin.name
                 if not isinstance(node.args, tuple) or len(node.args) != gate.arity:
                     got = len(node.args) if isinstance(node.args, (tuple, list)) else repr(node.args)
-                    raise CircuitError(f"{self._where(i)}: gate {node.name!r} takes {gate.arity} argument(s), got {got}")
+                    raise CircuitError(f"{self._where(i, labels)}: gate {node.name!r} takes {gate.arity} argument(s), got {got}")
                 for a in node.args:
                     if not (isinstance(a, int) and not isinstance(a, bool) and 0 <= a < i):
                         raise CircuitError(
-                            f"{self._where(i)}: argument {a!r} must refer to an earlier node (0..{i - 1}); "
+                            f"{self._where(i, labels)}: argument {a!r} must refer to an earlier node (0..{i - 1}); "
                             "circuits are built in topological order, so cycles are impossible"
                         )
                 if node.label is not None and label_problem(node.label) is not None:
                     raise CircuitError(f"node {i}: {label_problem(node.label)}")
                 gates[i] = gate
             else:
-                raise CircuitError(f"{self._where(i)}: unknown node kind {node.kind!r} (input, const or gate)")
-        self._finish(gates, defaults)
+                raise CircuitError(f"{self._where(i, labels)}: unknown node kind {node.kind!r} (input, const or gate)")
+        self._store(nodes, gates)
+        self._finish(defaults, list({id(g): g for g in gates if g is not None}.values()))
 
     @classmethod
     def _built(
         cls,
-        nodes: list[Node],
-        gates: list[Any],
+        nodes: Sequence[Node],
+        gates: Sequence[Any],
         output: int,
         registry: Registry,
         input_ids: dict[str, int],
         gate_plugins: dict[str, str],
         defaults: Mapping[str, float] | None,
     ) -> Circuit:
-        """A circuit from :class:`~gatekit.compose.Composer`, which has already checked every
-        node and resolved every gate: validated once, built once."""
+        """A circuit from nodes already checked, with their gates resolved (a reordered or
+        inlined circuit): validated once, built once."""
         self = cls.__new__(cls)
-        self.registry, self.nodes, self.output = registry, tuple(nodes), output
+        self.registry, self.output = registry, output
         self.input_ids, self.gate_plugins = input_ids, gate_plugins
-        self._finish(gates, defaults)
+        self._store(nodes, gates)
+        self._finish(defaults, list({id(g): g for g in gates if g is not None}.values()))
         return self
 
-    def _finish(self, gates: list[Any], defaults: Mapping[str, float] | None) -> None:
-        """The tape and what the passes need to know about it, from the resolved gates."""
-        nodes, n = self.nodes, len(self.nodes)
-        self.gates: tuple[Any, ...] = tuple(gates)
-        unknown = set(defaults or ()) - set(self.input_ids)
-        if unknown:
-            raise UnknownNameError("input", sorted(unknown)[0], self.input_ids, "in the defaults")
-        self.defaults: dict[str, Any] = {name: as_input(name, v) for name, v in (defaults or {}).items()}
-        #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
-        # Each gate's bound methods made once and shared by its steps (a bound method per
-        # step costs ~110 bytes and its creation); two-input gates, nearly all, written out.
+    @classmethod
+    def _lean(
+        cls,
+        node_args: Sequence[tuple[int, ...]],
+        steps: tuple[Step, ...],
+        gates: tuple[Any, ...],
+        values: dict[int, float],
+        labels: dict[int, str],
+        output: int,
+        registry: Registry,
+        input_ids: dict[str, int],
+        gate_plugins: dict[str, str],
+        defaults: Mapping[str, float] | None,
+        distinct_gates: Sequence[Any],
+    ) -> Circuit:
+        """A circuit from the :class:`~gatekit.compose.Composer`'s columns and the tape it laid."""
+        self = cls.__new__(cls)
+        self.registry, self.output = registry, output
+        self.input_ids, self.gate_plugins = input_ids, gate_plugins
+        self._args, self.steps, self.gates, self._values, self._labels = node_args, steps, gates, values, labels
+        self._finish(defaults, distinct_gates)
+        return self
+
+    def _store(self, nodes: Sequence[Node], gates: Sequence[Any]) -> None:
+        """The columns of :mod:`gatekit.nodes` and the tape from Node tuples, each gate's methods bound once."""
         methods = {id(g): (g.forward, g.backward) for g in gates if g is not None}
         steps: list[Step] = []
-        for i, gate in enumerate(gates):
+        values: dict[int, float] = {}
+        labels: dict[int, str] = {}
+        for i, (node, gate) in enumerate(zip(nodes, gates)):
+            if node.label is not None:
+                labels[i] = node.label
             if gate is not None:
-                args = nodes[i].args
-                if len(args) == 2:
-                    forward, backward = methods[id(gate)]
-                    steps.append((i, forward, backward, args[0], args[1], args))
-                else:
-                    steps.append(make_step(i, gate, args))
-        self.steps: tuple[Step, ...] = tuple(steps)
-        self.reversed_steps: tuple[Step, ...] = self.steps[::-1]
-        self.constants: tuple[tuple[int, float], ...] = tuple(
-            [(i, float(node.value)) for i, node in enumerate(nodes) if node.kind == CONST]  # type: ignore[arg-type]
-        )
-        #: Nodes no input reaches (constants and gates of constants): no gradient is needed there.
-        reached = [False] * n
+                args = node.args
+                forward, backward = methods[id(gate)]
+                a = args[0] if len(args) in (1, 2) else -1
+                b = args[1] if len(args) == 2 else -1
+                steps.append((i, forward, backward, a, b, args))
+            elif node.kind == CONST:
+                values[i] = float(node.value)  # type: ignore[arg-type]
+        self._args = tuple([node.args for node in nodes])
+        self.steps, self.gates, self._values, self._labels = tuple(steps), tuple(gates), values, labels
+
+    #: The tape the interpreter walks (see :mod:`gatekit.tape`): one step per gate node.
+    steps: tuple[Step, ...]
+    #: Each node's arguments (() for inputs and constants); only the first len(gates) are
+    #: this circuit's (the Composer's column is shared, and only ever appended to).
+    _args: Sequence[tuple[int, ...]]
+
+    def _finish(self, defaults: Mapping[str, float] | None, distinct_gates: Sequence[Any]) -> None:
+        """What the passes need to know about the tape, once the columns are in place.
+
+        Kept to the least: a circuit built to be run once (the lesson's neuron, composed,
+        built and run) pays for this on every build.
+        """
+        if defaults:
+            unknown = set(defaults) - set(self.input_ids)
+            if unknown:
+                raise UnknownNameError("input", sorted(unknown)[0], self.input_ids, "in the defaults")
+            self.defaults: dict[str, Any] = {name: as_input(name, v) for name, v in defaults.items()}
+        else:
+            self.defaults = {}
+        self.constants: tuple[tuple[int, float], ...] = tuple(self._values.items())
+        #: Inputs declared to the builder that the output never reads (see ``Composer.build``):
+        #: left out of the circuit, and a value given for one is accepted and ignored.
+        self.unread_inputs: frozenset[str] = _NONE
+        self._compiled: CompiledCircuit | None = None
+        #: Kinds of input (scalar: True, arrays: False) whose gate outputs are still to be checked once.
+        self._unchecked_kinds = {True, False}
+        #: Every gate keeps Python floats floats (see ``Gate.keeps_floats``): the scalar fast path.
+        self.keeps_floats: bool = all([getattr(g, "keeps_floats", False) is True for g in distinct_gates if g is not None])
+
+    # What a pass may need, made on first use: a circuit that is built and never run
+    # backwards (a million-term expression parsed and saved) never pays for them.
+    @_lazy
+    def nodes(self) -> NodeView:
+        """Every node as a :class:`Node`, in topological order (made when read)."""
+        return NodeView(self._args, self.gates, {i: name for name, i in self.input_ids.items()},
+                        self._values, self._labels)
+
+    @_lazy
+    def reversed_steps(self) -> tuple[Step, ...]:
+        return self.steps[::-1]
+
+    @_lazy
+    def _gate_ids(self) -> tuple[int, ...]:
+        return tuple(map(itemgetter(0), self.steps))
+
+    @_lazy
+    def constant_nodes(self) -> frozenset[int]:
+        """Nodes no input reaches (constants and gates of constants): no gradient is needed there."""
+        reached = [False] * len(self.gates)
         for i in self.input_ids.values():
             reached[i] = True
         for i, _, _, a, b, args in self.steps:
             reached[i] = reached[a] or reached[b] if b >= 0 else reached[a] if a >= 0 else any(reached[k] for k in args)
-        self.constant_nodes: frozenset[int] = frozenset([i for i in range(n) if not reached[i]])
-        #: Inputs declared to the builder that the output never reads (see ``Composer.build``):
-        #: left out of the circuit, and a value given for one is accepted and ignored.
-        self.unread_inputs: frozenset[str] = frozenset()
-        self._compiled: CompiledCircuit | None = None
-        self._gate_ids = tuple(step[0] for step in self.steps)
-        #: Kinds of input (scalar: True, arrays: False) whose gate outputs are still to be checked once.
-        self._unchecked_kinds = {True, False}
-        #: Every gate keeps Python floats floats (see ``Gate.keeps_floats``): the scalar fast path.
-        self.keeps_floats: bool = all(getattr(g, "keeps_floats", False) is True for g in {id(g): g for g in gates if g is not None}.values())
+        return frozenset([i for i, r in enumerate(reached) if not r])
 
     # -- shape ----------------------------------------------------------------------------
     @property
@@ -188,7 +253,7 @@ class Circuit:
         return tuple(self.input_ids)
 
     def __len__(self) -> int:
-        return len(self.nodes)
+        return len(self.gates)
 
     def __repr__(self) -> str:
         return f"<Circuit {len(self.steps)} gates, inputs {', '.join(self.inputs)}>"
@@ -207,15 +272,15 @@ class Circuit:
     def find(self, key: int | str) -> int:
         """The node id for an id, a stage label or an input name (latest label wins)."""
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            if 0 <= key < len(self.nodes):
+            if 0 <= key < len(self.gates):
                 return int(key)
-            raise UsageError(f"node {key} does not exist (the circuit has {len(self.nodes)} nodes)")
+            raise UsageError(f"node {key} does not exist (the circuit has {len(self.gates)} nodes)")
         if key in self.input_ids:
             return self.input_ids[key]
-        for i in range(len(self.nodes) - 1, -1, -1):
-            if self.nodes[i].label == key:
-                return i
-        names = list(self.input_ids) + [n.label for n in self.nodes if n.label]
+        found = [i for i, label in self._labels.items() if label == key]
+        if found:
+            return max(found)
+        names = list(self.input_ids) + [label for label in self._labels.values() if label]
         raise UnknownNameError("node", str(key), names)
 
     # -- running --------------------------------------------------------------------------
@@ -279,8 +344,8 @@ class Circuit:
         return self.compile().source(arrays)
 
     # -- helpers ----------------------------------------------------------------------------
-    def _where(self, i: int) -> str:
-        label = self.nodes[i].label
+    def _where(self, i: int, labels: Mapping[int, str] | None = None) -> str:
+        label = (self._labels if labels is None else labels).get(i)
         return f"node {i}" + (f" ({label!r})" if label else "")
 
     def as_gate(self, name: str, doc: str | None = None, domain: Any = None) -> Any:

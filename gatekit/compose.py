@@ -15,14 +15,21 @@ that overrides ``mul`` changes what ``*`` does. Any gate is reachable by name:
 from __future__ import annotations
 
 import gc
+import keyword
 import math
+import weakref
+from collections.abc import Callable
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .circuit import CONST, GATE, INPUT, Circuit, Node
+from .circuit import Circuit
+from .columns import all_reach_last, kept_columns, lay_tape
 from .errors import CircuitError, UsageError, did_you_mean
+from .nodes import NodeView
 from .plugins import default_registry
+from .specs import NO_GATE, Spec, forget_shared_specs, gate_of, shared_specs
 from .values import CONSTANT_RULE, INPUT_NAME_RULE, is_input_name, label_problem
 
 if TYPE_CHECKING:
@@ -31,12 +38,63 @@ if TYPE_CHECKING:
 __all__ = ["Composer", "Wire"]
 
 _NUMBER = (int, float, np.integer, np.floating)
-#: A Node without the Python-level ``__new__`` a named tuple has: building is per node.
-_new_node = tuple.__new__
-
-
 def _is_number(x: Any) -> bool:
     return isinstance(x, _NUMBER) and not isinstance(x, (bool, np.bool_))
+
+
+def _binary_operator(symbol: str) -> Callable[[Wire, Any], Wire]:
+    """``wire (op) other``: wire (op) wire, the commonest call, adds its node right here.
+
+    Building is paid per node, so this is the whole of it: the node's arguments (a
+    tuple of ints, which the collector soon stops tracking), its gate's spec, its id,
+    and the Wire handed back. A number already made a constant takes the same path.
+    Anything else (a new number, a wire of another Composer, the first use of the
+    operator) goes through :meth:`Composer.operator`, which checks and explains.
+    """
+
+    def method(self: Wire, other: Any) -> Wire:
+        composer = self.composer
+        spec = composer._binary.get(symbol)
+        if spec is not None:
+            b: int | None
+            if other.__class__ is Wire and other.composer is composer:
+                b = other.id
+            elif other.__class__ is float or other.__class__ is int:
+                b = composer._number_ids.get(other)
+                if b is None:
+                    return composer.operator(symbol, self, other)
+            else:
+                return composer.operator(symbol, self, other)
+            args = composer._args
+            n = len(args)
+            args.append((self.id, b))
+            composer._node_specs.append(spec)
+            composer._ids.append(n)
+            return Wire(composer, n)
+        return composer.operator(symbol, self, other)
+
+    method.__name__ = f"wire {symbol} other"
+    return method
+
+
+def _reflected_operator(symbol: str) -> Callable[[Wire, Any], Wire]:
+    """``number (op) wire`` (``0.05 * x``, ``1 + x``): the fast path above, for a constant made before."""
+
+    def method(self: Wire, other: Any) -> Wire:
+        composer = self.composer
+        spec = composer._binary.get(symbol)
+        if spec is not None and (other.__class__ is float or other.__class__ is int):
+            a = composer._number_ids.get(other)
+            if a is not None:
+                args = composer._args
+                n = len(args)
+                args.append((a, self.id))
+                composer._node_specs.append(spec)
+                composer._ids.append(n)
+                return Wire(composer, n)
+        return composer.operator(symbol, other, self)
+
+    return method
 
 
 class Wire:
@@ -57,37 +115,27 @@ class Wire:
     def __repr__(self) -> str:
         return f"<Wire {self.composer.describe(self.id)}>"
 
-    def _op(self, symbol: str, *args: Any) -> Wire:
-        return self.composer.operator(symbol, *args)
+    __add__ = _binary_operator("+")
+    __sub__ = _binary_operator("-")
+    __mul__ = _binary_operator("*")
+    __truediv__ = _binary_operator("/")
+    __pow__ = _binary_operator("**")
+    __radd__ = _reflected_operator("+")
+    __rsub__ = _reflected_operator("-")
+    __rmul__ = _reflected_operator("*")
+    __rtruediv__ = _reflected_operator("/")
+    __rpow__ = _reflected_operator("**")
 
-    def _binary(self, symbol: str, a: Any, b: Any) -> Wire:
-        # The commonest call, wire (op) wire, written out: building costs per node.
-        composer = self.composer
-        resolved = composer._resolved.get(symbol)
-        if resolved is None or a.__class__ is not Wire or b.__class__ is not Wire or a.composer is not b.composer:
-            return composer.operator(symbol, a, b)
-        nodes = composer.nodes
-        nodes.append(_new_node(Node, (GATE, resolved[0].name, (a.id, b.id), None, None)))
-        composer._gates.append(resolved[0])
-        return Wire(composer, len(nodes) - 1)
+    def __neg__(self) -> Wire:
+        return self.composer.operator("-", self)
 
-    def __add__(self, o): return self._binary("+", self, o)
-    def __radd__(self, o): return self._op("+", o, self)
-    def __sub__(self, o): return self._binary("-", self, o)
-    def __rsub__(self, o): return self._op("-", o, self)
-    def __mul__(self, o): return self._binary("*", self, o)
-    def __rmul__(self, o): return self._op("*", o, self)
-    def __truediv__(self, o): return self._op("/", self, o)
-    def __rtruediv__(self, o): return self._op("/", o, self)
-    def __pow__(self, o): return self._op("**", self, o)
-    def __rpow__(self, o): return self._op("**", o, self)
-    def __neg__(self): return self._op("-", self)
-    def __abs__(self): return self.composer.gate("abs", self)  # abs(x): the gate named abs, as in expressions
+    def __abs__(self) -> Wire:
+        return self.composer.gate("abs", self)  # abs(x): the gate named abs, as in expressions
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         raise UsageError("a wire has no truth value while the circuit is being built; use max/min gates")
 
-    def _compare(self, o):
+    def _compare(self, o: Any) -> bool:
         raise UsageError("wires cannot be compared while the circuit is being built; use max, min or relu gates")
 
     __lt__ = __le__ = __gt__ = __ge__ = _compare
@@ -96,38 +144,91 @@ class Wire:
 
 
 class Composer:
-    """Builds one circuit: declare inputs, combine them, then :meth:`build`."""
+    """Builds one circuit: declare inputs, combine them, then :meth:`build`.
+
+    The one builder: the only place gate and operator names are resolved, arity is
+    checked, constants are shared and the node order is fixed. :func:`~gatekit.parse`
+    and :func:`~gatekit.load` build through it.
+    """
 
     def __init__(self, registry: Registry | None = None):
         if registry is None:
             registry = default_registry()
         self.registry = registry
-        self.nodes: list[Node] = []
-        self._gates: list[Any] = []  # each node's resolved gate (None for inputs and constants)
-        self._consts: dict[str, int] = {}
+        # The nodes, in columns (see gatekit.nodes): per node its arguments (() for
+        # inputs and constants) and its gate's spec (NO_GATE for them); the few that
+        # have them, names, values, labels. build() lays the tape from these in one pass.
+        self._args: list[tuple[int, ...]] = []
+        self._node_specs: list[Spec] = []
+        #: Each node's id, the very int its Wire and its consumers' arguments hold: the tape
+        #: step takes it too, rather than a new int per step (28 bytes each, 28 MB a million).
+        self._ids: list[int] = []
+        self._values: dict[int, float] = {}
+        self._labels: dict[int, str] = {}
         self._input_ids: dict[str, int] = {}  # so a duplicate is found without a scan
-        # Each gate name and operator is resolved once per Composer: (gate, its plugin's name).
-        self._resolved: dict[Any, tuple[Any, str]] = {}
+        self._input_names: dict[int, str] = {}
+        self._consts: dict[str, int] = {}
+        #: Nonzero constants by value, for the operators' fast path (a float key cannot tell
+        #: 0.0 from -0.0, so zeros go the careful way; ints find their float: 1 == 1.0).
+        self._number_ids: dict[float, int] = {}
+        #: Each gate name and (symbol, arity) resolved once per Composer.
+        self._specs: dict[Any, Spec] = {}
+        #: Binary operator symbol -> its gate's spec, for Wire's fast path.
+        self._binary: dict[str, Spec] = {}
+        shared = shared_specs(registry)
+        if shared.specs:
+            if shared.current(registry):
+                self._specs.update(shared.specs)
+                self._binary.update(shared.binary)
+            else:  # the registry changed: start again
+                forget_shared_specs(registry)
+
+    @property
+    def nodes(self) -> NodeView:
+        """A snapshot of the nodes so far, as :class:`~gatekit.circuit.Node` tuples (made when read)."""
+        return NodeView(tuple(self._args), tuple(map(gate_of, self._node_specs)), dict(self._input_names),
+                        dict(self._values), dict(self._labels))
 
     # -- nodes -------------------------------------------------------------------------
-    def _add(self, node: Node, gate: Any = None) -> Wire:
-        self.nodes.append(node)
-        self._gates.append(gate)
-        return Wire(self, len(self.nodes) - 1)
-
     def input(self, name: str) -> Wire:
         if not is_input_name(name):
             raise CircuitError(f"input name {name!r} must be {INPUT_NAME_RULE}")
         if name in self._input_ids:
             raise CircuitError(f"duplicate input name {name!r}")
-        self._input_ids[name] = len(self.nodes)
-        return self._add(_new_node(Node, (INPUT, name, (), None, None)))
+        n = len(self._args)
+        self._input_ids[name] = n
+        self._input_names[n] = name
+        self._args.append(())
+        self._node_specs.append(NO_GATE)
+        self._ids.append(n)
+        return Wire(self, n)
 
     def inputs(self, *names: str) -> tuple[Wire, ...]:
         """One input wire per name; a single string may hold several: ``inputs("x y z")``."""
         if len(names) == 1 and isinstance(names[0], str) and (" " in names[0] or "," in names[0]):
             names = tuple(names[0].replace(",", " ").split())
-        return tuple(self.input(n) for n in names)
+        k = len(names)
+        taken = self._input_ids
+        # Many names at once (W2 declares 20,001) checked and added in C; any problem
+        # and the names go one at a time, so the error names the first bad one.
+        ids = list(range(len(self._args), len(self._args) + k))
+        new = dict(zip(names, ids)) if k >= 8 and set(map(type, names)) == {str} else {}
+        if len(new) < k or not (all(map(str.isidentifier, names)) and not any(map(keyword.iskeyword, names))
+                                and taken.keys().isdisjoint(new)):
+            return tuple([self.input(n) for n in names])
+        taken.update(new)
+        self._input_names.update(zip(ids, names))
+        self._args.extend(repeat((), k))
+        self._ids.extend(ids)
+        self._node_specs.extend(repeat(NO_GATE, k))
+        # The collector's passes over wires being made (W2: 20,001) would find nothing to free.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return tuple(map(Wire, repeat(self, k), ids))
+        finally:
+            if collecting:
+                gc.enable()
 
     def const(self, value: float) -> Wire:
         """A constant node (shared between uses of the same value)."""
@@ -140,10 +241,16 @@ class Composer:
         if not math.isfinite(value):  # what a file cannot hold, no builder makes
             raise CircuitError(f"the constant {value!r} must be {CONSTANT_RULE}")
         key = value.hex()  # tells 0.0 from -0.0 (1 / x differs) and gives nan one key
-        if key not in self._consts:
-            self._consts[key] = len(self.nodes)
-            self._add(Node(CONST, value=value))
-        return Wire(self, self._consts[key])
+        n = self._consts.get(key)
+        if n is None:
+            n = self._consts[key] = len(self._args)
+            self._values[n] = value
+            if value:
+                self._number_ids[value] = n
+            self._args.append(())
+            self._node_specs.append(NO_GATE)
+            self._ids.append(n)
+        return Wire(self, n)
 
     def _wire(self, x: Any, where: str) -> Wire:
         if isinstance(x, Wire):
@@ -154,52 +261,57 @@ class Composer:
             return self.const(x)
         raise CircuitError(f"{where}: expected a wire or a number, got {x!r}")
 
+    def _spec(self, key: str | tuple[str, int]) -> Spec:
+        """The spec of a gate name or an operator ``(symbol, arity)``: the one place names resolve.
+
+        Once per Composer, and shared with the registry's next Composers (see :class:`~gatekit.specs.SharedSpecs`).
+        """
+        spec = self._specs.get(key)
+        if spec is not None:
+            return spec
+        registry = self.registry
+        if isinstance(key, str):
+            entry = registry.entry("gate", key)  # unknown names get "did you mean"
+            gate = entry.obj
+            spec = Spec((gate, gate.forward, gate.backward, entry.plugin.name, entry))
+        else:
+            bound = registry.operator(*key)
+            if bound is None:
+                kind = "unary" if key[1] == 1 else "binary"
+                raise CircuitError(f"no registered gate binds the {kind} operator {key[0]!r}")
+            spec = self._spec(bound.name)
+        self._specs[key] = spec
+        shared = shared_specs(registry)
+        if key not in shared.specs:
+            shared.add(key, spec)
+        return spec
+
     def gate(self, name: str, *args: Any, label: str | None = None) -> Wire:
         """A node applying the gate registered as ``name`` to ``args``."""
-        resolved = self._resolved.get(name)
-        if resolved is None:
-            entry = self.registry.entry("gate", name)  # the one lookup: unknown names get "did you mean"
-            resolved = self._resolved[name] = (entry.obj, entry.plugin.name)
-        wire = self._gate_node(resolved[0], name, args)
+        wire = self._gate_node(self._spec(name), args)
         if label is not None:
             self.label(wire, label)
         return wire
 
-    def _gate_node(self, gate: Any, name: str, args: tuple[Any, ...]) -> Wire:
+    def _gate_node(self, spec: Spec, args: tuple[Any, ...]) -> Wire:
+        gate = spec[0]
         if len(args) != gate.arity:
-            raise CircuitError(f"gate {name!r} takes {gate.arity} argument(s), got {len(args)}")
-        # Wires of this composer pass straight through; anything else (and the message
-        # naming it) goes through _wire. Two wires, the commonest case, written out.
-        if len(args) == 2 and args[0].__class__ is Wire and args[1].__class__ is Wire \
-                and args[0].composer is self and args[1].composer is self:
-            self.nodes.append(_new_node(Node, (GATE, name, (args[0].id, args[1].id), None, None)))
-            self._gates.append(gate)
-            return Wire(self, len(self.nodes) - 1)
-        if len(args) == 1 and args[0].__class__ is Wire and args[0].composer is self:
-            self.nodes.append(_new_node(Node, (GATE, name, (args[0].id,), None, None)))
-            self._gates.append(gate)
-            return Wire(self, len(self.nodes) - 1)
+            raise CircuitError(f"gate {gate.name!r} takes {gate.arity} argument(s), got {len(args)}")
         ids = tuple([
-            a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {name!r}").id
+            a.id if a.__class__ is Wire and a.composer is self else self._wire(a, f"argument {k + 1} of {gate.name!r}").id
             for k, a in enumerate(args)
         ])
-        self.nodes.append(_new_node(Node, (GATE, name, ids, None, None)))
-        self._gates.append(gate)
-        return Wire(self, len(self.nodes) - 1)
+        n = len(self._args)
+        self._args.append(ids)
+        self._node_specs.append(spec)
+        self._ids.append(n)
+        return Wire(self, n)
 
     def operator(self, symbol: str, *args: Any) -> Wire:
-        key = (symbol, len(args))
-        resolved = self._resolved.get(key)
-        if resolved is None:
-            gate = self.registry.operator(symbol, len(args))
-            if gate is None:
-                kind = "unary" if len(args) == 1 else "binary"
-                raise CircuitError(f"no registered gate binds the {kind} operator {symbol!r}")
-            entry = self.registry.entry("gate", gate.name)
-            resolved = self._resolved[key] = self._resolved[gate.name] = (entry.obj, entry.plugin.name)
-            if len(args) == 2:
-                self._resolved[symbol] = resolved  # what Wire._binary reads
-        return self._gate_node(resolved[0], resolved[0].name, args)
+        spec = self._spec((symbol, len(args)))
+        if len(args) == 2:
+            self._binary[symbol] = spec  # resolved (a binary gate): Wire's fast path may take it from here
+        return self._gate_node(spec, args)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -209,15 +321,49 @@ class Composer:
             close = did_you_mean(name, registry.gate_names()) if registry is not None else ""
             hint = "; " + close if close else ""
             raise AttributeError(f"{type(self).__name__!r} has no attribute or gate {name!r}{hint}")
-        entry = registry.entry("gate", name)
-        resolved = self._resolved.setdefault(name, (entry.obj, entry.plugin.name))
-        gate_node, gate_obj = self._gate_node, resolved[0]
+        spec = self._spec(name)
+        arity, node_args, node_specs, node_ids = spec[0].arity, self._args, self._node_specs, self._ids
+        # Through a weak reference: a Composer holding a function that holds it would be
+        # a reference cycle, kept (with its whole graph) until the collector's next pass.
+        # The fast paths need none: a wire whose composer's column is ours is ours.
+        composer_ref = weakref.ref(self)
 
-        def gate(*args: Any, label: str | None = None) -> Wire:
-            wire = gate_node(gate_obj, name, args)  # resolved once, above: building is per node
+        def careful(args: tuple[Any, ...], label: str | None) -> Wire:
+            composer = composer_ref()
+            assert composer is not None  # this function is reached through it
+            wire = composer._gate_node(spec, args)
             if label is not None:
-                self.label(wire, label)
+                composer.label(wire, label)
             return wire
+
+        # Resolved once, above; wires of this Composer into a one- or two-input gate
+        # (tanh, exp, relu, max: the commonest calls) add their node right here.
+        if arity == 1:
+            def gate(*args: Any, label: str | None = None) -> Wire:
+                if len(args) == 1 and label is None:
+                    x = args[0]
+                    if x.__class__ is Wire and x.composer._args is node_args:
+                        n = len(node_args)
+                        node_args.append((x.id,))
+                        node_specs.append(spec)
+                        node_ids.append(n)
+                        return Wire(x.composer, n)
+                return careful(args, label)
+        elif arity == 2:
+            def gate(*args: Any, label: str | None = None) -> Wire:
+                if len(args) == 2 and label is None:
+                    x, y = args
+                    if x.__class__ is Wire and y.__class__ is Wire and x.composer._args is node_args \
+                            and y.composer._args is node_args:
+                        n = len(node_args)
+                        node_args.append((x.id, y.id))
+                        node_specs.append(spec)
+                        node_ids.append(n)
+                        return Wire(x.composer, n)
+                return careful(args, label)
+        else:
+            def gate(*args: Any, label: str | None = None) -> Wire:
+                return careful(args, label)
 
         self.__dict__[name] = gate  # found without __getattr__ next time (the registry does not change)
         return gate
@@ -227,18 +373,22 @@ class Composer:
         problem = label_problem(label)
         if problem is not None:
             raise CircuitError(problem)
-        node = self.nodes[wire.id]
-        if node.kind != GATE:
+        if self._node_specs[wire.id] is NO_GATE:
             raise CircuitError(f"only gate nodes take stage labels, not {self.describe(wire.id)}")
-        self.nodes[wire.id] = Node(node.kind, node.name, node.args, node.value, label)
+        self._labels[wire.id] = label
+
+    def name_stage(self, wire: Wire, label: str) -> None:
+        """Label ``wire`` if it is a gate node without a label (what an expression's stage does)."""
+        if self._node_specs[wire.id] is not NO_GATE and wire.id not in self._labels:
+            self.label(wire, label)
 
     def describe(self, i: int) -> str:
-        node = self.nodes[i]
-        if node.kind == INPUT:
-            return f"input {node.name}"
-        if node.kind == CONST:
-            return f"constant {node.value:g}"
-        return f"{node.name} node {i}" + (f" ({node.label})" if node.label else "")
+        gate = self._node_specs[i][0]
+        if gate is None:
+            name = self._input_names.get(i)
+            return f"input {name}" if name is not None else f"constant {self._values[i]:g}"
+        label = self._labels.get(i)
+        return f"{gate.name} node {i}" + (f" ({label})" if label else "")
 
     # -- the result -----------------------------------------------------------------------
     def build(self, output: Wire | None = None, defaults: dict[str, float] | None = None, *,
@@ -249,18 +399,11 @@ class Composer:
         ``keep_inputs=True`` (a file's declared inputs, ``parse(..., inputs=...)``):
         so a circuit never asks for a value nobody reads. Inputs keep their
         declaration order; an input with a default is always kept.
-        """
-        # The collector's full passes over the tape being laid would cost more than
-        # laying it (a step per node, each holding bound methods); nothing here makes a cycle.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return self._build(output, defaults, keep_inputs)
-        finally:
-            if collecting:
-                gc.enable()
 
-    def _build(self, output: Wire | None, defaults: dict[str, float] | None, keep_inputs: bool) -> Circuit:
+        The tape was laid while composing (each gate node is its step), so when every
+        node reaches the output, building takes the columns as they are; only a
+        circuit with nodes to drop is renumbered, in one more pass.
+        """
         if output is not None:
             if not isinstance(output, Wire):
                 # A number would become a constant node: a circuit of 0 gates that ignores its inputs.
@@ -269,37 +412,39 @@ class Composer:
                     f"got {output!r}; to build a constant output write it from an input, e.g. x * 0 + {output!r}"
                 )
             output = self._wire(output, "output")
-        if not self.nodes:
+        if not self._args:
             raise CircuitError("the circuit is empty: declare inputs and combine them first")
-        out = len(self.nodes) - 1 if output is None else output.id
-        all_nodes, all_gates = self.nodes, self._gates
-        keep = [False] * len(all_nodes)
-        for name, i in self._input_ids.items():
-            if keep_inputs or (defaults is not None and name in defaults):
-                keep[i] = True
-        keep[out] = True
-        for i in range(out, -1, -1):  # reverse topological order: a loop, not recursion
-            if keep[i]:
-                for a in all_nodes[i].args:
-                    keep[a] = True
-        if all(keep):  # nothing to drop: every id stays the same, and so can every node
-            nodes, gates, new_out = all_nodes, all_gates, out  # the Circuit keeps tuples of them
+        # The collector's full passes over a tape being copied would cost more than the
+        # copying; nothing here makes a reference cycle.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build(len(self._args) - 1 if output is None else output.id, defaults, keep_inputs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build(self, out: int, defaults: dict[str, float] | None, keep_inputs: bool) -> Circuit:
+        n = len(self._args)
+        if keep_inputs:
+            kept = set(self._input_ids.values())
         else:
-            new_id = [-1] * len(all_nodes)
-            nodes, gates = [], []
-            for i, node in enumerate(all_nodes):
-                if keep[i]:
-                    new_id[i] = len(nodes)
-                    if node.args and new_id[i] != i:
-                        node = Node(node.kind, node.name, tuple([new_id[a] for a in node.args]), node.value, node.label)
-                    nodes.append(node)
-                    gates.append(all_gates[i])
-            new_out = new_id[out]
-        input_ids = {node.name: i for i, node in enumerate(nodes) if node.kind == INPUT}
-        plugins = {name: plugin for name, (_, plugin) in self._resolved.items() if isinstance(name, str)}
-        used = {str(node.name) for node in nodes if node.kind == GATE}
-        circuit = Circuit._built(nodes, gates, new_out, self.registry, input_ids,  # type: ignore[arg-type]
-                                 {name: plugins[name] for name in used}, defaults)
+            kept = {i for name, i in self._input_ids.items() if name in defaults} if defaults else set()
+        if out == n - 1 and all_reach_last(self._args, kept):
+            # The arguments column is shared, not copied (8 MB a million nodes): it is only
+            # ever appended to, and the circuit reads only its own first n entries.
+            node_args, values, labels = self._args, dict(self._values), dict(self._labels)
+            node_specs, node_ids, input_ids = self._node_specs, self._ids, dict(self._input_ids)
+        else:
+            node_args, node_specs, node_ids, values, labels, input_ids, out = kept_columns(
+                out, kept, self._args, self._node_specs, self._values, self._labels, self._input_ids)
+        steps = lay_tape(node_ids, node_args, node_specs)
+        gates = tuple(map(gate_of, node_specs))
+        used = set(node_specs)  # the gates some node uses (a spec resolved for a call refused after is not)
+        used.discard(NO_GATE)
+        circuit = Circuit._lean(node_args, steps, gates, values, labels, out, self.registry, input_ids,
+                                {spec[0].name: spec[3] for spec in used}, defaults, [spec[0] for spec in used])
         if len(input_ids) < len(self._input_ids):
             circuit.unread_inputs = frozenset(self._input_ids) - set(input_ids)
         return circuit
+

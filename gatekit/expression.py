@@ -37,9 +37,12 @@ renames a value (``r = q``) adds no node and no label. Stages that do not reach 
 output are left out of the circuit, every input stays. A circuit with no inputs
 (``2 ** 10``) is allowed: it has a value and no gradients.
 
-Size. Long flat chains parse (``x + x + ... + x`` with 10,000 terms or more: see
-:mod:`gatekit.expression_source`); nesting deeper than Python's parser takes (over 200
-parentheses, thousands of unary minus or ``**``) is an error that suggests named stages.
+Size. Long chains parse (``x + x + ... + x`` with 10,000 terms or more: see
+:mod:`gatekit.expression_source`); one long flat chain and nothing else (a 10^6-term
+sum: about two seconds, ~200 bytes a term) takes the fast way of
+:mod:`gatekit.expression_flat`. Nesting deeper than Python's parser takes (over 200
+parentheses, thousands of unary minus or ``**``) is an error that suggests named stages,
+found by a linear scan before any tokenising.
 
 Circuits come out with the inputs first and every constant just before its first
 use, which is the order :func:`gatekit.load` builds, so expression -> file ->
@@ -53,7 +56,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional, Union
 
-from .circuit import CONST, GATE, INPUT, Circuit, Node
+from .circuit import INPUT, Circuit, Node
 from .compose import Composer, Wire
 from .errors import CircuitError, ExpressionError, UnknownNameError, did_you_mean
 from .plugins import default_registry
@@ -241,9 +244,7 @@ class _Builder:
 
     def bind(self, name: str, value: Value) -> Value:
         if isinstance(value, Wire):
-            node = self.composer.nodes[value.id]
-            if node.kind == GATE and node.label is None:  # a new node: the stage names it
-                self.composer.label(value, name)
+            self.composer.name_stage(value, name)  # a new gate node: the stage names it
         self.values[name] = value
         return value
 
@@ -379,29 +380,31 @@ def _canonical(circuit: Circuit) -> Circuit:
 
     Inputs and constants take no arguments, so moving them earlier keeps the order
     topological. This is the order :func:`gatekit.load` builds, which is what makes
-    expression -> file -> circuit identical.
+    expression -> file -> circuit identical. Read from the circuit's columns: a Node
+    per node would cost more than the whole parse of a long sum.
     """
-    nodes = circuit.nodes
     inputs = len(circuit.input_ids)
-    if all(n.kind == INPUT for n in nodes[:inputs]) and not any(n.kind != GATE for n in nodes[inputs:]):
-        return circuit  # inputs first and no constants: already in order (a long sum), checked in one pass
-    order = [i for i, n in enumerate(nodes) if n.kind == INPUT]
+    if not circuit.constants and all(i < inputs for i in circuit.input_ids.values()):
+        return circuit  # inputs first and no constants: already in order (a long sum)
+    gates, node_args = circuit.gates, circuit._args
+    order = list(circuit.input_ids.values())
     placed = set(order)
-    for i, node in enumerate(nodes):
-        if node.kind == GATE:
-            for a in node.args:
-                if a not in placed and nodes[a].kind == CONST:
+    constants = {i for i, _ in circuit.constants}
+    for i, gate in enumerate(gates):
+        if gate is not None:
+            for a in node_args[i]:
+                if a in constants and a not in placed:
                     order.append(a)
                     placed.add(a)
             order.append(i)
             placed.add(i)
-    order += [i for i in range(len(nodes)) if i not in placed]  # an output constant
-    if order == list(range(len(nodes))):
+    order += [i for i in range(len(gates)) if i not in placed]  # an output constant
+    if order == list(range(len(gates))):
         return circuit
     new_id = {old: new for new, old in enumerate(order)}
-    moved = [nodes[i] for i in order]
+    moved = [circuit.nodes[i] for i in order]
     moved = [Node(n.kind, n.name, tuple(new_id[a] for a in n.args), n.value, n.label) if n.args else n for n in moved]
     # Only the order changes: the nodes were checked and their gates resolved once, by the Composer.
     input_ids = {str(n.name): k for k, n in enumerate(moved) if n.kind == INPUT}
-    return Circuit._built(moved, [circuit.gates[i] for i in order], new_id[circuit.output], circuit.registry,
+    return Circuit._built(moved, [gates[i] for i in order], new_id[circuit.output], circuit.registry,
                           input_ids, dict(circuit.gate_plugins), circuit.defaults)

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, shapes_clash, zero_gradient
+from .broadcast import (BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, seed_view, shapes_clash,
+                        zero_gradient)
 from .containment import describe, is_user_interrupt
 from .errors import GateContractError, GatekitError, UsageError
 from .gate_outputs import first_junk
@@ -60,7 +61,7 @@ def _call_forward(forward: Any, v: list[Any], a: int, b: int, args: tuple[int, .
 
 def forward(circuit: Circuit, inputs: dict[str, Any]) -> list[Any]:
     """Every node's value, given every input's (resolved) value."""
-    v: list[Any] = [None] * len(circuit.nodes)
+    v: list[Any] = [None] * len(circuit.gates)
     floats = True
     for name, i in circuit.input_ids.items():
         x = v[i] = inputs[name]
@@ -125,14 +126,26 @@ def backward(
     caller's own list, read afterwards only for the inputs and the output);
     ``keep="everything"`` skips nothing. Floats compute everything: it costs nothing.
     """
-    g: list[Any] = [None] * len(circuit.nodes)
+    g: list[Any] = [None] * len(circuit.gates)
     out = circuit.output
     if shares is None and seed.__class__ is float and circuit.keeps_floats and _floats(circuit, values):
         g[out] = seed
         if _backward_floats(circuit.reversed_steps, values, g):
             return g
-        g = [None] * len(circuit.nodes)  # not all floats after all: start again, checked
-    g[out] = seed_gradient(values[out], seed)
+        g = [None] * len(circuit.gates)  # not all floats after all: start again, checked
+    top = values[out]
+    if keep == "inputs" and seed.__class__ is float and top.__class__ is np.ndarray and top.ndim:
+        # What it buys: no array of ones to write (a pass over the batch). A read-only
+        # view of one number in the output's shape; any input gradient left read-only
+        # (the seed itself, passed on by ``add``) is copied at the end.
+        g[out] = seed_view(top, seed)
+        _backward_checked(circuit, values, g, shares, keep)
+        for i in circuit.input_ids.values():
+            gi = g[i]
+            if gi.__class__ is np.ndarray and not gi.flags.writeable:
+                g[i] = gi.copy()
+        return g
+    g[out] = seed_gradient(top, seed)
     _backward_checked(circuit, values, g, shares, keep)
     return g
 

@@ -274,3 +274,104 @@ def test_build_keeps_only_the_inputs_the_output_reads(registry):
         f(v0=2.0, v1=3.0, v1x=1.0)  # a name nobody declared is still an error
     assert c.build(x * y, keep_inputs=True).inputs == tuple(f"v{k}" for k in range(340))
     assert c.build(x * y, defaults={"v9": 1.0}).inputs == ("v0", "v1", "v9")  # a default keeps its input
+
+
+# -- the lean builder: columns, the tape laid once, caches that must not go stale -------------
+def test_many_inputs_at_once_are_checked_like_one_at_a_time(registry):
+    c = Composer(registry)
+    wires = c.inputs(*[f"a{k}" for k in range(20)])
+    assert [w.id for w in wires] == list(range(20)) and c.build(wires[3] * wires[19]).inputs == ("a3", "a19")
+    for names, message in [
+        ([f"b{k}" for k in range(10)] + ["b3"], "duplicate input name 'b3'"),
+        ([f"c{k}" for k in range(10)] + ["a7"], "duplicate input name 'a7'"),  # declared before
+        ([f"d{k}" for k in range(10)] + ["lambda"], "must be an identifier"),
+        ([f"e{k}" for k in range(10)] + ["2e"], "must be an identifier"),
+        ([f"f{k}" for k in range(10)] + [3], "must be an identifier"),
+    ]:
+        with pytest.raises(CircuitError, match=message):
+            Composer(registry).inputs(*[f"a{k}" for k in range(20)], *names) if "a7" in names else \
+                Composer(registry).inputs(*names)
+
+
+def test_numbers_take_the_fast_path_only_once_they_are_constants(registry):
+    c = Composer(registry)
+    (x,) = c.inputs("x")
+    f = 0.5 * x + x * 2 + 2 * x + x * 0.5 + x * 0.0 + x * -0.0 + 1 / (x + 2.0)
+    circuit = c.build(f)
+    constants = [node.value for node in circuit.nodes if node.kind == "const"]
+    assert sorted(map(str, constants)) == ["-0.0", "0.0", "0.5", "1.0", "2.0"]  # shared; the zeros apart
+    out, grads = circuit.gradient(x=2.0)
+    assert out == 1.0 + 4.0 + 4.0 + 1.0 + 0.0 + -0.0 + 1 / 4.0
+    assert grads["x"] == 0.5 + 2 + 2 + 0.5 + 0.0 - 0.0 - 1 / 16.0
+    with pytest.raises(CircuitError, match="expected a wire or a number"):
+        x * True  # a bool is no number, even where 1 would be a constant already
+
+
+def test_an_unconsumed_node_is_dropped_even_when_everything_else_reaches_the_output(registry):
+    # Every node but one is an argument of a later gate: the quick "all reach the
+    # output" count must not be fooled by the kept inputs.
+    c = Composer(registry)
+    x = c.input("x")
+    c.const(5.0)  # nobody reads it
+    y = c.input("y")
+    circuit = c.build(y, keep_inputs=True)
+    assert [node.kind for node in circuit.nodes] == ["input", "input"] and circuit.inputs == ("x", "y")
+    c2 = Composer(registry)
+    a, b = c2.inputs("a", "b")
+    dead = a * b
+    out = a + b
+    assert dead.id < out.id and gates_of(c2.build(out)) == ["add"]
+
+
+def test_a_gate_registered_later_is_seen_by_the_next_composer(registry):
+    # Composers of one registry share what they resolved; an override must not go unseen.
+    (x,) = (c := Composer(registry)).inputs("x")
+    assert c.build(x * x)(x=3.0) == 9.0
+    registry.add_gate(DoublingMul(), "late_plugin", override=True)
+    c = Composer(registry)
+    (x,) = c.inputs("x")
+    circuit = c.build(c.mul(x, x) + x * x)
+    assert circuit(x=3.0) == 36.0 and circuit.gate_plugins["mul"] == "late_plugin"
+
+
+def test_the_circuit_names_only_the_gates_its_nodes_use(registry):
+    c = Composer(registry)
+    (x,) = c.inputs("x")
+    with pytest.raises(CircuitError):
+        c.tanh(x, x)  # resolved, then refused: no node
+    circuit = c.build(c.exp(x))
+    assert set(circuit.gate_plugins) == {"exp"}
+
+
+def test_nodes_read_back_from_the_columns(registry):
+    c = Composer(registry)
+    x, y = c.inputs("x", "y")
+    f = c.build(c.max((x * 2).named("double"), y) - 1)
+    assert f.nodes[:] == tuple(f.nodes) and f.nodes[-1] == f.nodes[len(f.nodes) - 1]
+    assert [tuple(node) for node in f.nodes] == [
+        ("input", "x", (), None, None), ("input", "y", (), None, None), ("const", None, (), 2.0, None),
+        ("gate", "mul", (0, 2), None, "double"), ("gate", "max", (3, 1), None, None),
+        ("const", None, (), 1.0, None), ("gate", "sub", (4, 5), None, None),
+    ]
+    with pytest.raises(IndexError):
+        f.nodes[7]
+    assert f.nodes == gatekit.Circuit(list(f.nodes), f.output, registry).nodes
+
+
+def test_a_large_circuit_costs_a_few_hundred_bytes_a_gate(registry):
+    import tracemalloc
+
+    c = Composer(registry)
+    (x,) = c.inputs("x")
+    total = x
+    tracemalloc.start()
+    try:
+        for _ in range(20_000):
+            total = total + x
+        circuit = c.build(total)
+        del c, total
+        size = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    # A step (6 slots), an argument tuple, an int id and a few pointers: ~200 bytes.
+    assert len(circuit.steps) == 20_000 and size / 20_000 < 320

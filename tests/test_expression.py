@@ -429,3 +429,30 @@ def test_a_long_chain_the_fast_path_cannot_take_gets_the_general_error(registry)
     with pytest.raises(ExpressionError, match="unknown name 'y'") as info:
         parse(text, registry, inputs=["x"])
     assert info.value.column == text.index("y") + 1
+
+
+def test_a_10000_term_chain_is_the_same_circuit_from_both_readers(registry):
+    # The flat reader (gatekit.expression_flat) and the general one (tokenizer + ast)
+    # must agree node for node, constants, spacing and tabs included.
+    terms = [("x", "y", "2", "0.5", "x_1")[k % 5] for k in range(10_000)]
+    text = "\t " + "".join(f"{t} {'+-'[k % 3 == 0]}\t" for k, t in enumerate(terms[:-1])) + terms[-1] + "  "
+    flat = parse(text, registry)
+    with mock.patch.object(expression_flat, "FLAT_MIN_OPERATORS", 10**9):
+        general = parse(text, registry)
+    assert flat.nodes == general.nodes and flat.output == general.output and flat.inputs == ("x", "y", "x_1")
+    assert flat.gradient(x=1.0, y=2.0, x_1=3.0) == general.gradient(x=1.0, y=2.0, x_1=3.0)
+
+
+@pytest.mark.parametrize("text, message", [
+    (" + ".join(["x"] * 100) + " y", "invalid syntax"),  # two operands in a row
+    ("+ " + " + ".join(["x"] * 100), None),  # a leading sign: unary plus, fine for the general reader
+    (" + ".join(["x"] * 100) + " +", "invalid syntax"),
+    (" + ".join(["x"] * 100) + " + 2x", "invalid syntax"),
+    (" + ".join(["x"] * 100) + " ! x", "invalid syntax"),
+])
+def test_a_long_chain_that_is_not_flat_after_all_goes_the_general_way(registry, text, message):
+    if message is None:
+        assert parse(text, registry)(x=1.0) == 100.0
+        return
+    with pytest.raises(ExpressionError, match=message):
+        parse(text, registry)
