@@ -38,7 +38,7 @@ output are left out of the circuit, every input stays. A circuit with no inputs
 (``2 ** 10``) is allowed: it has a value and no gradients.
 
 Size. Long chains parse (``x + x + ... + x`` with 10,000 terms or more: see
-:mod:`gatekit.expression_source`); one long flat chain and nothing else (a 10^6-term
+:mod:`gatekit.expression_chains`); one long flat chain and nothing else (a 10^6-term
 sum: about two seconds, ~200 bytes a term) takes the fast way of
 :mod:`gatekit.expression_flat`. Nesting deeper than Python's parser takes (over 200
 parentheses, thousands of unary minus or ``**``) is an error that suggests named stages,
