@@ -27,6 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import numpy as np  # noqa: E402
 import references as ref  # noqa: E402
 import workloads as wl  # noqa: E402
 
@@ -267,12 +268,78 @@ def floor_rows(registry: gatekit.Registry) -> list[str]:
     chain_values = w.as_dict()
     chain.gradient(chain_values)
     chain.gradient(chain_values)
-    chain_positional = chain._function(False)
-    chain_xs = list(w.values)
-    t_pos = seconds(lambda: chain_positional(*chain_xs), 5)
-    t_ref = seconds(lambda: ref.python_chain(w), 5)
-    t_dict = seconds(lambda: chain.gradient(chain_values), 5)
-    rows.append(f"| W2: the generated function called with positional floats | {t_pos * 1e3:.2f} ms per run | "
-                f"{t_pos / t_ref:.2f}x the hand-written loop ({t_ref * 1e3:.2f} ms); through "
-                f"`compiled.gradient(dict)` (20,001 inputs in and out): {t_dict * 1e3:.2f} ms ({t_dict / t_ref:.2f}x) |")
+    t_ref, t_api, t_dict = round_robin([lambda: ref.python_chain(w), lambda: ref.python_chain_dicts(w, chain_values),
+                                        lambda: chain.gradient(chain_values)], 11)
+    rows.append(f"| W2: the hand-written loop, taking a dict of the 20,001 inputs and giving a dict of their gradients "
+                f"(what `gradient` must do) | {t_api * 1e3:.2f} ms per run | {t_api / t_ref:.2f}x the hand-written loop "
+                f"({t_ref * 1e3:.2f} ms); `compiled.gradient(dict)` (a loop, generated): {t_dict * 1e3:.2f} ms "
+                f"({t_dict / t_ref:.2f}x) |")
+    dag = wl.dag_workload()
+    dag_circuit = wl.BUILDERS[dag.name](dag, registry)
+    dag_values = dag.as_dict()
+    t_min, t_run, t_micro = round_robin([lambda: minimal_interpreter(dag_circuit, dag_values),
+                                         lambda: dag_circuit.gradient(dag_values), lambda: ref.micrograd_dag(dag)], 11)
+    rows.append(f"| W3: a minimal interpreter of our own (two loops over the tape, the gates' own methods, no checks) "
+                f"| {t_min * 1e3:.2f} ms per run | 1/{t_micro / t_min:.1f} of micrograd ({t_micro * 1e3:.1f} ms); "
+                f"gatekit run: 1/{t_micro / t_run:.1f}; the hand-written Python: see W3's row |")
+    big = wl.neuron_workload(points=1_000_000)
+    neuron = wl.BUILDERS[big.name](big, registry)
+    big_values = big.as_dict()
+    t_tight, t_gates, t_run = round_robin([lambda: ref.numpy_neuron_tight(big), lambda: neuron_by_hand(neuron, big_values),
+                                           lambda: neuron.gradient(big_values)], 11)
+    rows.append(f"| W4a: the eight gates' own forward and backward methods called by hand in order (no engine) | "
+                f"{t_gates * 1e3:.2f} ms per run | {t_gates / t_tight:.2f}x the tight numpy ({t_tight * 1e3:.2f} ms); "
+                f"gatekit run: {t_run / t_tight:.2f}x |")
     return rows
+
+
+def round_robin(fns: list[Callable[[], Any]], repeats: int) -> list[float]:
+    """Median seconds of each of ``fns``, timed in turn (each round from a collected heap)."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
+def minimal_interpreter(circuit: gatekit.Circuit, values: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """The least an interpreter of gatekit's tape does: a forward loop and a backward loop."""
+    v: list[Any] = [None] * len(circuit.nodes)
+    for name, i in circuit.input_ids.items():
+        v[i] = values[name]
+    for i, value in circuit.constants:
+        v[i] = value
+    for i, fwd, _, a, b, _ in circuit.steps:
+        v[i] = fwd(v[a], v[b]) if b >= 0 else fwd(v[a])
+    g = [0.0] * len(circuit.nodes)
+    g[circuit.output] = 1.0
+    for i, _, bwd, a, b, _ in circuit.reversed_steps:
+        if b >= 0:
+            ga, gb = bwd(g[i], v[i], v[a], v[b])
+            g[a] += ga
+            g[b] += gb
+        else:
+            (ga,) = bwd(g[i], v[i], v[a])
+            g[a] += ga
+    return v[circuit.output], {name: g[i] for name, i in circuit.input_ids.items()}
+
+
+def neuron_by_hand(circuit: gatekit.Circuit, values: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """W4a with each gate's forward and backward called in order, nothing else (the steps'
+    methods, so exactly the gates' arithmetic)."""
+    v: list[Any] = [None] * len(circuit.nodes)
+    for name, i in circuit.input_ids.items():
+        v[i] = values[name]
+    for i, value in circuit.constants:
+        v[i] = value
+    for i, fwd, _, a, b, args in circuit.steps:
+        v[i] = fwd(*[v[k] for k in args])
+    g: list[Any] = [None] * len(circuit.nodes)
+    g[circuit.output] = np.ones_like(v[circuit.output])  # the engine's seed: the output's shape
+    for i, _, bwd, _, _, args in circuit.reversed_steps:
+        for k, share in zip(args, bwd(g[i], v[i], *[v[k] for k in args])):
+            g[k] = share if g[k] is None else g[k] + share
+    return v[circuit.output], [g[i] for i in circuit.input_ids.values()]

@@ -23,7 +23,7 @@ import numpy as np
 from workloads import EXP_SCALE, Workload
 
 __all__ = [
-    "python_neuron", "python_chain", "python_dag",
+    "python_neuron", "python_chain", "python_chain_dicts", "python_dag",
     "numpy_neuron", "numpy_neuron_tight", "numpy_dag", "python_w5",
     "micrograd_neuron", "micrograd_chain", "micrograd_dag",
 ]
@@ -64,6 +64,29 @@ def python_chain(w: Workload) -> tuple[float, list[float]]:
         db[i] = dz
         g = dz * a[i]
     return x, [g, *da, *db]
+
+
+def python_chain_dicts(w: Workload, values: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """W2's loop as ``gradient`` must run it: the inputs from a dict, the gradients as a dict."""
+    names = list(w.names)
+    xs = tuple(values.values()) if list(values) == names else tuple(values[k] for k in names)
+    n = w.links
+    x0, a, b = xs[0], xs[1 : n + 1], xs[n + 1 :]
+    vs = [x0] * (n + 1)
+    tanh = math.tanh
+    x = x0
+    for i in range(n):
+        x = tanh(a[i] * x + b[i])
+        vs[i + 1] = x
+    da, db = [0.0] * n, [0.0] * n
+    g = 1.0
+    for i in range(n - 1, -1, -1):
+        t = vs[i + 1]
+        dz = g * (1.0 - t * t)
+        da[i] = dz * vs[i]
+        db[i] = dz
+        g = dz * a[i]
+    return x, dict(zip(names, [g, *da, *db]))
 
 
 def _share(x: Any, y: Any) -> Any:

@@ -20,8 +20,8 @@ import numpy as np
 from .arrays import array_namespace, device, float_dtype, is_foreign
 from .errors import UsageError
 
-__all__ = ["shapes_clash", "BadGradient", "seed_gradient", "reduce_gradient", "reduce_pair_gradient", "zero_gradient",
-           "any_unbroadcast"]
+__all__ = ["shapes_clash", "BadGradient", "seed_gradient", "seed_view", "reduce_gradient", "reduce_pair_gradient",
+           "zero_gradient", "any_unbroadcast"]
 
 
 def shapes_clash(values: Sequence[Any]) -> bool:
@@ -66,6 +66,12 @@ def seed_gradient(out: Any, seed: Any) -> Any:
     # A copy (the caller's seed is never aliased), in the output's float dtype or wider.
     array = array.astype(np.result_type(_floats(out), array.dtype if array.dtype.kind == "f" else _floats(out)))
     return array if array.ndim else float(array)
+
+
+def seed_view(out: np.ndarray, seed: float) -> np.ndarray:
+    """A float seed in the output's shape and float dtype without writing an array: a
+    read-only view of one number (gates read it; none may write into a gradient)."""
+    return np.broadcast_to(np.array(seed, _floats(out)), out.shape)
 
 
 def _foreign_seed(out: Any, seed: Any) -> Any:

@@ -36,6 +36,8 @@ import operator
 from typing import TYPE_CHECKING, Any
 
 from .broadcast import any_unbroadcast, seed_gradient, zero_gradient
+from .source_loops import backward_loop, find_runs, forward_loop
+from .source_rewrite import SEED, fold_unit_seed, hoist_math, reuse_buffers
 from .templates import template_for
 
 if TYPE_CHECKING:
@@ -48,7 +50,6 @@ _RESERVED = frozenset({"math", "np", "unbroadcast", "forward_backward"}) | froze
 
 #: Above this many inputs the dict variant looks them up and tests them in one call each.
 _MANY_INPUTS = 32
-_FLOAT_SET = frozenset({float})
 
 _ARRAY_HELPER = '''
 def unbroadcast(g, x):
@@ -133,7 +134,7 @@ class _Names:
 
 def generate_source(
     circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
-    lean: bool = False, any_library: bool = False,
+    lean: bool = False, any_library: bool = False, rolled: bool = True,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
@@ -176,8 +177,14 @@ def generate_source(
     backward_lines: list[str] = []
     lean = lean and arrays and not forward_only and bool(circuit.input_ids)
     dies = _last_reads(circuit, live, needs_grad, arrays) if lean else {}
+    # The float dict variant writes runs of identical blocks as loops (gatekit.source_loops).
+    runs = find_runs(circuit, live, needs_grad) if dict_call and not arrays and rolled else []
+    in_loop = {i for run in runs for i in run.loop_nodes}
     for i, node in enumerate(nodes):
         if node.kind != "gate" or not live[i]:
+            continue
+        if i in in_loop:
+            forward_lines += [line for run in runs if run.blocks[1][0] == i for line in forward_loop(run, var)]
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
@@ -199,15 +206,33 @@ def generate_source(
     # that is already a name (``d_exp1 = d_add3``) is not copied: the name stands for it.
     holder: dict[int, str] = {i: name for i, name in grad.items()}
     alias = dict_call and not arrays
+    # The float dict variant is always seeded with 1.0: put it in as a literal and fold it
+    # (``-g * out * out`` becomes ``-f * f``: one multiplication fewer). Not on arrays: a
+    # template that hands the seed on bare (``np.where(x > y, g, 0.0)``) would give a
+    # float64 array for float32 inputs.
+    fold = alias and out in holder
+    if fold:
+        holder[out] = SEED
     for i in range(len(nodes) - 1, -1 if not forward_only else len(nodes) - 1, -1):
         node = nodes[i]
         if node.kind != "gate" or not needs_grad[i]:
+            continue
+        if i in in_loop:
+            for run in runs:
+                if run.blocks[-2][-1] == i:
+                    loop = backward_loop(run, var, holder, assigned, needs_grad)
+                    if loop is None:  # a share the loop cannot place: straight-line code instead
+                        return generate_source(circuit, arrays, forward_only=forward_only, dict_call=dict_call,
+                                               lean=lean, any_library=any_library, rolled=False)
+                    backward_lines += loop
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
         template = None if any_library else template_for(gate, arrays)
         if template is not None and template.backward is not None:
             shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
+            if fold and i == out:
+                shares = [fold_unit_seed(share) for share in shares]
         else:
             bound[f"_g{i}"] = gate
             temps = [f"_s{i}_{k}" for k in range(len(args))]
@@ -276,21 +301,46 @@ def generate_source(
         # Chains of 16 (``a.__class__ is b.__class__ is ... is float``): few branches.
         checks = [" is ".join(classes[k:k + 16]) + " is float" for k in range(0, len(classes), 16)] or ["True"]
         result = ", ".join(f"{key}: {r}" for key, r in zip(keys, results))
-        inner = [f"{seed} = 1.0"] * (out in grad) + forward_lines + backward_lines
-        inner += [f"return {var[out]}, {{{result}}}"]
+        inner = [hoist_math(line, bound) for line in forward_lines + backward_lines]
+        many = len(keys) > _MANY_INPUTS or bool(runs)
+        # The inputs a loop reads from a slice of _xs, and whose gradients it gives as a list.
+        looped = {run.slot_inputs(j, s) for run in runs for s in range(len(run.slots)) for j in range(1, len(run.blocks) - 1)}
+        if not many:
+            inner += [f"return {var[out]}, {{{result}}}"]
+        elif runs:
+            inner += [f"_r = [0.0] * {len(keys)}"]
+            inner += [f"_r[{k}] = {r}" for k, r in enumerate(results) if k not in looped and r != "0.0"]
+            inner += [f"_r[{base + step}:{base + (len(run.blocks) - 1) * step}:{step}] = {run.tag}dS{s}[1:]"
+                      for run in runs for s, (base, step) in enumerate(run.slots)]
+            inner += ["_d = _zeros.copy()", "_d.update(zip(_names, _r))", f"return {var[out]}, _d"]
+        else:
+            inner += ["_d = _zeros.copy()", f"_d.update(zip(_names, ({', '.join(results)},)))", f"return {var[out]}, _d"]
+        if many:
+            # The dict of gradients: a copy of one with the same keys (a memory copy), then
+            # each value replaced. A literal of 20,000 pairs is built in chunks of 16 (2.6 ms
+            # for W2); dict(zip(...)) grows its table as it goes (1.2 ms); this, 0.7 ms.
+            bound["_names"] = tuple(circuit.input_ids)
+            bound["_zeros"] = dict.fromkeys(circuit.input_ids, 0.0)
         body = [f"if _values.__class__ is dict and len(_values) == {len(keys)} and not _kwargs:", "    try:"]
-        if len(keys) <= _MANY_INPUTS:
+        if not many:
             body += ["        " + line for line in unpack]
             body += ["    except KeyError:", "        return _careful(_values)"]
             body += [f"    if {' and '.join(f'({check})' for check in checks)}:", "        try:"]
         else:
             # Many inputs: one C call looks them all up and one tests their types, where
             # a line per input costs more than the arithmetic of a short chain link.
+            # When the dict holds the names in the circuit's order (a dict made from its
+            # inputs does), its values are read in order: no lookup per name.
             bound["_inputs"] = operator.itemgetter(*circuit.input_ids)
-            bound["_floats_only"] = _FLOAT_SET
-            body += ["        _xs = _inputs(_values)", "    except KeyError:", "        return _careful(_values)"]
-            body += ["    if set(map(type, _xs)) == _floats_only:", "        try:"]
-            inner = [f"{', '.join(params)}, = _xs"] + inner
+            bound["_floats_only"] = (float,) * len(keys)  # compared by identity, element by element
+            bound["_in_order"] = list(circuit.input_ids)
+            body += ["        _xs = tuple(_values.values()) if list(_values) == _in_order else _inputs(_values)",
+                     "    except KeyError:", "        return _careful(_values)"]
+            body += ["    if tuple(map(type, _xs)) == _floats_only:", "        try:"]
+            if runs:
+                inner = [f"{p} = _xs[{k}]" for k, p in enumerate(params) if k not in looped] + inner
+            else:
+                inner = [f"{', '.join(params)}, = _xs"] + inner
         body += ["            " + line for line in inner]
         body += ["        except Exception:", "            pass"]
         body += ["return _careful(_values, **_kwargs)"]
@@ -305,7 +355,15 @@ def generate_source(
         # A gradient only the seed reaches is a scalar: the general variant broadcasts it.
         tail = [f"_r = ({', '.join(results)}{',' if len(results) == 1 else ''})",
                 "if any(np.shape(_x) != _S for _x in _r):", "    return None", f"return {var[out]}, _r"]
-        lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in guard + body[:-1] + tail]
+        # Every input of one floating dtype: then results may be written into dead arrays.
+        dtypes = [f"{p}.dtype" for p in params]
+        guard += [f"_D = {params[0]}.dtype", "if _D.kind != 'f':", "    return None"]
+        guard += [line for k in range(1, len(dtypes), 16)
+                  for line in (f"if not ({' == '.join(dtypes[k:k + 16])} == _D):", "    return None")]
+        kept = {r for r in results if r.isidentifier()} | {var[out]}
+        steps = reuse_buffers(forward_lines + seed_line + backward_lines, params, kept,
+                              seed=(seed, var[out]) if seed_line else None)
+        lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in guard + steps + tail]
     elif forward_only:
         lines = head + [f"def forward({', '.join(params)}):"] + ["    " + line for line in forward_lines]
         lines += [f"    return {var[out]}"]

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .broadcast import BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, shapes_clash, zero_gradient
+from .broadcast import (BadGradient, reduce_gradient, reduce_pair_gradient, seed_gradient, seed_view, shapes_clash,
+                        zero_gradient)
 from .containment import describe, is_user_interrupt
 from .errors import GateContractError, GatekitError, UsageError
 from .gate_outputs import first_junk
@@ -132,7 +133,19 @@ def backward(
         if _backward_floats(circuit.reversed_steps, values, g):
             return g
         g = [None] * len(circuit.gates)  # not all floats after all: start again, checked
-    g[out] = seed_gradient(values[out], seed)
+    top = values[out]
+    if keep == "inputs" and seed.__class__ is float and top.__class__ is np.ndarray and top.ndim:
+        # What it buys: no array of ones to write (a pass over the batch). A read-only
+        # view of one number in the output's shape; any input gradient left read-only
+        # (the seed itself, passed on by ``add``) is copied at the end.
+        g[out] = seed_view(top, seed)
+        _backward_checked(circuit, values, g, shares, keep)
+        for i in circuit.input_ids.values():
+            gi = g[i]
+            if gi.__class__ is np.ndarray and not gi.flags.writeable:
+                g[i] = gi.copy()
+        return g
+    g[out] = seed_gradient(top, seed)
     _backward_checked(circuit, values, g, shares, keep)
     return g
 

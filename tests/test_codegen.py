@@ -131,6 +131,50 @@ def test_interpreter_compiled_and_arrays_agree_on_random_circuits(registry, data
             _close(grads[name], array_grads[name][k])
 
 
+@RANDOM
+@given(data=st.data())
+def test_a_batch_written_into_dead_arrays_gives_the_interpreters_numbers_and_leaves_the_inputs_alone(registry, data):
+    n_inputs = data.draw(st.integers(1, 4), label="inputs")
+    steps = data.draw(st.lists(operations, min_size=1, max_size=20), label="steps")
+    circuit = build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    dtype = data.draw(st.sampled_from([np.float64, np.float32]), label="dtype")
+    batch = {name: np.asarray(v, dtype) for name, v in
+             zip(circuit.inputs, data.draw(points(n_inputs, 3), label="batch"))}
+    copies = {name: v.copy() for name, v in batch.items()}
+    compiled = circuit.compile()
+    want_out, want_grads = circuit.gradient(batch)  # also the first call of its kind: checks outputs
+    # The variant that reuses dead arrays (None where a gradient is not in the batch's shape,
+    # e.g. one only the seed reaches: the general variant then answers).
+    result = compiled._function(True, "lean")(*batch.values())
+    if result is not None:
+        np.testing.assert_allclose(result[0], want_out, rtol=1e-5 if dtype is np.float32 else 1e-12)
+    for _ in range(2):
+        got_out, got_grads = compiled.gradient(batch)
+        np.testing.assert_allclose(got_out, want_out, rtol=1e-5 if dtype is np.float32 else 1e-12)
+        for name in circuit.inputs:
+            np.testing.assert_allclose(got_grads[name], want_grads[name],
+                                       rtol=1e-4 if dtype is np.float32 else 1e-12, atol=1e-6 if dtype is np.float32 else 1e-13)
+    for name, v in batch.items():
+        np.testing.assert_array_equal(v, copies[name])  # nothing was written into a caller's array
+
+
+def test_the_lean_variant_of_the_neuron_writes_into_dead_arrays(registry):
+    circuit = parse(NEURON, registry)
+    text, _ = gatekit.codegen.generate_source(circuit, arrays=True, lean=True)
+    assert "add2 = np.add(add1, w2, out=add1, casting='no')" in text  # the tight reference's z += w2
+    assert "d_neg = np.multiply(d_exp1, exp1, out=d_exp1, casting='no')" in text  # backward too, from the seed on
+    rng = np.random.default_rng(3)
+    batch = {name: rng.uniform(-2, 2, 50) for name in circuit.inputs}
+    compiled = circuit.compile()
+    want = circuit.gradient(batch)
+    out, grads = compiled._function(True, "lean")(*batch.values())
+    np.testing.assert_allclose(out, want[0], rtol=1e-12)
+    for name, g in zip(circuit.inputs, grads):
+        np.testing.assert_allclose(g, want[1][name], rtol=1e-12)
+    as_ints = {name: np.arange(3) for name in circuit.inputs}  # not floating: the general variant answers
+    assert compiled._function(True, "lean")(*as_ints.values()) is None
+
+
 def test_a_third_party_gate_without_templates_compiles_and_runs():
     registry = plugin_registry(DoublingMul(), override=True)
     circuit = parse("f = (x + y) * z", registry)
@@ -188,6 +232,93 @@ def test_a_circuit_of_many_inputs_takes_them_in_one_lookup_and_still_refuses_bad
     assert all(type(g) is float for g in compiled.gradient(ints)[1].values())
     with pytest.raises(gatekit.GatekitError, match="y"):
         compiled.gradient({**{k: v for k, v in point.items() if k != "x5"}, "y": 1.0})
+
+
+def _chain(registry, kind: str, n: int):
+    c = Composer(registry)
+    if kind == "slots":  # W2's link: x = tanh(a_i * x + b_i), a_i and b_i inputs
+        wires = c.inputs("x", *[f"a{i}" for i in range(n)], *[f"b{i}" for i in range(n)])
+        x = wires[0]
+        for i in range(n):
+            x = c.tanh(wires[1 + i] * x + wires[1 + n + i])
+        return c.build(x)
+    if kind == "shared":  # the same weights in every link: their gradients are sums
+        x, w, b = c.inputs("x", "w", "b")
+        for _ in range(n):
+            x = c.tanh(w * x + b)
+        return c.build(x)
+    if kind == "two":  # two values carried from link to link, one read twice
+        wires = c.inputs("x", "y", *[f"a{i}" for i in range(n)])
+        x, y = wires[0], wires[1]
+        for i in range(n):
+            x, y = c.tanh(x * y + wires[2 + i]), c.exp(x - y) * 0.5
+        return c.build(x + y)
+    wires = c.inputs("x", "y")  # reads two links back
+    values = [wires[0], wires[1]]
+    for _ in range(n):
+        values.append(c.tanh(values[-1] * 0.9 + values[-2] * 0.1))
+    return c.build(values[-1])
+
+
+@pytest.mark.parametrize("kind", ["slots", "shared", "two", "skip"])
+def test_runs_of_identical_links_become_loops_with_the_straight_line_codes_numbers(registry, kind):
+    circuit = _chain(registry, kind, 30)
+    text, bound = gatekit.codegen.generate_source(circuit, dict_call=True)
+    assert "for _j in range(" in text  # the 28 links between the first and the last, as a loop
+    flat_text, flat_bound = gatekit.codegen.generate_source(circuit, dict_call=True, rolled=False)
+    assert "for _j" not in flat_text
+
+    def made(source, names):
+        namespace = {"__builtins__": builtins, **names, "_careful": None}
+        exec(compile(source, "<generated>", "exec"), namespace)
+        return namespace["gradient"]
+
+    looped, flat = made(text, bound), made(flat_text, flat_bound)
+    compiled = circuit.compile()
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        point = {name: float(rng.uniform(-1.5, 1.5)) for name in circuit.inputs}
+        got = looped(point)
+        assert got == flat(point)  # the same operations in the same order: the same floats
+        want = circuit.gradient(point)
+        assert list(got[1]) == list(want[1]) and got[0] == pytest.approx(want[0], rel=1e-12)
+        assert got[1] == pytest.approx(want[1], rel=1e-12, abs=1e-300)
+        c_out, c_grads = compiled.gradient(point)
+        assert c_out == pytest.approx(want[0], rel=1e-12) and c_grads == pytest.approx(want[1], rel=1e-12, abs=1e-300)
+    assert "gradient" in vars(compiled)
+
+
+def test_the_dict_of_many_gradients_is_new_each_call_in_the_inputs_order(registry):
+    circuit = _chain(registry, "slots", 30)  # 61 inputs: the many-input path, and a loop
+    compiled = circuit.compile()
+    point = {name: 0.02 * k - 0.6 for k, name in enumerate(circuit.inputs)}
+    for _ in range(2):
+        compiled.gradient(point)
+    first = compiled.gradient(point)[1]
+    assert list(first) == list(circuit.inputs)
+    first["x"] = 123.0  # the caller's own dict: the next call's is another
+    second = compiled.gradient(point)[1]
+    assert second is not first and second["x"] != 123.0
+    assert second == pytest.approx(circuit.gradient(point)[1], rel=1e-12)
+    shuffled = dict(reversed(list(point.items())))  # another order: looked up by name
+    assert compiled.gradient(shuffled)[1] == second
+
+
+def test_a_run_is_not_looped_where_a_link_reads_an_input_another_gate_reads_too(registry):
+    c = Composer(registry)
+    wires = c.inputs("x", *[f"a{i}" for i in range(20)])
+    x = wires[0]
+    for i in range(20):
+        x = c.tanh(wires[1 + i] * x + wires[1 + (i + 1) % 20])  # each a_i read by two links
+    circuit = c.build(x)
+    text, _ = gatekit.codegen.generate_source(circuit, dict_call=True)
+    point = {name: 0.1 * k - 0.9 for k, name in enumerate(circuit.inputs)}
+    compiled = circuit.compile()
+    want = circuit.gradient(point)
+    for _ in range(3):
+        got = compiled.gradient(point)
+        assert got[0] == pytest.approx(want[0], rel=1e-12) and got[1] == pytest.approx(want[1], rel=1e-12)
+    assert "for _j" not in text  # each link reads an input the next link reads too
 
 
 HOSTILE_NAMES = ["math", "np", "abs", "print", "exec", "__import__", "d_x", "f", "forward_backward", "unbroadcast",

@@ -79,3 +79,17 @@ def test_out_of_domain_floats_give_ieee_values_without_warnings(registry):
         warnings.simplefilter("error")
         out, grads = circuit.gradient(x=-1.0, y=0.0)
     assert np.isnan(out)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_gradient_the_seed_reaches_unchanged_is_an_array_of_the_callers_own(registry, dtype):
+    # circuit.gradient seeds arrays with a read-only view of 1.0 (no array of ones is
+    # written); an input whose gradient is that seed, passed on by add, gets a copy.
+    circuit = parse("f = x + y * 2", registry)
+    batch = {"x": np.arange(4, dtype=dtype), "y": np.ones(4, dtype=dtype)}
+    _, grads = circuit.gradient(batch)
+    assert grads["x"].flags.writeable and grads["x"].dtype == dtype and grads["x"].strides == (np.dtype(dtype).itemsize,)
+    np.testing.assert_array_equal(grads["x"], np.ones(4))
+    np.testing.assert_array_equal(grads["y"], np.full(4, 2.0))
+    grads["x"][0] = 7.0  # the caller's to change: the next call is not affected
+    np.testing.assert_array_equal(circuit.gradient(batch)[1]["x"], np.ones(4))
