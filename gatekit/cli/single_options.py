@@ -15,6 +15,8 @@ from typing import Any
 import typer
 from typer.core import TyperCommand
 
+from .dash_words import hide_dash_words, restore_dash_words
+
 __all__ = ["OneValueEach", "refuse_repeated_options"]
 
 
@@ -24,9 +26,12 @@ def _takes_one_value(param: Any) -> bool:
 
 
 class OneValueEach(TyperCommand):
-    """A command whose one-value options may each be given once."""
+    """A command whose one-value options may each be given once (and whose one-dash words are arguments)."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        dash_words = bool(ctx.ignore_unknown_options)  # commands that take expressions and numbers
+        if dash_words:
+            args = hide_dash_words(self, args)  # '-tanh(x)' is an argument, not options -t -a -n -h
         if not ctx.resilient_parsing:  # shell completion parses half-typed lines: leave them be
             try:
                 _, _, order = self.make_parser(ctx).parse_args(args=list(args))
@@ -39,7 +44,8 @@ class OneValueEach(TyperCommand):
                         names = "/".join(param.opts)
                         ctx.fail(f"{names} is given more than once; it takes one value, so give it once")
                     seen.add(id(param))
-        return super().parse_args(ctx, args)
+        rest = super().parse_args(ctx, args)
+        return restore_dash_words(ctx, rest) if dash_words else rest
 
 
 def refuse_repeated_options(app: typer.Typer) -> None:
