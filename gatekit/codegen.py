@@ -91,6 +91,17 @@ class CompiledCircuit:
             inputs: Mapping[str, Any] = values
             xs = list(map(values.__getitem__, names))
             floats = set(map(type, xs)) == _FLOAT
+            kind = None if floats else input_kind(xs)
+            if kind is not None and self._kinds.get(kind) is not None:
+                # A kind a variant was made for: its values are floats and float arrays, which
+                # the resolver hands on as they are, so it has nothing to check.
+                with np.errstate(all="ignore"):
+                    try:
+                        made = self._for_kind(xs, kind)
+                    except Exception:  # noqa: BLE001 - as below: the interpreter answers
+                        made = None
+                if made is not None:
+                    return made
             if not floats:  # arrays, ints, or something to refuse: the one resolver decides
                 inputs = circuit.resolve_inputs(values)
                 xs = list(map(inputs.__getitem__, names))
@@ -130,9 +141,9 @@ class CompiledCircuit:
         # The interpreter gives IEEE answers (and names a misbehaving gate).
         return circuit.gradient(inputs)
 
-    def _for_kind(self, xs: list[Any]) -> tuple[Any, dict[str, Any]] | None:
+    def _for_kind(self, xs: list[Any], kind: Any = None) -> tuple[Any, dict[str, Any]] | None:
         """The call through the array variant made for these inputs' kind, or None (no such variant)."""
-        kind = input_kind(xs)
+        kind = input_kind(xs) if kind is None else kind
         made = self._kinds.get(kind, _NOT_YET)
         if made is _NOT_YET:
             # A few kinds at most: a caller whose shapes change every call gets the general variant.

@@ -14,9 +14,13 @@ have done on that kind:
   numbers): the share itself;
 - ``sum``: a number's share of a batch: ``float(np.add.reduce(share, axis=None))``, the
   helper's own text;
+- ``dot``: such a sum of a product of two vectors of the batch (``x0 * d_mul1``, a
+  weight's share): ``float(np.dot(x0, d_mul1))``, one call where there were two. The one
+  place the numbers differ from the general variant's, by rounding only (the dot
+  product sums in another order);
 - anything else: ``unbroadcast(share, x)`` as before.
 
-So the numbers are the general variant's, operation for operation. Besides, a gate whose
+Besides, a gate whose
 arguments are all Python floats (an input the kind says is a float, or such a gate's
 value) runs its float template (``sumsq`` of a weight is ``x * x``, not ``np.vdot``).
 
@@ -32,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import re
+
 import numpy as np
 
 from .templates import template_for
@@ -42,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["ShapePlan", "input_kind"]
 
 _NUMBER = (float, np.float64)
+_PRODUCT = re.compile(r"([A-Za-z_]\w*) \* ([A-Za-z_]\w*)")  # a share that is the product of two names
 
 
 def input_kind(xs: Sequence[Any]) -> tuple[Any, ...] | None:
@@ -67,16 +74,20 @@ class ShapePlan:
 
     def site(self, k: int, share: str, x: str) -> str:
         """The text that brings share number ``k`` to the shape of ``x``."""
+        product = _PRODUCT.fullmatch(share)
         if self.sites is None:
-            return f"unbroadcast(_record({k}, {share}, {x}), {x})"
+            factors = f", {product[1]}, {product[2]}" if product else ""
+            return f"unbroadcast(_record({k}, {share}, {x}{factors}), {x})"
         how = self.sites[k] if k < len(self.sites) else "keep"
         if how == "same":
             return share
-        if how == "sum":
+        if how == "dot" and product:
+            return f"float(np.dot({product[1]}, {product[2]}))"
+        if how in ("sum", "dot"):
             return f"float(np.add.reduce({share}, axis=None))"
         return f"unbroadcast({share}, {x})"
 
-    def record(self, k: int, share: Any, x: Any) -> Any:
+    def record(self, k: int, share: Any, x: Any, *factors: Any) -> Any:
         """Note what kind of reduction share ``k`` needs; give the share unchanged (``unbroadcast`` follows)."""
         seen = self.seen
         while len(seen) <= k:
@@ -86,7 +97,7 @@ class ShapePlan:
         elif share.__class__ is np.ndarray and x.__class__ is np.ndarray and share.shape == x.shape:
             how = "same"
         elif x.__class__ in _NUMBER and share.__class__ is np.ndarray and share.ndim:
-            how = "sum"
+            how = "dot" if share.ndim == 1 and _vectors_alike(share, factors) else "sum"
         else:
             how = "keep"
         seen[k] = how  # straight-line code meets each share once a call
@@ -95,6 +106,13 @@ class ShapePlan:
     def resolved(self, circuit: Circuit) -> ShapePlan:
         """The plan recorded: the one the final code is generated from."""
         return ShapePlan(circuit, self.classes, tuple(self.seen))
+
+
+def _vectors_alike(share: np.ndarray, factors: tuple[Any, ...]) -> bool:
+    """Whether the share is the product of two float vectors of its own shape and dtype (np.dot's case)."""
+    return len(factors) == 2 and all(
+        f.__class__ is np.ndarray and f.shape == share.shape and f.dtype == share.dtype and share.dtype.kind == "f"
+        for f in factors)
 
 
 def _float_nodes(circuit: Circuit, classes: tuple[type, ...]) -> frozenset[int]:
