@@ -23,7 +23,9 @@ with gradients summed back to each input's shape where it was broadcast). Beside
 printed text, two variants compute the same faster: for floats, ``gradient(values)``
 (dict in, dict literal out, names passed on instead of copied); for a batch (every
 input an ndarray of one shape) a lean array variant that skips the shape reductions and
-deletes each array after its last read. :mod:`gatekit.codegen` compiles and runs them.
+deletes each array after its last read; for numbers among arrays (a scalar-gate model's
+weights and its data) a variant for each kind of inputs, its shape reductions resolved
+when it is generated (:mod:`gatekit.shape_plan`). :mod:`gatekit.codegen` compiles and runs them.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from .broadcast import any_unbroadcast, seed_gradient, zero_gradient
 from .source_loops import backward_loop, find_runs, forward_loop
-from .source_rewrite import SEED, fold_unit_seed, hoist_math, reuse_buffers
+from .source_rewrite import SEED, fold_unit_seed, hoist_math, last_reads, reuse_buffers
 from .templates import template_for
 
 if TYPE_CHECKING:
@@ -178,7 +180,7 @@ def generate_source(
     forward_lines: list[str] = []
     backward_lines: list[str] = []
     lean = lean and arrays and not forward_only and bool(circuit.input_ids)
-    dies = _last_reads(circuit, live, needs_grad, arrays) if lean else {}
+    dies = last_reads(circuit, live, needs_grad, arrays) if lean else {}
     # The float dict variant writes runs of identical blocks as loops (gatekit.source_loops).
     runs = find_runs(circuit, live, needs_grad) if dict_call and not arrays and rolled else []
     in_loop = {i for run in runs for i in run.loop_nodes}
@@ -382,33 +384,3 @@ def generate_source(
         lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in body]
     return "\n".join(lines) + "\n", bound
 
-
-def _last_reads(circuit: Circuit, live: list[bool], needs_grad: list[bool], arrays: bool) -> dict[int, list[int]]:
-    """Where each gate's value is read for the last time: ``{i: [nodes]}`` after node i's
-    forward, ``{-1 - i: [nodes]}`` after its backward. The lean variant deletes them there,
-    so an array the size of the batch lives only as long as something reads it.
-
-    Reads are what the templates use (``add``'s backward reads neither argument); a gate
-    called by its methods reads everything. Inputs and the output are never deleted.
-    """
-    nodes = circuit.nodes
-    last: dict[int, int] = {}  # node -> position: i for forward i, 2n - i for backward i
-    n = len(nodes)
-    for i, node in enumerate(nodes):
-        if node.kind != "gate" or not live[i]:
-            continue
-        template = template_for(circuit.gates[i], arrays)
-        reads = template.backward_reads() if template is not None and template.backward is not None else None
-        arity = len(node.args)
-        for k, a in enumerate(node.args):
-            if nodes[a].kind == "gate":
-                last[a] = max(last.get(a, -1), i)
-                if needs_grad[i] and (reads is None or k in reads):
-                    last[a] = max(last[a], 2 * n - i)
-        if needs_grad[i] and (reads is None or arity + 1 in reads):
-            last[i] = max(last.get(i, -1), 2 * n - i)
-    dies: dict[int, list[int]] = {}
-    for a, pos in sorted(last.items()):
-        if a != circuit.output:
-            dies.setdefault(pos if pos < n else -1 - (2 * n - pos), []).append(a)
-    return dies
