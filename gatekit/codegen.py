@@ -7,7 +7,8 @@ the first call of each kind (floats, arrays) goes to the interpreter too, which 
 every gate's output. Arrays of another library (array-api-strict, dask, CuPy, JAX) get
 a variant of their own: the same straight-line code with every gate called through its
 methods, which compute in the arrays' namespace, and the engine's shape rules bound in
-(the printed numpy source is not it: its templates and helper are numpy's).
+(the printed numpy source is not it: its templates and helper are numpy's). Numbers
+among numpy arrays get a variant for each kind of inputs (:mod:`gatekit.shape_plan`).
 """
 
 from __future__ import annotations

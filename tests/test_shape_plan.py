@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from helpers import plugin_registry
@@ -142,12 +141,11 @@ def test_a_circuit_with_a_gate_called_by_its_methods_gets_no_variant_for_a_kind(
     assert _made(compiled, values) is None
 
 
-@pytest.mark.parametrize("bad", [0.0])
-def test_where_a_float_template_raises_the_interpreters_inf_comes_back(registry, bad):
+def test_where_a_float_template_raises_the_interpreters_inf_comes_back(registry):
     c = Composer(registry)
     w, x = c.inputs("w", "x")
     circuit = c.build((1.0 / w) * x)  # 1.0 / 0.0 raises in Python, is inf in numpy
-    values = {"w": bad, "x": np.arange(1.0, 4.0)}
+    values = {"w": 0.0, "x": np.arange(1.0, 4.0)}
     _agree(circuit, values)
 
 
