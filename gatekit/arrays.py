@@ -23,7 +23,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-__all__ = ["array_namespace", "is_foreign", "library_name", "float_dtype", "device"]
+__all__ = ["array_namespace", "is_foreign", "library_name", "float_dtype", "device", "all_finite", "first_nonfinite_index"]
 
 _NUMBERS = (int, float, np.generic)
 
@@ -73,3 +73,50 @@ def float_dtype(value: Any) -> Any:
 def device(value: Any) -> Any:
     """The device a foreign array lives on (what ``xp.full(..., device=)`` wants); dask's and numpy's is the CPU."""
     return array_api_compat.device(value)
+
+
+def all_finite(values: list[Any]) -> list[bool]:
+    """For each value, whether every element is finite, reduced in its own library.
+
+    Nothing is converted to numpy: a foreign array is checked with ``xp.isfinite`` and
+    ``xp.all``, so only one boolean per value leaves its library. Lazy arrays (dask) are
+    computed here, since a yes or no needs their values, but all together in one pass
+    (``dask.compute``): each chunk once, never held whole, rather than every value's
+    graph again from the inputs.
+    """
+    flags: list[Any] = []
+    lazy: list[int] = []
+    for k, value in enumerate(values):
+        if not is_foreign(value):
+            flags.append(bool(np.all(np.isfinite(value))))
+            continue
+        xp = array_namespace(value)
+        flags.append(xp.all(xp.isfinite(value)))
+        if array_api_compat.is_lazy_array(value):
+            lazy.append(k)
+    if lazy:
+        if any(array_api_compat.is_dask_array(values[k]) for k in lazy):
+            import dask  # only reached with a dask array in hand, so dask is installed
+
+            computed = dask.compute(*(flags[k] for k in lazy))
+            for k, flag in zip(lazy, computed):
+                flags[k] = flag
+    return [bool(flag) for flag in flags]
+
+
+def first_nonfinite_index(value: Any) -> tuple[int, ...]:
+    """The index (C order) of the first inf or nan of an array that holds one, found in its library.
+
+    For a dask array only the reduction and the one element are computed, not the array.
+    """
+    if not is_foreign(value):
+        array = np.asarray(value)
+        return tuple(int(k) for k in np.argwhere(~np.isfinite(array))[0]) if array.ndim else ()
+    shape = tuple(value.shape)
+    if not shape:
+        return ()
+    xp = array_namespace(value)
+    flat = xp.reshape(value, (-1,))
+    # argmax gives the first of equal maxima (the standard says so): the first bad element.
+    first = int(xp.argmax(xp.astype(~xp.isfinite(flat), xp.int8)))
+    return tuple(int(k) for k in np.unravel_index(first, shape))

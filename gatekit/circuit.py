@@ -302,7 +302,8 @@ class Circuit:
         """Every node's value at the given inputs (names as keywords or a mapping).
 
         With ``check_finite`` a :class:`NonFiniteError` names the first node whose
-        value is inf or nan.
+        value is inf or nan; on lazy arrays (dask) that check computes them (see
+        :meth:`Trace.first_nonfinite`).
         """
         trace = Trace(self, tape.forward(self, self.resolve_inputs(values, **kwargs)))
         if check_finite:

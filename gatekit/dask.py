@@ -26,6 +26,7 @@ import numpy as np
 
 from .errors import MissingExtraError, UnknownNameError, UsageError
 from .arrays import is_foreign, library_name
+from .full_pass import batch_backward, batch_forward, candidates
 from .values import as_input
 
 try:
@@ -226,27 +227,14 @@ class _BatchGate:
             self._memo = (params, *result)
         return result
 
-    def _each(self, xs: tuple[Any, ...]) -> list[tuple[float, ...]]:
-        """Candidate batches (``problem.scores``) arrive as arrays: one full pass each."""
-        shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
-        if not shape:
-            return [tuple(float(x) for x in xs)]
-        columns = [np.broadcast_to(np.asarray(x, dtype=np.float64), shape).ravel() for x in xs]
-        return [tuple(float(c[k]) for c in columns) for k in range(columns[0].size)]
+    def _point(self, xs: tuple[Any, ...]) -> tuple[float, tuple[float, ...]]:
+        return self._at(tuple(float(x) for x in xs))
 
     def forward(self, *xs: Any) -> Any:
-        points = self._each(xs)
-        outs = [self._at(p)[0] for p in points]
-        shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
-        return outs[0] if not shape else np.array(outs).reshape(shape)
+        return batch_forward(self._point, xs, candidates(xs))  # candidates (arrays): one full pass each
 
     def backward(self, grad: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
-        points = self._each(xs)
-        shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
-        rows = np.array([self._at(p)[1] for p in points])  # (k, arity)
-        if not shape:
-            return tuple(float(grad) * g for g in rows[0])
-        return tuple(np.asarray(grad) * rows[:, j].reshape(shape) for j in range(self.arity))
+        return batch_backward(self._point, grad, xs, candidates(xs))
 
 
 def objective(circuit: Circuit, data: Mapping[str, Any], *, reduce: str = "mean", chunks: Any = "auto") -> Circuit:

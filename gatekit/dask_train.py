@@ -27,6 +27,7 @@ import numpy as np
 from .compose import Composer
 from .datasets import column_index
 from .errors import DataFileError, MissingExtraError, UsageError
+from .full_pass import batch_backward, batch_forward, candidates
 from .nn import Network, is_bias, l2, loss
 from .registry import Registry
 
@@ -187,28 +188,17 @@ class FullBatchLoss:
         """The share of points on the right side at ``params`` (a pass, unless already made)."""
         return self._at(tuple(params[name] for name in self.names))[2]
 
-    def _candidates(self, xs: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+    def _candidates(self, xs: tuple[Any, ...]) -> list[tuple[float, ...]] | None:
         """Scalar parameters given as arrays are candidates (a search strategy's batch): one pass each."""
-        if any(self.shapes[name] for name in self.names) or not any(np.ndim(x) for x in xs):
-            return None
-        shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
-        columns = [np.broadcast_to(np.asarray(x, dtype=np.float64), shape).ravel() for x in xs]
-        return [tuple(float(col[k]) for col in columns) for k in range(columns[0].size)]
+        if any(self.shapes[name] for name in self.names):
+            return None  # array parameters (a layer's weights): the arrays are one point
+        return candidates(xs)
 
     def forward(self, *xs: Any) -> Any:
-        batch = self._candidates(xs)
-        if batch is None:
-            return self._at(xs)[0]
-        shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
-        return np.array([self._at(p)[0] for p in batch]).reshape(shape)
+        return batch_forward(self._at, xs, self._candidates(xs))
 
     def backward(self, grad: Any, out: Any, *xs: Any) -> tuple[Any, ...]:
-        batch = self._candidates(xs)
-        if batch is None:
-            return tuple(grad * g for g in self._at(xs)[1])
-        shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
-        rows = np.array([self._at(p)[1] for p in batch])  # (k, arity)
-        return tuple(np.asarray(grad) * rows[:, j].reshape(shape) for j in range(self.arity))
+        return batch_backward(self._at, grad, xs, self._candidates(xs))
 
 
 def parameter_circuit(data: ChunkedData, network: Network, loss_name: str, alpha: float,

@@ -38,7 +38,7 @@ output are left out of the circuit, every input stays. A circuit with no inputs
 (``2 ** 10``) is allowed: it has a value and no gradients.
 
 Size. Long chains parse (``x + x + ... + x`` with 10,000 terms or more: see
-:mod:`gatekit.expression_source`); one long flat chain and nothing else (a 10^6-term
+:mod:`gatekit.expression_chains`); one long flat chain and nothing else (a 10^6-term
 sum: about two seconds, ~200 bytes a term) takes the fast way of
 :mod:`gatekit.expression_flat`. Nesting deeper than Python's parser takes (over 200
 parentheses, thousands of unary minus or ``**``) is an error that suggests named stages,
@@ -61,6 +61,7 @@ from .compose import Composer, Wire
 from .errors import CircuitError, ExpressionError, UnknownNameError, did_you_mean
 from .plugins import default_registry
 from .expression_flat import parse_flat_chain
+from .expression_syntax import BINARY_OPERATORS, REJECTED_SYNTAX, UNARY_OPERATORS
 from .expression_source import ALLOWED, MAX_EXPRESSION_CHARS, TOO_LARGE, ChainOp, ExpressionSource
 from .gate import OPERATOR_SYMBOLS
 
@@ -81,66 +82,6 @@ class _Between(NamedTuple):
 
 #: Where an error is: a node, a chain operator, an operator between nodes, or (line, column).
 Where = Union[ast.AST, ChainOp, _Between, tuple[Optional[int], Optional[int]]]
-
-_BINARY = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.FloorDiv: "//",
-    ast.Mod: "%", ast.MatMult: "@", ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&",
-    ast.LShift: "<<", ast.RShift: ">>",
-}  # fmt: skip
-_UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}
-
-
-#: What a rejected piece of syntax is, for the error message (by ast class name).
-_REJECTED: dict[str, tuple[str, str | None]] = {
-    "Attribute": ("attribute access (a.b) is", None),
-    "Subscript": ("subscripts (a[i]) are", None),
-    "Slice": ("slices are", None),
-    "Lambda": ("lambdas are", None),
-    "Compare": ("comparisons (<, ==, ...) are", "use max, min or relu"),
-    "BoolOp": ("boolean operators (and, or) are", None),
-    "IfExp": ("conditional expressions (a if c else b) are", "use max, min or relu"),
-    "NamedExpr": ("assignment expressions (:=) are", "write a stage, name = value"),
-    "JoinedStr": ("f-strings are", None),
-    "FormattedValue": ("f-strings are", None),
-    "Starred": ("starred arguments (*args) are", None),
-    "keyword": ("keyword arguments are", "gates take positional arguments, as in max(x, y)"),
-    "ListComp": ("comprehensions are", None),
-    "SetComp": ("comprehensions are", None),
-    "DictComp": ("comprehensions are", None),
-    "GeneratorExp": ("generator expressions are", None),
-    "List": ("lists are", None),
-    "Tuple": ("tuples are", "a circuit has one output"),
-    "Set": ("sets are", None),
-    "Dict": ("dicts are", None),
-    "Await": ("'await' is", None),
-    "Yield": ("'yield' is", None),
-    "YieldFrom": ("'yield from' is", None),
-    "Import": ("imports are", None),
-    "ImportFrom": ("imports are", None),
-    "FunctionDef": ("function definitions are", None),
-    "AsyncFunctionDef": ("function definitions are", None),
-    "ClassDef": ("class definitions are", None),
-    "Return": ("'return' is", None),
-    "Delete": ("'del' is", None),
-    "For": ("loops are", None),
-    "AsyncFor": ("loops are", None),
-    "While": ("loops are", None),
-    "If": ("if statements are", "use max, min or relu"),
-    "With": ("'with' is", None),
-    "AsyncWith": ("'with' is", None),
-    "Match": ("'match' is", None),
-    "Raise": ("'raise' is", None),
-    "Try": ("'try' is", None),
-    "TryStar": ("'try' is", None),
-    "Assert": ("'assert' is", None),
-    "Global": ("'global' is", None),
-    "Nonlocal": ("'nonlocal' is", None),
-    "Pass": ("'pass' is", None),
-    "Break": ("'break' is", None),
-    "Continue": ("'continue' is", None),
-    "AnnAssign": ("annotations (name: type = value) are", "write name = value"),
-    "TypeAlias": ("type aliases are", None),
-}
 
 
 def parse(text: str, registry: Registry | None = None, *, inputs: Sequence[str] | None = None) -> Circuit:
@@ -202,7 +143,7 @@ class _Builder:
         if isinstance(node, ast.Constant):
             what = "strings are" if isinstance(node.value, (str, bytes)) else f"the constant {node.value!r} is"
         else:
-            what, hint = _REJECTED.get(kind, (f"Python's {kind} is", None))
+            what, hint = REJECTED_SYNTAX.get(kind, (f"Python's {kind} is", None))
         self.fail(f"{what} not allowed in an expression; {hint or ALLOWED}", node)
 
     # -- statements ------------------------------------------------------------------------
@@ -250,7 +191,7 @@ class _Builder:
 
     def update(self, stmt: ast.AugAssign) -> Value:
         name = self.target(stmt.target)
-        symbol = _BINARY.get(type(stmt.op))
+        symbol = BINARY_OPERATORS.get(type(stmt.op))
         if name not in self.values:
             self.fail(f"{name!r} has no value yet, so '{name} {symbol}= ...' cannot update it; "
                       f"assign it first ({name} = ...)", stmt.target)
@@ -274,13 +215,13 @@ class _Builder:
         elif isinstance(node, ast.Constant):
             stack.append(self.number(node))
         elif isinstance(node, ast.BinOp):
-            symbol = _BINARY.get(type(node.op))
+            symbol = BINARY_OPERATORS.get(type(node.op))
             where = _Between(node.left, node.right)
             tasks += [(self.apply, symbol, 2, where), (self.visit, node.right), (self.visit, node.left)]
         elif isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
                 self.fail("'not' is not allowed in an expression; use max, min or relu", node)
-            tasks += [(self.apply, _UNARY[type(node.op)], 1, node), (self.visit, node.operand)]
+            tasks += [(self.apply, UNARY_OPERATORS[type(node.op)], 1, node), (self.visit, node.operand)]
         elif isinstance(node, ast.Call):
             self.call(tasks, node)
         else:

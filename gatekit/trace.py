@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import tape
+from .arrays import all_finite, array_namespace, first_nonfinite_index, is_foreign
 from .broadcast import zero_gradient
 from .tape import Shares
 from .explain import Explanation, explain, number
@@ -42,10 +43,6 @@ class NonFinite:
 
     node: int
     message: str
-
-
-def _finite(value: Any) -> bool:
-    return bool(np.all(np.isfinite(value)))
 
 
 class Trace:
@@ -156,17 +153,25 @@ class Trace:
 
         The message names the node (label or position), its gate and its inputs;
         for arrays, the first bad element and the inputs at that element.
+
+        Each value is checked in its own array library (nothing is converted to numpy).
+        A yes or no needs the values, so for lazy arrays (dask) this **computes**: every
+        node's check in one pass over the chunks (the arrays themselves are never held
+        whole), and for a bad node its first bad element and the inputs there. So
+        ``forward(..., check_finite=True)`` on dask arrays computes the circuit once;
+        leave it off to keep the trace lazy.
         """
         circuit = self.circuit
-        for i, value in enumerate(self.values):
-            if _finite(value):
+        for i, finite in enumerate(all_finite(self.values)):
+            if finite:
                 continue
+            value = self.values[i]
             node = circuit.nodes[i]
-            array = np.asarray(value)
-            index = tuple(int(k) for k in np.argwhere(~np.isfinite(array))[0]) if array.ndim else ()
-            bad = float(array[index])
+            shape = tuple(np.shape(value))  # an array's own shape: converting a dask array would compute it
+            index = first_nonfinite_index(value)
+            bad = float(value[index]) if shape else float(value)
             what = "nan" if bad != bad else ("inf" if bad > 0 else "-inf")
-            at = f" at index {index if len(index) != 1 else index[0]}" if array.ndim else ""
+            at = f" at index {index if len(index) != 1 else index[0]}" if shape else ""
             where = f"node {i}" + (f" ({node.label!r})" if node.label else "")
             if node.kind == "input":
                 return NonFinite(i, f"input {node.name!r} ({where}) is {what}{at}")
@@ -174,7 +179,7 @@ class Trace:
                 return NonFinite(i, f"constant {where} is {what}")
             plugin = circuit.gate_plugins.get(str(node.name))
             args = ", ".join(
-                f"{circuit.node_name(a)}={_element(self.values[a], index, array.shape)}" for a in node.args
+                f"{circuit.node_name(a)}={_element(self.values[a], index, shape)}" for a in node.args
             )
             origin = f" (gate {node.name!r} from plugin {plugin!r})" if plugin else ""
             return NonFinite(i, f"{where}: {node.name}({args}) gave {what}{at}{origin}")
@@ -192,11 +197,14 @@ class Trace:
 
 
 def _element(value: Any, index: tuple[int, ...], shape: tuple[int, ...]) -> str:
-    """An argument's value at ``index`` of the node's (broadcast) shape."""
-    array = np.asarray(value)
+    """An argument's value at ``index`` of the node's (broadcast) shape (in its own library: one element computed)."""
+    if is_foreign(value):
+        xp, array = array_namespace(value), value
+    else:
+        xp, array = np, np.asarray(value)
     if index and array.ndim:
         try:
-            array = np.broadcast_to(array, shape)[index]
+            array = xp.broadcast_to(array, shape)[index]
         except ValueError:  # a gate that is not elementwise: show the shape only
             return _short(array)
     return repr(float(array)) if array.ndim == 0 else _short(array)

@@ -15,7 +15,7 @@ from gatekit import (
     ExpressionError,
     Gate,
     check_circuit,
-    expression_source,
+    expression_chains,
     parse,
 )
 
@@ -383,9 +383,9 @@ def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 def test_flattening_builds_the_same_circuit_as_plain_ast(expression, prefix):
     registry = gatekit.default_registry()
     text = prefix + expression
-    with mock.patch.object(expression_source, "CHAIN_THRESHOLD", 1):
+    with mock.patch.object(expression_chains, "CHAIN_THRESHOLD", 1):
         flat = parse(text, registry)
-    with mock.patch.object(expression_source, "CHAIN_THRESHOLD", 10**9):
+    with mock.patch.object(expression_chains, "CHAIN_THRESHOLD", 10**9):
         plain = parse(text, registry)
     assert flat.nodes == plain.nodes and flat.output == plain.output
 

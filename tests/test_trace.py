@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import gatekit
 from gatekit import Composer, Gate, UnknownNameError, UsageError
 
 
@@ -127,3 +128,57 @@ def test_first_nonfinite_is_none_for_a_finite_run_and_the_first_bad_node_otherwi
     problem = circuit.forward(x=0.0).first_nonfinite()  # log(0) = -inf, then exp(inf) = inf
     assert problem.node == circuit.find("lg")
     assert problem.message == "node 1 ('lg'): log(x=0.0) gave -inf (gate 'log' from plugin 'gatekit_gates')"
+
+
+# -- first_nonfinite on other array libraries: checked in their namespace -----------------
+def _log_circuit(registry):
+    c = Composer(registry)
+    x, y = c.inputs("x", "y")
+    return c.build(c.log(x / y).named("f"))
+
+
+ROWS = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+Y = [1.0, 0.0, 3.0]  # broadcast over the rows: x / y is first inf at (0, 1)
+
+
+def test_first_nonfinite_on_array_api_strict_says_what_numpy_says(registry):
+    xp = pytest.importorskip("array_api_strict")
+    circuit = _log_circuit(registry)
+    want = circuit.forward(x=np.array(ROWS), y=np.array(Y)).first_nonfinite()
+    assert want is not None and "div(x=2.0, y=0.0) gave inf at index (0, 1)" in want.message, want
+    got = circuit.forward(x=xp.asarray(ROWS), y=xp.asarray(Y)).first_nonfinite()
+    assert got == want
+    assert circuit.forward(x=xp.asarray([[1.0, 2.0]]), y=2.0).first_nonfinite() is None
+
+
+# dask computes the division when asked, outside the engine's np.errstate: numpy warns then.
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+def test_first_nonfinite_on_dask_never_converts_an_array_and_checks_every_node_in_one_pass(registry, monkeypatch):
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    from dask.callbacks import Callback
+
+    circuit = _log_circuit(registry)
+    want = circuit.forward(x=np.array(ROWS), y=np.array(Y)).first_nonfinite()
+
+    def converted(self, *args, **kwargs):
+        raise AssertionError("a dask array was converted to numpy")
+
+    monkeypatch.setattr(da.Array, "__array__", converted)
+    computes = []
+
+    class Count(Callback):
+        def _start(self, dsk):
+            computes.append(len(dsk))
+
+    finite = circuit.forward(x=da.from_array(np.array(ROWS) + 1.0, chunks=(1, 2)), y=da.ones(3, chunks=2))
+    with Count():
+        assert finite.first_nonfinite() is None
+    assert len(computes) == 1  # every node's check in one pass, not one graph a node
+    x, y = da.from_array(np.array(ROWS), chunks=(1, 2)), da.from_array(np.array(Y), chunks=2)
+    trace = circuit.forward(x=x, y=y)
+    assert isinstance(trace.output, da.Array)  # without check_finite nothing is computed
+    assert trace.first_nonfinite() == want
+    with pytest.raises(gatekit.NonFiniteError, match=r"div\(x=2\.0, y=0\.0\) gave inf at index \(0, 1\)"):
+        circuit.forward(x=x, y=y, check_finite=True)
+    assert dask.is_dask_collection(trace.output)

@@ -26,7 +26,7 @@ __all__ = ["PointsOption", "ChunkOption", "ClusterOption", "OutOption", "run_poi
 PointsOption = Annotated[
     Optional[Path],
     typer.Option("--points", metavar="FILE", show_default=False,
-                 help="Evaluate at every point of a .npy file or Zarr store, in chunks (needs gatekit[dask]); "
+                 help="Evaluate at every point of a .npy file or Zarr store, in chunks (needs gatekit\\[dask]); "
                       "NAME=VALUE inputs are shared by every point."),
 ]
 ChunkOption = Annotated[

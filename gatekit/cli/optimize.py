@@ -36,7 +36,7 @@ Options = Annotated[
 ]
 Plot = Annotated[
     Optional[Path],
-    typer.Option("--plot", metavar="FILE.png", help="Also draw the run(s) to this image file (needs gatekit[plot]).",
+    typer.Option("--plot", metavar="FILE.png", help="Also draw the run(s) to this image file (needs gatekit\\[plot]).",
                  show_default=False),
 ]
 Budget = Annotated[
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
         file: FileOption = None,
         strategy: Annotated[
             Optional[list[str]],
-            typer.Option("--strategy", help="A registered strategy [default: analytic-gradient].",
+            typer.Option("--strategy", help="A registered strategy \\[default: analytic-gradient].",
                          autocompletion=complete_strategy, show_default=False),
         ] = None,
         steps: Steps = 100,
@@ -158,7 +158,7 @@ def register(app: typer.Typer) -> None:
             Optional[Path],
             typer.Option("--points", metavar="FILE", show_default=False,
                          help="Climb the mean output over every point of a .npy file or Zarr store (a full-batch "
-                              "gradient, in chunks; needs gatekit[dask]); NAME=VALUE inputs are the ones climbed."),
+                              "gradient, in chunks; needs gatekit\\[dask]); NAME=VALUE inputs are the ones climbed."),
         ] = None,
         chunk: ChunkOption = None,
         cluster: ClusterOption = None,

@@ -226,7 +226,7 @@ def register(app: typer.Typer) -> None:
         pictures: Annotated[
             Optional[Path],
             typer.Option("--pictures", metavar="DIR", show_default=False,
-                         help="Also draw the neuron and plot the four strategies into DIR (needs gatekit[plot])."),
+                         help="Also draw the neuron and plot the four strategies into DIR (needs gatekit\\[plot])."),
         ] = None,
         json: Annotated[bool, typer.Option("--json", help="Print the tour's numbers as JSON.")] = False,
     ) -> None:
