@@ -23,7 +23,9 @@ with gradients summed back to each input's shape where it was broadcast). Beside
 printed text, two variants compute the same faster: for floats, ``gradient(values)``
 (dict in, dict literal out, names passed on instead of copied); for a batch (every
 input an ndarray of one shape) a lean array variant that skips the shape reductions and
-deletes each array after its last read. :mod:`gatekit.codegen` compiles and runs them.
+deletes each array after its last read; for numbers among arrays (a scalar-gate model's
+weights and its data) a variant for each kind of inputs, its shape reductions resolved
+when it is generated (:mod:`gatekit.shape_plan`). :mod:`gatekit.codegen` compiles and runs them.
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ from typing import TYPE_CHECKING, Any
 
 from .broadcast import any_unbroadcast, seed_gradient, zero_gradient
 from .source_loops import backward_loop, find_runs, forward_loop
-from .source_rewrite import SEED, fold_unit_seed, hoist_math, reuse_buffers
+from .source_rewrite import SEED, fold_unit_seed, hoist_math, last_reads, reuse_buffers
 from .templates import template_for
 
 if TYPE_CHECKING:
     from .circuit import Circuit
+    from .shape_plan import ShapePlan
 
 __all__ = ["generate_source", "safe_name"]
 
@@ -134,7 +137,7 @@ class _Names:
 
 def generate_source(
     circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
-    lean: bool = False, any_library: bool = False, rolled: bool = True,
+    lean: bool = False, any_library: bool = False, rolled: bool = True, plan: ShapePlan | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
@@ -144,7 +147,8 @@ def generate_source(
     makes an array variant for arrays of any library: every gate called through its
     methods (which compute in the arrays' own namespace) and the engine's shape rules
     bound (:mod:`gatekit.broadcast`), with no numpy in the text; ``dict_call``
-    makes ``gradient(values)`` for floats, dicts in and out (the fastest call).
+    makes ``gradient(values)`` for floats, dicts in and out (the fastest call); ``plan``
+    makes the array variant for one kind of inputs (:mod:`gatekit.shape_plan`).
     """
     nodes = circuit.nodes
     out = circuit.output
@@ -176,7 +180,7 @@ def generate_source(
     forward_lines: list[str] = []
     backward_lines: list[str] = []
     lean = lean and arrays and not forward_only and bool(circuit.input_ids)
-    dies = _last_reads(circuit, live, needs_grad, arrays) if lean else {}
+    dies = last_reads(circuit, live, needs_grad, arrays) if lean else {}
     # The float dict variant writes runs of identical blocks as loops (gatekit.source_loops).
     runs = find_runs(circuit, live, needs_grad) if dict_call and not arrays and rolled else []
     in_loop = {i for run in runs for i in run.loop_nodes}
@@ -188,7 +192,7 @@ def generate_source(
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
-        template = None if any_library else template_for(gate, arrays)
+        template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
         if template is not None and template.forward is not None:
             forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
         else:
@@ -202,6 +206,7 @@ def generate_source(
             if dies.get(i):
                 forward_lines.append(f"del {', '.join(var[a] for a in dies[i])}")
     assigned: set[int] = set()
+    sites: list[int] = []  # the shares brought to their inputs' shapes, in order (for a plan)
     # The name holding each gradient so far. In the dict variant (nobody reads it) a share
     # that is already a name (``d_exp1 = d_add3``) is not copied: the name stands for it.
     holder: dict[int, str] = {i: name for i, name in grad.items()}
@@ -223,12 +228,12 @@ def generate_source(
                     loop = backward_loop(run, var, holder, assigned, needs_grad)
                     if loop is None:  # a share the loop cannot place: straight-line code instead
                         return generate_source(circuit, arrays, forward_only=forward_only, dict_call=dict_call,
-                                               lean=lean, any_library=any_library, rolled=False)
+                                               lean=lean, any_library=any_library, rolled=False, plan=plan)
                     backward_lines += loop
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
-        template = None if any_library else template_for(gate, arrays)
+        template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
         if template is not None and template.backward is not None:
             shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
             if fold and i == out:
@@ -241,7 +246,10 @@ def generate_source(
         for a, share in zip(node.args, shares):
             if not needs_grad[a]:
                 continue  # a constant: nobody reads its gradient
-            if arrays and not lean:
+            if plan is not None and arrays and not lean:
+                share = plan.site(len(sites), share, var[a])
+                sites.append(a)
+            elif arrays and not lean:
                 share = f"unbroadcast({share}, {var[a]})"
             if a in assigned:
                 if holder[a] != grad[a]:  # an alias: the sum gets a name of its own
@@ -273,6 +281,8 @@ def generate_source(
         else:
             results.append(f"_zero({var[i]})" if any_library else f"np.zeros(np.shape({var[i]}))" if arrays else "0.0")
     head = ["import math", ""] if not arrays else ["import math", "", "import numpy as np", "", _ARRAY_HELPER.strip(), "", ""]
+    if plan is not None and plan.sites is None:
+        bound["_record"] = plan.record
     if any_library:  # the engine's shape rules, in any library, bound rather than written out
         head = ["import math", ""]
         bound.update(unbroadcast=any_unbroadcast, _seed=seed_gradient, _zero=zero_gradient)
@@ -281,7 +291,10 @@ def generate_source(
         seed_line = [f"{seed} = _seed({var[out]}, {seed})"]
     elif arrays and out in grad and not forward_only:
         # A number seed takes the output's float dtype (numpy's promotion), so float32 stays float32.
-        seed_line = [f"{seed} = np.asarray({seed}, np.result_type({var[out]}, {seed}))[()]"]
+        # Outside the lean variant it takes the output's shape too: a number's gradient through a
+        # part of the circuit before the batch joins in is then summed over the batch.
+        seed_line = [f"{seed} = np.asarray({seed}, np.result_type({var[out]}, {seed}))[()]" if lean else
+                     f"{seed} = np.full(np.shape({var[out]}), {seed}, np.result_type({var[out]}, {seed}))[()]"]
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
     if dict_call:
@@ -371,33 +384,3 @@ def generate_source(
         lines = head + [f"def forward_backward({signature}):"] + ["    " + line for line in body]
     return "\n".join(lines) + "\n", bound
 
-
-def _last_reads(circuit: Circuit, live: list[bool], needs_grad: list[bool], arrays: bool) -> dict[int, list[int]]:
-    """Where each gate's value is read for the last time: ``{i: [nodes]}`` after node i's
-    forward, ``{-1 - i: [nodes]}`` after its backward. The lean variant deletes them there,
-    so an array the size of the batch lives only as long as something reads it.
-
-    Reads are what the templates use (``add``'s backward reads neither argument); a gate
-    called by its methods reads everything. Inputs and the output are never deleted.
-    """
-    nodes = circuit.nodes
-    last: dict[int, int] = {}  # node -> position: i for forward i, 2n - i for backward i
-    n = len(nodes)
-    for i, node in enumerate(nodes):
-        if node.kind != "gate" or not live[i]:
-            continue
-        template = template_for(circuit.gates[i], arrays)
-        reads = template.backward_reads() if template is not None and template.backward is not None else None
-        arity = len(node.args)
-        for k, a in enumerate(node.args):
-            if nodes[a].kind == "gate":
-                last[a] = max(last.get(a, -1), i)
-                if needs_grad[i] and (reads is None or k in reads):
-                    last[a] = max(last[a], 2 * n - i)
-        if needs_grad[i] and (reads is None or arity + 1 in reads):
-            last[i] = max(last.get(i, -1), 2 * n - i)
-    dies: dict[int, list[int]] = {}
-    for a, pos in sorted(last.items()):
-        if a != circuit.output:
-            dies.setdefault(pos if pos < n else -1 - (2 * n - pos), []).append(a)
-    return dies

@@ -7,7 +7,8 @@ the first call of each kind (floats, arrays) goes to the interpreter too, which 
 every gate's output. Arrays of another library (array-api-strict, dask, CuPy, JAX) get
 a variant of their own: the same straight-line code with every gate called through its
 methods, which compute in the arrays' namespace, and the engine's shape rules bound in
-(the printed numpy source is not it: its templates and helper are numpy's).
+(the printed numpy source is not it: its templates and helper are numpy's). Numbers
+among numpy arrays get a variant for each kind of inputs (:mod:`gatekit.shape_plan`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from .circuit_source import generate_source
 from .arrays import is_foreign
+from .shape_plan import ShapePlan, input_kind
 from .values import plain
 
 if TYPE_CHECKING:
@@ -42,6 +44,9 @@ class CompiledCircuit:
         self._names = tuple(circuit.input_ids)
         self._floats_gradient: Callable[..., Any] | None = None  # the float variant, once made
         self._floats_pure = False  # no gate called through its methods: floats in, floats out
+        # The array variant made for each kind of inputs met (see gatekit.shape_plan); None
+        # where that kind gets none (a gate called by method, or the recording failed).
+        self._kinds: dict[Any, _ForKind | None] = {}
 
     def source(self, arrays: bool = False) -> str:
         """The generated module (the function ``forward_backward``), as a person would write it."""
@@ -87,6 +92,17 @@ class CompiledCircuit:
             inputs: Mapping[str, Any] = values
             xs = list(map(values.__getitem__, names))
             floats = set(map(type, xs)) == _FLOAT
+            kind = None if floats else input_kind(xs)
+            if kind is not None and self._kinds.get(kind) is not None:
+                # A kind a variant was made for: its values are floats and float arrays, which
+                # the resolver hands on as they are, so it has nothing to check.
+                with np.errstate(all="ignore"):
+                    try:
+                        made = self._for_kind(xs, kind)
+                    except Exception:  # noqa: BLE001 - as below: the interpreter answers
+                        made = None
+                if made is not None:
+                    return made
             if not floats:  # arrays, ints, or something to refuse: the one resolver decides
                 inputs = circuit.resolve_inputs(values)
                 xs = list(map(inputs.__getitem__, names))
@@ -114,6 +130,10 @@ class CompiledCircuit:
                     # Inputs of one shape (a batch): the lean variant, else the general one.
                     # (Not even compiled for a number among the inputs: a scalar-gate model's weights.)
                     batch = all(x.__class__ is np.ndarray for x in xs)
+                    if not batch:  # numbers among arrays (a scalar-gate model's weights and data)
+                        made = self._for_kind(xs)
+                        if made is not None:
+                            return made
                     result = self._function(True, "lean")(*xs) if batch else None
                     out, grads = result if result is not None else self._function(True)(*xs)
                 return plain(out), {name: plain(g) for name, g in zip(circuit.input_ids, grads)}
@@ -121,6 +141,23 @@ class CompiledCircuit:
             pass
         # The interpreter gives IEEE answers (and names a misbehaving gate).
         return circuit.gradient(inputs)
+
+    def _for_kind(self, xs: list[Any], kind: Any = None) -> tuple[Any, dict[str, Any]] | None:
+        """The call through the array variant made for these inputs' kind, or None (no such variant)."""
+        kind = input_kind(xs) if kind is None else kind
+        made = self._kinds.get(kind, _NOT_YET)
+        if made is _NOT_YET:
+            # A few kinds at most: a caller whose shapes change every call gets the general variant.
+            made = self._kinds[kind] = _ForKind.make(self.circuit, xs) if len(self._kinds) < _MAX_KINDS else None
+        if made is None:
+            return None
+        out, grads = made.function(*xs)
+        if tuple(map(type, grads)) != made.classes or [grads[k].shape for k in made.arrays] != made.shapes:
+            return None  # not what the recording met: the general variant answers
+        names = self._names
+        if made.plain:
+            return plain(out), dict(zip(names, grads))
+        return plain(out), {name: plain(g) for name, g in zip(names, grads)}
 
     def __call__(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         """The output value (no gradient is computed)."""
@@ -143,6 +180,45 @@ class CompiledCircuit:
 
 
 _FLOAT = {float}
+_MAX_KINDS = 4
+_NOT_YET: Any = object()
+
+
+class _ForKind:
+    """The array variant generated for one kind of inputs, and the results' kind it gives."""
+
+    def __init__(self, function: Callable[..., Any], grads: tuple[Any, ...]):
+        self.function = function
+        self.classes = tuple(map(type, grads))
+        self.arrays = [k for k, g in enumerate(grads) if g.__class__ is np.ndarray]
+        self.shapes = [grads[k].shape for k in self.arrays]
+        # Floats and arrays of at least one dimension need no plain().
+        self.plain = all(c is float for c in self.classes if c is not np.ndarray) and all(s for s in self.shapes)
+
+    @staticmethod
+    def make(circuit: Circuit, xs: list[Any]) -> _ForKind | None:
+        """Record one call of the circuit's code on ``xs``, then generate the variant from what it met."""
+        recording = ShapePlan(circuit, tuple(map(type, xs)))
+        try:
+            recorder = _compiled(*generate_source(circuit, True, plan=recording))
+            if recorder is None:
+                return None  # a gate called through its methods: its shapes may follow its values
+            recorder(*xs)
+            function = _compiled(*generate_source(circuit, True, plan=recording.resolved(circuit)))
+            if function is None:
+                return None
+            return _ForKind(function, function(*xs)[1])
+        except Exception:  # noqa: BLE001 - Python raised (a float template), or a share had no rule
+            return None
+
+
+def _compiled(text: str, bound: dict[str, Any]) -> Callable[..., Any] | None:
+    """``forward_backward`` of a module of validated parts; None where a gate is bound (called by method)."""
+    if any(key.startswith("_g") for key in bound):
+        return None
+    namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
+    exec(compile(text, "<gatekit compiled circuit (arrays, one kind of inputs)>", "exec"), namespace)
+    return namespace["forward_backward"]  # type: ignore[no-any-return]
 
 
 def _any_foreign(xs: list[Any]) -> bool:

@@ -10,6 +10,8 @@ it, so they add nothing a user typed.
 - :func:`hoist_math`: ``math.tanh(x)`` becomes ``_m_tanh(x)``, the function bound once
   in the module's namespace: one global load per call instead of a global and an
   attribute.
+- :func:`reuse_buffers` and :func:`last_reads`: the lean array variant writes results
+  into arrays nobody reads any more, and deletes each array after its last read.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ from __future__ import annotations
 import ast
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["fold_unit_seed", "hoist_math", "reuse_buffers", "SEED"]
+from .templates import template_for
+
+if TYPE_CHECKING:
+    from .circuit import Circuit
+
+__all__ = ["fold_unit_seed", "hoist_math", "last_reads", "reuse_buffers", "SEED"]
 
 #: The seed as it is put into the output gate's backward template before folding.
 SEED = "1.0"
@@ -271,3 +278,34 @@ def reuse_buffers(lines: list[str], inputs: list[str], keep: set[str], seed: tup
         if name != target and name not in reads:
             out.append(f"del {name}")  # a pooled name: the array lives on as the target
     return out
+
+
+def last_reads(circuit: Circuit, live: list[bool], needs_grad: list[bool], arrays: bool) -> dict[int, list[int]]:
+    """Where each gate's value is read for the last time: ``{i: [nodes]}`` after node i's
+    forward, ``{-1 - i: [nodes]}`` after its backward. The lean variant deletes them there,
+    so an array the size of the batch lives only as long as something reads it.
+
+    Reads are what the templates use (``add``'s backward reads neither argument); a gate
+    called by its methods reads everything. Inputs and the output are never deleted.
+    """
+    nodes = circuit.nodes
+    last: dict[int, int] = {}  # node -> position: i for forward i, 2n - i for backward i
+    n = len(nodes)
+    for i, node in enumerate(nodes):
+        if node.kind != "gate" or not live[i]:
+            continue
+        template = template_for(circuit.gates[i], arrays)
+        reads = template.backward_reads() if template is not None and template.backward is not None else None
+        arity = len(node.args)
+        for k, a in enumerate(node.args):
+            if nodes[a].kind == "gate":
+                last[a] = max(last.get(a, -1), i)
+                if needs_grad[i] and (reads is None or k in reads):
+                    last[a] = max(last[a], 2 * n - i)
+        if needs_grad[i] and (reads is None or arity + 1 in reads):
+            last[i] = max(last.get(i, -1), 2 * n - i)
+    dies: dict[int, list[int]] = {}
+    for a, pos in sorted(last.items()):
+        if a != circuit.output:
+            dies.setdefault(pos if pos < n else -1 - (2 * n - pos), []).append(a)
+    return dies
