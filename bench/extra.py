@@ -305,13 +305,19 @@ def round_robin(fns: list[Callable[[], Any]], repeats: int) -> list[float]:
     return [statistics.median(t) for t in times]
 
 
-def minimal_interpreter(circuit: gatekit.Circuit, values: dict[str, float]) -> tuple[float, dict[str, float]]:
-    """The least an interpreter of gatekit's tape does: a forward loop and a backward loop."""
+def _inputs_and_constants(circuit: gatekit.Circuit, values: dict[str, Any]) -> list[Any]:
+    """A value slot per node, the inputs' and constants' filled in (the floors' common start)."""
     v: list[Any] = [None] * len(circuit.nodes)
     for name, i in circuit.input_ids.items():
         v[i] = values[name]
     for i, value in circuit.constants:
         v[i] = value
+    return v
+
+
+def minimal_interpreter(circuit: gatekit.Circuit, values: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """The least an interpreter of gatekit's tape does: a forward loop and a backward loop."""
+    v = _inputs_and_constants(circuit, values)
     for i, fwd, _, a, b, _ in circuit.steps:
         v[i] = fwd(v[a], v[b]) if b >= 0 else fwd(v[a])
     g = [0.0] * len(circuit.nodes)
@@ -330,11 +336,7 @@ def minimal_interpreter(circuit: gatekit.Circuit, values: dict[str, float]) -> t
 def neuron_by_hand(circuit: gatekit.Circuit, values: dict[str, Any]) -> tuple[Any, list[Any]]:
     """W4a with each gate's forward and backward called in order, nothing else (the steps'
     methods, so exactly the gates' arithmetic)."""
-    v: list[Any] = [None] * len(circuit.nodes)
-    for name, i in circuit.input_ids.items():
-        v[i] = values[name]
-    for i, value in circuit.constants:
-        v[i] = value
+    v = _inputs_and_constants(circuit, values)
     for i, fwd, _, a, b, args in circuit.steps:
         v[i] = fwd(*[v[k] for k in args])
     g: list[Any] = [None] * len(circuit.nodes)

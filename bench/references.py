@@ -46,9 +46,8 @@ def python_neuron(w0: float, x0: float, w1: float, x1: float, w2: float) -> tupl
     return f, [d_add2 * x0, d_add2 * w0, d_add2 * x1, d_add2 * w1, d_add2]
 
 
-def python_chain(w: Workload) -> tuple[float, list[float]]:
-    n = w.links
-    x0, a, b = w.values[0], w.values[1 : n + 1], w.values[n + 1 :]
+def _chain_loop(n: int, x0: float, a: Any, b: Any) -> tuple[float, float, list[float], list[float]]:
+    """W2 by hand: the output, d/dx0, and the gradients of every a_i and b_i."""
     xs = [x0] * (n + 1)  # xs[i] is the value entering link i
     tanh = math.tanh
     x = x0
@@ -63,6 +62,12 @@ def python_chain(w: Workload) -> tuple[float, list[float]]:
         da[i] = dz * xs[i]
         db[i] = dz
         g = dz * a[i]
+    return x, g, da, db
+
+
+def python_chain(w: Workload) -> tuple[float, list[float]]:
+    n = w.links
+    x, g, da, db = _chain_loop(n, w.values[0], w.values[1 : n + 1], w.values[n + 1 :])
     return x, [g, *da, *db]
 
 
@@ -71,21 +76,7 @@ def python_chain_dicts(w: Workload, values: dict[str, float]) -> tuple[float, di
     names = list(w.names)
     xs = tuple(values.values()) if list(values) == names else tuple(values[k] for k in names)
     n = w.links
-    x0, a, b = xs[0], xs[1 : n + 1], xs[n + 1 :]
-    vs = [x0] * (n + 1)
-    tanh = math.tanh
-    x = x0
-    for i in range(n):
-        x = tanh(a[i] * x + b[i])
-        vs[i + 1] = x
-    da, db = [0.0] * n, [0.0] * n
-    g = 1.0
-    for i in range(n - 1, -1, -1):
-        t = vs[i + 1]
-        dz = g * (1.0 - t * t)
-        da[i] = dz * vs[i]
-        db[i] = dz
-        g = dz * a[i]
+    x, g, da, db = _chain_loop(n, xs[0], xs[1 : n + 1], xs[n + 1 :])
     return x, dict(zip(names, [g, *da, *db]))
 
 

@@ -50,6 +50,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from machine import machine_info  # noqa: E402
+from training_floor import floor_source  # noqa: E402
 
 import gatekit  # noqa: E402
 from gatekit import nn  # noqa: E402
@@ -160,46 +161,8 @@ def _seconds(call: Callable[[], Any]) -> float:
     return time.perf_counter() - began
 
 
-def _floor_source() -> tuple[str, list[str]]:
-    """The floor's step function: one numpy call per gate operation of the scalar-gate MLP.
-
-    Made by the benchmark from the network's shape alone (no user text), then compiled.
-    """
-    sizes, last = SIZES, len(SIZES) - 1
-    forward, backward, names = [], ["ds = -y * ((m > 0) + 0.5 * (m == 0)) / m.size"], []
-    units = [f"x{k}" for k in range(sizes[0])]
-    layers = []
-    for l in range(1, last + 1):
-        outs = []
-        for j in range(1, sizes[l] + 1):
-            p = f"l{l}_n{j}"
-            names += [f"{p}_w{i + 1}" for i in range(len(units))] + [f"{p}_b"]
-            forward.append(f"s_{p} = {p}_b + " + " + ".join(f"{p}_w{i + 1} * {u}" for i, u in enumerate(units)))
-            if l < last:
-                forward.append(f"h_{p} = np.maximum(s_{p}, 0.0)")
-            outs.append(f"h_{p}" if l < last else f"s_{p}")
-        layers.append((l, units, outs))
-        units = outs
-    forward += [f"m = 1.0 - y * {units[0]}", "loss = np.maximum(m, 0.0).mean() + 1e-4 * ("
-                + " + ".join(f"{n} * {n}" for n in names) + ")"]
-    for l, inputs, outs in reversed(layers):
-        for j, out in enumerate(outs, start=1):
-            p = f"l{l}_n{j}"
-            dz = "ds" if l == last else f"dz_{p}"
-            if l < last:
-                backward.append(f"{dz} = d_{out} * ((s_{p} > 0) + 0.5 * (s_{p} == 0))")
-            backward.append(f"g_{p}_b = float(np.add.reduce({dz})) + 2e-4 * {p}_b")
-            for i, u in enumerate(inputs, start=1):
-                backward.append(f"g_{p}_w{i} = float(np.dot({dz}, {u})) + 2e-4 * {p}_w{i}")
-                if l > 1:  # the data's gradients: nobody reads them
-                    backward.append(f"d_{u} = {dz} * {p}_w{i}" if j == 1 else f"d_{u} = d_{u} + {dz} * {p}_w{i}")
-    lines = [f"def step(x0, x1, y, {', '.join(names)}):"] + ["    " + line for line in forward + backward]
-    lines.append("    return loss, (" + ", ".join(f"g_{n}" for n in names) + ",)")
-    return "\n".join(lines), names
-
-
 def floor_step(X: np.ndarray, y: np.ndarray, start: dict[str, Any]) -> tuple[Step, Callable[[], Any]]:
-    source, names = _floor_source()
+    source, names = floor_source(SIZES)
     namespace: dict[str, Any] = {"np": np}
     exec(compile(source, "<W6 floor>", "exec"), namespace)  # noqa: S102 - the benchmark's own text
     function = namespace["step"]
