@@ -14,7 +14,6 @@ that overrides ``mul`` changes what ``*`` does. Any gate is reachable by name:
 
 from __future__ import annotations
 
-import gc
 import keyword
 import math
 import weakref
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .circuit import Circuit
+from .collector import collector_paused
 from .columns import all_reach_last, kept_columns, lay_tape
 from .errors import CircuitError, did_you_mean
 from .nodes import NodeView
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["Composer", "Wire"]
 
 _NUMBER = (int, float, np.integer, np.floating)
+
+
 def _is_number(x: Any) -> bool:
     return isinstance(x, _NUMBER) and not isinstance(x, (bool, np.bool_))
 
@@ -120,14 +122,8 @@ class Composer:
         self._args.extend(repeat((), k))
         self._ids.extend(ids)
         self._node_specs.extend(repeat(NO_GATE, k))
-        # The collector's passes over wires being made (W2: 20,001) would find nothing to free.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():  # its passes over the wires being made (W2: 20,001) would free nothing
             return tuple(map(Wire, repeat(self, k), ids))
-        finally:
-            if collecting:
-                gc.enable()
 
     def const(self, value: float) -> Wire:
         """A constant node (shared between uses of the same value)."""
@@ -313,15 +309,8 @@ class Composer:
             output = self._wire(output, "output")
         if not self._args:
             raise CircuitError("the circuit is empty: declare inputs and combine them first")
-        # The collector's full passes over a tape being copied would cost more than the
-        # copying; nothing here makes a reference cycle.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():  # its full passes over a tape being copied would cost more than the copying
             return self._build(len(self._args) - 1 if output is None else output.id, defaults, keep_inputs)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _build(self, out: int, defaults: dict[str, float] | None, keep_inputs: bool) -> Circuit:
         n = len(self._args)

@@ -24,7 +24,6 @@ Cost: ~1.6-2.5 us and ~200 bytes of circuit per term (bench/parse_sum.py).
 
 from __future__ import annotations
 
-import gc
 import keyword
 import math
 import operator
@@ -32,6 +31,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from .collector import collector_paused
 from .compose import Composer, Wire
 from .errors import CircuitError
 
@@ -75,40 +75,35 @@ def parse_flat_chain(text: str, registry: Registry, inputs: Sequence[str] | None
             return None
     declared = inputs is not None
     total: Wire | float | None = None
-    # The collector's passes over a growing graph would cost more than the reading itself,
-    # and nothing built here can form a reference cycle.
-    collecting = gc.isenabled()
-    gc.disable()
+    # The collector's passes over a growing graph would cost more than the reading itself.
     try:
-        for symbol, operand in _terms(text):
-            if not operand or (not symbol) != (total is None):
-                return None  # text the terms do not cover, two operands in a row, a leading sign
-            value: Wire | float
-            if operand[0] in _NAME_START:
-                wire = values.get(operand)
-                if wire is None:
-                    if declared or keyword.iskeyword(operand):
+        with collector_paused():
+            for symbol, operand in _terms(text):
+                if not operand or (not symbol) != (total is None):
+                    return None  # text the terms do not cover, two operands in a row, a leading sign
+                value: Wire | float
+                if operand[0] in _NAME_START:
+                    wire = values.get(operand)
+                    if wire is None:
+                        if declared or keyword.iskeyword(operand):
+                            return None
+                        wire = values[operand] = composer.input(operand)
+                    value = wire
+                else:
+                    value = float(operand)
+                    if not math.isfinite(value):
                         return None
-                    wire = values[operand] = composer.input(operand)
-                value = wire
-            else:
-                value = float(operand)
-                if not math.isfinite(value):
-                    return None
-            if total is None:
-                total = value
-            elif total.__class__ is Wire:
-                total = _APPLY[symbol](total, value)  # the Wire's operator: Composer's fast path
-            else:
-                total = composer.operator(symbol, total, value)
-        if isinstance(total, float):
-            total = composer.const(total)
-        return composer.build(total, keep_inputs=True)
+                if total is None:
+                    total = value
+                elif total.__class__ is Wire:
+                    total = _APPLY[symbol](total, value)  # the Wire's operator: Composer's fast path
+                else:
+                    total = composer.operator(symbol, total, value)
+            if isinstance(total, float):
+                total = composer.const(total)
+            return composer.build(total, keep_inputs=True)
     except CircuitError:
         return None
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _terms(text: str) -> Iterator[tuple[str, str]]:
