@@ -93,3 +93,75 @@ def test_a_gradient_the_seed_reaches_unchanged_is_an_array_of_the_callers_own(re
     np.testing.assert_array_equal(grads["y"], np.full(4, 2.0))
     grads["x"][0] = 7.0  # the caller's to change: the next call is not affected
     np.testing.assert_array_equal(circuit.gradient(batch)[1]["x"], np.ones(4))
+
+
+class LyingGate(Gate):
+    """Says it keeps floats floats, then returns a numpy scalar gradient once warmed up."""
+
+    name, arity = "liar", 1
+    doc = "liar(x) = 3 * x"
+    keeps_floats = True
+    calls = 0
+
+    def forward(self, x):
+        return 3.0 * x
+
+    def backward(self, grad, out, x):
+        LyingGate.calls += 1
+        return (np.float64(3.0) * grad,) if LyingGate.calls > 1 else (3.0 * grad,)
+
+
+def test_the_one_pass_float_gradient_hands_a_non_float_to_the_general_path():
+    registry = plugin_registry(LyingGate())
+    circuit = parse("f = liar(x) * y", registry)
+    assert circuit.keeps_floats
+    for _ in range(3):  # the first call is the checked one; the later ones meet the numpy scalar
+        out, grads = circuit.gradient({"x": 2.0, "y": 5.0})
+        assert (out, grads) == (30.0, {"x": 15.0, "y": 6.0})
+        assert all(type(v) is float for v in (out, *grads.values()))
+
+
+def test_the_one_pass_float_gradient_agrees_with_the_trace_and_zeroes_unread_inputs(registry):
+    from gatekit import tape
+
+    c = Composer(registry)
+    x, y, unused = c.inputs("x", "y", "unused")
+    circuit = c.build(c.tanh(x * y) + c.exp(x) / y, keep_inputs=True)
+    values = {"x": 0.4, "y": -1.3, "unused": 2.0}
+    circuit.gradient(values)  # the first float call: the checked path
+    fast = tape.gradient_floats(circuit, values)
+    assert fast is not None  # the common call takes the one pass
+    trace = circuit.forward(values).backward()
+    assert fast == (trace.output, trace.input_grads())
+    assert fast[1]["unused"] == 0.0
+    # Anything else is the general path's to answer (and to refuse with one clear error).
+    for other in ({"x": 0.4, "y": 1}, {"x": 0.4, "y": -1.3}, {"x": 0.4, "y": -1.3, "unused": 2.0, "z": 1.0},
+                  {"x": 0.4, "y": -1.3, "nope": 2.0}):
+        assert tape.gradient_floats(circuit, other) is None
+    with pytest.raises(Exception, match="nope"):
+        circuit.gradient({"x": 0.4, "y": -1.3, "nope": 2.0})
+
+
+class RaisingGate(Gate):
+    """A float-keeping gate that raises on some inputs: the one pass gives up, the checked path names it."""
+
+    name, arity = "boom", 1
+    doc = "boom(x) = x"
+    keeps_floats = True
+
+    def forward(self, x):
+        if x > 1.0:
+            raise RuntimeError("too big")
+        return x
+
+    def backward(self, grad, out, x):
+        return (grad,)
+
+
+def test_a_gate_raising_on_the_one_pass_is_named_by_the_checked_path():
+    from gatekit.errors import GateContractError
+
+    circuit = parse("f = boom(x) * 2", plugin_registry(RaisingGate()))
+    assert circuit.gradient({"x": 0.5}) == (1.0, {"x": 2.0})
+    with pytest.raises(GateContractError, match="boom.*raised RuntimeError in forward: too big"):
+        circuit.gradient({"x": 2.0})
