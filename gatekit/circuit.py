@@ -23,7 +23,8 @@ from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
 from .nodes import CONST, GATE, INPUT, Node, NodeView
 from .tape import Step
 from .trace import Trace
-from .values import CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name, label_problem, plain, resolve_inputs
+from .values import (CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name, label_problem, plain, resolve_inputs,
+                     values_in_order)
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -332,6 +333,16 @@ class Circuit:
             gi = g[i]
             grads[name] = gi if gi.__class__ is float else plain(zero_gradient(v[i]) if gi is None else gi)
         return plain(v[self.output]), grads
+
+    def gradient_list(self, xs: Sequence[Any]) -> tuple[Any, list[Any]]:
+        """``(output, [gradient of each input])``: the inputs' values and gradients as sequences.
+
+        For code that keeps its parameters in a list or a vector (an optimiser): one value
+        per input, in the order of :attr:`inputs`; a 1-d numpy array of floats is one
+        number per input. The same answers as :meth:`gradient`, without a dict either way.
+        """
+        out, grads = self.gradient(values_in_order(self.inputs, xs))
+        return out, list(grads.values())
 
     def compile(self) -> CompiledCircuit:
         """This circuit as generated straight-line Python (see :mod:`gatekit.codegen`).

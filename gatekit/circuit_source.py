@@ -34,12 +34,12 @@ import builtins
 import functools
 import keyword
 import math
-import operator
 from typing import TYPE_CHECKING, Any
 
 from .broadcast import any_unbroadcast, seed_gradient, zero_gradient
+from .call_source import float_call
 from .source_loops import backward_loop, find_runs, forward_loop
-from .source_rewrite import SEED, fold_unit_seed, hoist_math, last_reads, reuse_buffers
+from .source_rewrite import SEED, fold_unit_seed, last_reads, reuse_buffers
 from .templates import template_for
 
 if TYPE_CHECKING:
@@ -50,9 +50,6 @@ __all__ = ["generate_source", "safe_name"]
 
 #: Names the generated code itself uses (modules, helpers), never given to a variable.
 _RESERVED = frozenset({"math", "np", "unbroadcast", "forward_backward"}) | frozenset(dir(builtins))
-
-#: Above this many inputs the dict variant looks them up and tests them in one call each.
-_MANY_INPUTS = 32
 
 _ARRAY_HELPER = '''
 def unbroadcast(g, x):
@@ -137,7 +134,7 @@ class _Names:
 
 def generate_source(
     circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
-    lean: bool = False, any_library: bool = False, rolled: bool = True, plan: ShapePlan | None = None,
+    list_call: bool = False, lean: bool = False, any_library: bool = False, rolled: bool = True, plan: ShapePlan | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
@@ -147,7 +144,8 @@ def generate_source(
     makes an array variant for arrays of any library: every gate called through its
     methods (which compute in the arrays' own namespace) and the engine's shape rules
     bound (:mod:`gatekit.broadcast`), with no numpy in the text; ``dict_call``
-    makes ``gradient(values)`` for floats, dicts in and out (the fastest call); ``plan``
+    makes ``gradient(values)`` for floats, dicts in and out, and ``list_call``
+    ``gradient_list(xs)``, a sequence in and a list out (:mod:`gatekit.call_source`); ``plan``
     makes the array variant for one kind of inputs (:mod:`gatekit.shape_plan`).
     """
     nodes = circuit.nodes
@@ -182,7 +180,7 @@ def generate_source(
     lean = lean and arrays and not forward_only and bool(circuit.input_ids)
     dies = last_reads(circuit, live, needs_grad, arrays) if lean else {}
     # The float dict variant writes runs of identical blocks as loops (gatekit.source_loops).
-    runs = find_runs(circuit, live, needs_grad) if dict_call and not arrays and rolled else []
+    runs = find_runs(circuit, live, needs_grad) if (dict_call or list_call) and not arrays and rolled else []
     in_loop = {i for run in runs for i in run.loop_nodes}
     for i, node in enumerate(nodes):
         if node.kind != "gate" or not live[i]:
@@ -210,7 +208,7 @@ def generate_source(
     # The name holding each gradient so far. In the dict variant (nobody reads it) a share
     # that is already a name (``d_exp1 = d_add3``) is not copied: the name stands for it.
     holder: dict[int, str] = {i: name for i, name in grad.items()}
-    alias = dict_call and not arrays
+    alias = (dict_call or list_call) and not arrays
     # The float dict variant is always seeded with 1.0: put it in as a literal and fold it
     # (``-g * out * out`` becomes ``-f * f``: one multiplication fewer). Not on arrays: a
     # template that hands the seed on bare (``np.where(x > y, g, 0.0)``) would give a
@@ -228,7 +226,7 @@ def generate_source(
                     loop = backward_loop(run, var, holder, assigned, needs_grad)
                     if loop is None:  # a share the loop cannot place: straight-line code instead
                         return generate_source(circuit, arrays, forward_only=forward_only, dict_call=dict_call,
-                                               lean=lean, any_library=any_library, rolled=False, plan=plan)
+                                               list_call=list_call, lean=lean, any_library=any_library, rolled=False, plan=plan)
                     backward_lines += loop
             continue
         gate = circuit.gates[i]
@@ -297,67 +295,9 @@ def generate_source(
                      f"{seed} = np.full(np.shape({var[out]}), {seed}, np.result_type({var[out]}, {seed}))[()]"]
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     signature = ", ".join(params + [f"{seed}=1.0"])
-    if dict_call:
-        # ``gradient(values)`` itself, dicts in and out, for floats; anything else (other
-        # arguments, a value not a float, a missing name, Python raising where the
-        # interpreter gives inf or nan) goes to ``_careful``, the checked path. Keys are
-        # the input names where they passed the name rule, else bound (never typed text).
-        keys = []
-        for k, (name, i) in enumerate(circuit.input_ids.items()):
-            if name == var[i]:  # a safe identifier, unchanged: its repr is just quoted
-                keys.append(repr(name))
-            else:
-                bound[f"_key{k}"] = name
-                keys.append(f"_key{k}")
-        unpack = [f"{var[i]} = _values[{key}]" for i, key in zip(circuit.input_ids.values(), keys)]
-        classes = [f"{var[i]}.__class__" for i in circuit.input_ids.values()]
-        # Chains of 16 (``a.__class__ is b.__class__ is ... is float``): few branches.
-        checks = [" is ".join(classes[k:k + 16]) + " is float" for k in range(0, len(classes), 16)] or ["True"]
-        result = ", ".join(f"{key}: {r}" for key, r in zip(keys, results))
-        inner = [hoist_math(line, bound) for line in forward_lines + backward_lines]
-        many = len(keys) > _MANY_INPUTS or bool(runs)
-        # The inputs a loop reads from a slice of _xs, and whose gradients it gives as a list.
-        looped = {run.slot_inputs(j, s) for run in runs for s in range(len(run.slots)) for j in range(1, len(run.blocks) - 1)}
-        if not many:
-            inner += [f"return {var[out]}, {{{result}}}"]
-        elif runs:
-            inner += [f"_r = [0.0] * {len(keys)}"]
-            inner += [f"_r[{k}] = {r}" for k, r in enumerate(results) if k not in looped and r != "0.0"]
-            inner += [f"_r[{base + step}:{base + (len(run.blocks) - 1) * step}:{step}] = {run.tag}dS{s}[1:]"
-                      for run in runs for s, (base, step) in enumerate(run.slots)]
-            inner += ["_d = _zeros.copy()", "_d.update(zip(_names, _r))", f"return {var[out]}, _d"]
-        else:
-            inner += ["_d = _zeros.copy()", f"_d.update(zip(_names, ({', '.join(results)},)))", f"return {var[out]}, _d"]
-        if many:
-            # The dict of gradients: a copy of one with the same keys (a memory copy), then
-            # each value replaced. A literal of 20,000 pairs is built in chunks of 16 (2.6 ms
-            # for W2); dict(zip(...)) grows its table as it goes (1.2 ms); this, 0.7 ms.
-            bound["_names"] = tuple(circuit.input_ids)
-            bound["_zeros"] = dict.fromkeys(circuit.input_ids, 0.0)
-        body = [f"if _values.__class__ is dict and len(_values) == {len(keys)} and not _kwargs:", "    try:"]
-        if not many:
-            body += ["        " + line for line in unpack]
-            body += ["    except KeyError:", "        return _careful(_values)"]
-            body += [f"    if {' and '.join(f'({check})' for check in checks)}:", "        try:"]
-        else:
-            # Many inputs: one C call looks them all up and one tests their types, where
-            # a line per input costs more than the arithmetic of a short chain link.
-            # When the dict holds the names in the circuit's order (a dict made from its
-            # inputs does), its values are read in order: no lookup per name.
-            bound["_inputs"] = operator.itemgetter(*circuit.input_ids)
-            bound["_floats_only"] = (float,) * len(keys)  # compared by identity, element by element
-            bound["_in_order"] = list(circuit.input_ids)
-            body += ["        _xs = tuple(_values.values()) if list(_values) == _in_order else _inputs(_values)",
-                     "    except KeyError:", "        return _careful(_values)"]
-            body += ["    if tuple(map(type, _xs)) == _floats_only:", "        try:"]
-            if runs:
-                inner = [f"{p} = _xs[{k}]" for k, p in enumerate(params) if k not in looped] + inner
-            else:
-                inner = [f"{', '.join(params)}, = _xs"] + inner
-        body += ["            " + line for line in inner]
-        body += ["        except Exception:", "            pass"]
-        body += ["return _careful(_values, **_kwargs)"]
-        lines = head + ["def gradient(_values=None, **_kwargs):"] + ["    " + line for line in body]
+    if dict_call or list_call:  # gradient(values) / gradient_list(xs) for floats: gatekit.call_source
+        lines = head + float_call(circuit, var, params, results, forward_lines + backward_lines, runs, bound,
+                                  by_dict=dict_call)
     elif lean:
         classes = [f"{p}.__class__" for p in params]
         shapes = [f"{p}.shape" for p in params[1:]]

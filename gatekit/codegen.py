@@ -14,7 +14,7 @@ among numpy arrays get a variant for each kind of inputs (:mod:`gatekit.shape_pl
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -22,7 +22,7 @@ import numpy as np
 from .circuit_source import generate_source
 from .arrays import is_foreign
 from .shape_plan import ShapePlan, input_kind
-from .values import plain
+from .values import plain, values_in_order
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -57,16 +57,16 @@ class CompiledCircuit:
         if fn is None:
             # Each function is made when first needed: compiling costs more than generating.
             text, bound = generate_source(self.circuit, arrays, forward_only=name in ("forward", "forward_any"),
-                                          dict_call=name == "gradient", lean=name == "lean",
-                                          any_library=name in ("any", "forward_any"))
+                                          dict_call=name == "gradient", list_call=name == "gradient_list",
+                                          lean=name == "lean", any_library=name in ("any", "forward_any"))
             namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
-            if name == "gradient":
-                namespace["_careful"] = self._careful
+            if name in ("gradient", "gradient_list"):
+                namespace["_careful"] = self._careful if name == "gradient" else self._careful_list
             # Made of validated parts only (see gatekit.circuit_source); never of user text.
             exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)
             made = {"lean": "forward_backward", "any": "forward_backward", "forward_any": "forward"}.get(name, name)
             fn = self._functions[(arrays, name)] = namespace[made]
-            if not arrays and name in ("forward_backward", "gradient"):
+            if not arrays and name in ("forward_backward", "gradient", "gradient_list"):
                 self._floats_pure = not [key for key in bound if key.startswith("_g")]  # no gate bound
         return fn
 
@@ -83,6 +83,29 @@ class CompiledCircuit:
                 self.__dict__["gradient"] = fast
                 return fast(values)  # type: ignore[no-any-return]
         return self._careful(values, **kwargs)
+
+    def gradient_list(self, xs: Sequence[Any]) -> tuple[Any, list[Any]]:
+        """``(output, [gradient of each input])``, as :meth:`Circuit.gradient_list` gives them.
+
+        The call for the fewest conversions: values in a list or tuple in the order of
+        ``circuit.inputs`` (floats go straight into the generated code), gradients as a
+        list in that order. Installed, as ``gradient`` is, once floats are known to stay floats.
+        """
+        if True not in self.circuit._unchecked_kinds:
+            fast = self._function(False, "gradient_list")
+            if self._floats_pure:
+                self.__dict__["gradient_list"] = fast
+                return fast(xs)  # type: ignore[no-any-return]
+        return self._careful_list(xs)
+
+    def _careful_list(self, xs: Any) -> tuple[Any, list[Any]]:
+        """``gradient_list`` for any arguments: through ``gradient``'s checked path."""
+        if (xs.__class__ is np.ndarray and xs.shape == (len(self._names),) and xs.dtype == np.float64
+                and self._floats_pure and True not in self.circuit._unchecked_kinds):
+            # An optimiser's vector: one float per input, handed to the generated code as floats.
+            return self._function(False, "gradient_list")(xs.tolist())  # type: ignore[no-any-return]
+        out, grads = self._careful(values_in_order(self.circuit.inputs, xs))
+        return out, list(grads.values())
 
     def _careful(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``gradient`` for any arguments: resolved and checked, the interpreter where in doubt."""

@@ -34,7 +34,7 @@ import numpy as np
 from .arrays import array_namespace, is_foreign, library_name
 from .errors import UnknownNameError, UsageError
 
-__all__ = ["as_input", "plain", "resolve_inputs", "is_real", "is_constant", "is_input_name", "label_problem", "NAME_PATTERN",
+__all__ = ["as_input", "plain", "resolve_inputs", "values_in_order", "is_real", "is_constant", "is_input_name", "label_problem", "NAME_PATTERN",
            "INPUT_NAME_RULE", "CONSTANT_RULE"]
 
 #: Names of gates and strategies: what an expression or a command line can spell.
@@ -166,6 +166,26 @@ def resolve_inputs(
     resolved = {name: as_input(name, given[name]) if name in given else defaults[name] for name in inputs}
     _one_library(resolved)
     return resolved
+
+
+def values_in_order(inputs: Sequence[str], xs: Any, call: str = "gradient_list") -> dict[str, Any]:
+    """A sequence of input values, one per input in the circuit's order, as the dict ``gradient`` takes.
+
+    The values themselves are checked by the resolver afterwards; here only the sequence:
+    a mapping or a lone number is refused, and so is the wrong length, naming the order.
+    A 1-d numpy array of floats (an optimiser's vector) holds one number per input.
+    """
+    order = ", ".join(inputs) if len(inputs) <= 8 else ", ".join(inputs[:8]) + f", ... ({len(inputs)} in all)"
+    if isinstance(xs, np.ndarray) and xs.ndim == 1:
+        xs = xs.tolist()
+    if isinstance(xs, Mapping) or isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence | np.ndarray):
+        hint = "; for a dict of values, call gradient(values)" if isinstance(xs, Mapping) else ""
+        raise UsageError(f"{call} takes a sequence of values, one per input in the order of circuit.inputs "
+                         f"({order}), got {type(xs).__name__}{hint}")
+    if len(xs) != len(inputs):
+        raise UsageError(f"{call} takes {len(inputs)} value(s), one per input in the order of circuit.inputs "
+                         f"({order}), got {len(xs)}")
+    return dict(zip(inputs, xs))
 
 
 def _one_library(values: Mapping[str, Any]) -> None:

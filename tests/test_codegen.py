@@ -126,6 +126,10 @@ def test_interpreter_compiled_and_arrays_agree_on_random_circuits(registry, data
         c_out, c_grads = compiled.gradient(point)
         assert isinstance(c_out, float)
         _close(c_out, out)
+        for call in (compiled.gradient_list, circuit.gradient_list):  # the sequence call: the same numbers in order
+            l_out, l_grads = call(list(point.values()))
+            _close(l_out, out)
+            _close(np.array(l_grads, dtype=float), np.array([grads[name] for name in circuit.inputs]))
         _close(out, array_out[k])
         for name in circuit.inputs:
             _close(c_grads[name], grads[name])
@@ -476,3 +480,68 @@ def test_a_compiled_run_still_names_the_node_where_it_went_non_finite(registry):
                               maximize=False, registry=registry)
     assert result.stop_reason == "non-finite"
     assert "log" in (result.stop_detail or ""), result.stop_detail
+
+
+XYZ_LIST_SOURCE = """\
+import math
+
+def gradient_list(_xs):
+    if (_xs.__class__ is list or _xs.__class__ is tuple) and len(_xs) == 3:
+        x, y, z, = _xs
+        if (x.__class__ is y.__class__ is z.__class__ is float):
+            try:
+                q = x + y
+                f = q * z
+                return f, [z, z, q]
+            except Exception:
+                pass
+    return _careful(_xs)
+"""
+
+
+def test_the_sequence_call_takes_and_gives_lists_in_the_inputs_order(registry):
+    circuit = parse("q = x + y; f = q * z", registry)
+    assert gatekit.codegen.generate_source(circuit, list_call=True)[0] == XYZ_LIST_SOURCE
+    compiled = circuit.compile()
+    want = (-12.0, [-4.0, -4.0, 3.0])
+    for xs in ([-2.0, 5.0, -4.0], (-2.0, 5.0, -4.0), [-2, 5, -4], np.array([-2.0, 5.0, -4.0]), [-2.0, np.float64(5.0), -4]):
+        for call in (circuit.gradient_list, compiled.gradient_list):
+            out, grads = call(xs)
+            assert (out, grads) == want and type(out) is float and all(type(g) is float for g in grads)
+    assert "gradient_list" in vars(compiled)  # installed once floats are known to stay floats
+    batch = [np.array([1.0, 2.0]), 1.0, 2.0]  # arrays too, through the checked path
+    out, grads = compiled.gradient_list(batch)
+    np.testing.assert_array_equal(out, [4.0, 6.0])
+    assert grads[1] == 2.0 + 2.0 and isinstance(grads[1], float)  # a number's gradient summed over the batch
+    assert compiled.gradient_list([1.0, 2.0, 0.0]) == circuit.gradient_list([1.0, 2.0, 0.0])
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"x": 1.0, "y": 2.0, "z": 3.0}, r"got dict; for a dict of values, call gradient\(values\)"),
+    ([1.0, 2.0], r"takes 3 value\(s\), one per input in the order of circuit.inputs \(x, y, z\), got 2"),
+    (np.zeros(4), r"takes 3 value\(s\).*got 4"),
+    (3.0, "takes a sequence of values.*got float"),
+    ("xyz", "takes a sequence of values.*got str"),
+    ([1.0, "2", 3.0], "input 'y' must be a real number"),
+])
+def test_a_bad_sequence_is_one_clear_error(registry, bad, message):
+    circuit = parse("q = x + y; f = q * z", registry)
+    compiled = circuit.compile()
+    compiled.gradient_list([1.0, 2.0, 3.0])
+    compiled.gradient_list([1.0, 2.0, 3.0])  # the generated call installed: it hands what it cannot take on
+    for call in (circuit.gradient_list, compiled.gradient_list):
+        with pytest.raises(gatekit.UsageError, match=message):
+            call(bad)
+
+
+def test_the_sequence_call_of_a_long_chain_is_the_loop_with_the_dict_calls_numbers(registry):
+    circuit = _chain(registry, "slots", 30)  # 61 inputs: the many-input path, and a loop
+    compiled = circuit.compile()
+    rng = np.random.default_rng(8)
+    point = {name: float(rng.uniform(-1.5, 1.5)) for name in circuit.inputs}
+    for _ in range(3):
+        out, grads = compiled.gradient_list(list(point.values()))
+    assert "for _j in range(" in gatekit.codegen.generate_source(circuit, list_call=True)[0]
+    assert (out, grads) == (compiled.gradient(point)[0], list(compiled.gradient(point)[1].values()))
+    want_out, want = circuit.gradient(point)
+    assert out == pytest.approx(want_out, rel=1e-12) and grads == pytest.approx(list(want.values()), rel=1e-12, abs=1e-300)
