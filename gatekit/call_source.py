@@ -30,8 +30,14 @@ MANY_INPUTS = 32
 
 
 def float_call(circuit: Circuit, var: dict[int, str], params: list[str], results: list[str], body_lines: list[str],
-               runs: list[Run], bound: dict[str, Any], *, by_dict: bool) -> list[str]:
-    """The lines of ``gradient(_values=None, **_kwargs)`` (``by_dict``) or of ``gradient_list(_xs)``."""
+               runs: list[Run], bound: dict[str, Any], *, by_dict: bool, wrt: tuple[str, ...] | None = None) -> list[str]:
+    """The lines of ``gradient(_values=None, wrt=_wrt, **_kwargs)`` (``by_dict``) or of ``gradient_list(_xs, wrt=_wrt)``.
+
+    ``results`` are the gradients of the inputs ``wrt`` names (every input for None), in
+    its order. The function serves that ``wrt`` only: called with another (``wrt`` is
+    compared by identity with the one it was made for, bound as ``_wrt``), it hands the
+    call on to ``_careful``, as it does any call it cannot serve.
+    """
     out = circuit.output
     keys = []
     for k, (name, i) in enumerate(circuit.input_ids.items()):
@@ -41,6 +47,9 @@ def float_call(circuit: Circuit, var: dict[int, str], params: list[str], results
             bound[f"_key{k}"] = name
             keys.append(f"_key{k}")
     n = len(keys)
+    bound["_wrt"] = wrt
+    position = {name: k for k, name in enumerate(circuit.input_ids)}
+    result_keys = keys if wrt is None else [keys[position[name]] for name in wrt]
     inner = [hoist_math(line, bound) for line in body_lines]
     many = n > MANY_INPUTS or bool(runs)
     # The inputs a loop reads from a slice of _xs, and whose gradients it gives as a list.
@@ -55,16 +64,16 @@ def float_call(circuit: Circuit, var: dict[int, str], params: list[str], results
     if not by_dict:
         inner += [f"return {var[out]}, {listed}"]
     elif not many:
-        inner += [f"return {var[out]}, {{{', '.join(f'{key}: {r}' for key, r in zip(keys, results))}}}"]
+        inner += [f"return {var[out]}, {{{', '.join(f'{key}: {r}' for key, r in zip(result_keys, results))}}}"]
     else:
         # The dict of gradients: a copy of one with the same keys (a memory copy), then
         # each value replaced. A literal of 20,000 pairs is built in chunks of 16 (2.6 ms
         # for W2); dict(zip(...)) grows its table as it goes (1.2 ms); this, 0.7 ms.
-        bound["_names"] = tuple(circuit.input_ids)
-        bound["_zeros"] = dict.fromkeys(circuit.input_ids, 0.0)
+        bound["_names"] = names = tuple(circuit.input_ids) if wrt is None else wrt
+        bound["_zeros"] = dict.fromkeys(names, 0.0)
         inner += ["_d = _zeros.copy()", f"_d.update(zip(_names, {listed}))", f"return {var[out]}, _d"]
     if by_dict:
-        body = [f"if _values.__class__ is dict and len(_values) == {n} and not _kwargs:", "    try:"]
+        body = [f"if wrt is _wrt and _values.__class__ is dict and len(_values) == {n} and not _kwargs:", "    try:"]
         if not many:
             body += [f"        {var[i]} = _values[{key}]" for i, key in zip(circuit.input_ids.values(), keys)]
         else:
@@ -73,15 +82,15 @@ def float_call(circuit: Circuit, var: dict[int, str], params: list[str], results
             bound["_inputs"] = operator.itemgetter(*circuit.input_ids)
             bound["_in_order"] = list(circuit.input_ids)
             body += ["        _xs = tuple(_values.values()) if list(_values) == _in_order else _inputs(_values)"]
-        body += ["    except KeyError:", "        return _careful(_values)"]
-        fallback = "return _careful(_values, **_kwargs)"
-        signature = "def gradient(_values=None, **_kwargs):"
+        body += ["    except KeyError:", "        return _careful(_values, wrt)"]
+        fallback = "return _careful(_values, wrt, **_kwargs)"
+        signature = "def gradient(_values=None, wrt=_wrt, **_kwargs):"
     else:
-        body = [f"if (_xs.__class__ is list or _xs.__class__ is tuple) and len(_xs) == {n}:"]
+        body = [f"if wrt is _wrt and (_xs.__class__ is list or _xs.__class__ is tuple) and len(_xs) == {n}:"]
         if not many:
             body += [f"    {', '.join(params)}, = _xs"]
-        fallback = "return _careful(_xs)"
-        signature = "def gradient_list(_xs):"
+        fallback = "return _careful(_xs, wrt)"
+        signature = "def gradient_list(_xs, wrt=_wrt):"
     if not many:
         classes = [f"{p}.__class__" for p in params]
         # Chains of 16 (``a.__class__ is b.__class__ is ... is float``): few branches.

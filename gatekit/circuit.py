@@ -23,6 +23,7 @@ from .errors import CircuitError, NonFiniteError, UnknownNameError, UsageError
 from .nodes import CONST, GATE, INPUT, Node, NodeView
 from .tape import Step
 from .trace import Trace
+from .wanted import unwanted_nodes, wanted_inputs
 from .values import (CONSTANT_RULE, INPUT_NAME_RULE, as_input, is_constant, is_input_name, label_problem, plain, resolve_inputs,
                      values_in_order)
 
@@ -230,6 +231,16 @@ class Circuit:
                         self._values, self._labels)
 
     @_lazy
+    def _wrt_cache(self) -> dict[Any, tuple[str, ...] | None]:
+        """``wrt`` values met, validated (see :mod:`gatekit.wanted`)."""
+        return {}
+
+    @_lazy
+    def _unwanted_cache(self) -> dict[tuple[str, ...], frozenset[int]]:
+        """For each set of wanted inputs met, the nodes none of them feeds."""
+        return {}
+
+    @_lazy
     def reversed_steps(self) -> tuple[Step, ...]:
         return self.steps[::-1]
 
@@ -317,31 +328,38 @@ class Circuit:
         """The output value."""
         return self.forward(values, **kwargs).output
 
-    def gradient(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    def gradient(self, values: Mapping[str, Any] | None = None, *, wrt: Any = None,
+                 **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``(output, {input name: gradient})`` in one forward and one backward pass.
 
         Only the input gradients are kept, so on arrays no intermediate gradient
-        outlives its use.
+        outlives its use. ``wrt`` (an input name or a sequence of them) asks for those
+        inputs' gradients only, in that order: gradients that reach no wanted input
+        (a training run's data) are then not computed (see :mod:`gatekit.wanted`).
         """
+        wanted = None if wrt is None else wanted_inputs(self, wrt)
         fast = tape.gradient_floats(self, values) if not kwargs else None
-        if fast is not None:
-            return fast
+        if fast is not None:  # floats: everything costs next to nothing, so it is all computed
+            return fast if wanted is None else (fast[0], {name: fast[1][name] for name in wanted})
         v = tape.forward(self, self.resolve_inputs(values, **kwargs))
-        g = tape.backward(self, v, 1.0, keep="inputs")
+        unread = None if wanted is None else unwanted_nodes(self, wanted)
+        g = tape.backward(self, v, 1.0, keep="inputs", unread=unread)
         grads = {}
-        for name, i in self.input_ids.items():
+        for name in self.inputs if wanted is None else wanted:
+            i = self.input_ids[name]
             gi = g[i]
             grads[name] = gi if gi.__class__ is float else plain(zero_gradient(v[i]) if gi is None else gi)
         return plain(v[self.output]), grads
 
-    def gradient_list(self, xs: Sequence[Any]) -> tuple[Any, list[Any]]:
+    def gradient_list(self, xs: Sequence[Any], *, wrt: Any = None) -> tuple[Any, list[Any]]:
         """``(output, [gradient of each input])``: the inputs' values and gradients as sequences.
 
         For code that keeps its parameters in a list or a vector (an optimiser): one value
         per input, in the order of :attr:`inputs`; a 1-d numpy array of floats is one
-        number per input. The same answers as :meth:`gradient`, without a dict either way.
+        number per input. The same answers as :meth:`gradient`, without a dict either way;
+        with ``wrt``, the gradients of those inputs only, in its order.
         """
-        out, grads = self.gradient(values_in_order(self.inputs, xs))
+        out, grads = self.gradient(values_in_order(self.inputs, xs), wrt=wrt)
         return out, list(grads.values())
 
     def compile(self) -> CompiledCircuit:

@@ -41,6 +41,7 @@ from .call_source import float_call
 from .source_loops import backward_loop, find_runs, forward_loop
 from .source_rewrite import SEED, fold_unit_seed, last_reads, reuse_buffers
 from .templates import template_for
+from .wanted import wanted_flags
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -135,6 +136,7 @@ class _Names:
 def generate_source(
     circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
     list_call: bool = False, lean: bool = False, any_library: bool = False, rolled: bool = True, plan: ShapePlan | None = None,
+    wrt: tuple[str, ...] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
@@ -146,7 +148,9 @@ def generate_source(
     bound (:mod:`gatekit.broadcast`), with no numpy in the text; ``dict_call``
     makes ``gradient(values)`` for floats, dicts in and out, and ``list_call``
     ``gradient_list(xs)``, a sequence in and a list out (:mod:`gatekit.call_source`); ``plan``
-    makes the array variant for one kind of inputs (:mod:`gatekit.shape_plan`).
+    makes the array variant for one kind of inputs (:mod:`gatekit.shape_plan`). ``wrt``
+    (validated input names, :mod:`gatekit.wanted`) gives those inputs' gradients only, in
+    its order, and computes no gradient that reaches none of them.
     """
     nodes = circuit.nodes
     out = circuit.output
@@ -157,7 +161,11 @@ def generate_source(
         if live[i]:
             for a in nodes[i].args:
                 live[a] = True
-    needs_grad = [live[i] and i not in circuit.constant_nodes for i in range(len(nodes))]
+    # A gradient is needed where the node is live and a wanted input (any input, when
+    # wrt is None: then not a constant) feeds it: a loop forward over the tape.
+    fed = wanted_flags(circuit, wrt)
+    needs_grad = [live[i] and fed[i] for i in range(len(nodes))]
+    wanted = list(circuit.input_ids.values()) if wrt is None else [circuit.input_ids[name] for name in wrt]
 
     names = _Names()
     var: dict[int, str] = {}
@@ -180,7 +188,8 @@ def generate_source(
     lean = lean and arrays and not forward_only and bool(circuit.input_ids)
     dies = last_reads(circuit, live, needs_grad, arrays) if lean else {}
     # The float dict variant writes runs of identical blocks as loops (gatekit.source_loops).
-    runs = find_runs(circuit, live, needs_grad) if (dict_call or list_call) and not arrays and rolled else []
+    # (Not for a wrt: a loop hands on every input's gradient in one slice.)
+    runs = find_runs(circuit, live, needs_grad) if (dict_call or list_call) and not arrays and rolled and wrt is None else []
     in_loop = {i for run in runs for i in run.loop_nodes}
     for i, node in enumerate(nodes):
         if node.kind != "gate" or not live[i]:
@@ -226,7 +235,8 @@ def generate_source(
                     loop = backward_loop(run, var, holder, assigned, needs_grad)
                     if loop is None:  # a share the loop cannot place: straight-line code instead
                         return generate_source(circuit, arrays, forward_only=forward_only, dict_call=dict_call,
-                                               list_call=list_call, lean=lean, any_library=any_library, rolled=False, plan=plan)
+                                               list_call=list_call, lean=lean, any_library=any_library, rolled=False, plan=plan,
+                                               wrt=wrt)
                     backward_lines += loop
             continue
         gate = circuit.gates[i]
@@ -273,7 +283,7 @@ def generate_source(
     if out not in grad:  # an output no input reaches: every gradient is zero
         seed = names.take("d_out", "d_out")
     results = []
-    for i in circuit.input_ids.values():
+    for i in wanted:
         if i in assigned or (i == out and i in grad):
             results.append(holder[i])
         else:
@@ -297,7 +307,7 @@ def generate_source(
     signature = ", ".join(params + [f"{seed}=1.0"])
     if dict_call or list_call:  # gradient(values) / gradient_list(xs) for floats: gatekit.call_source
         lines = head + float_call(circuit, var, params, results, forward_lines + backward_lines, runs, bound,
-                                  by_dict=dict_call)
+                                  by_dict=dict_call, wrt=wrt)
     elif lean:
         classes = [f"{p}.__class__" for p in params]
         shapes = [f"{p}.shape" for p in params[1:]]

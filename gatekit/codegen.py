@@ -23,6 +23,7 @@ from .circuit_source import generate_source
 from .arrays import is_foreign
 from .shape_plan import ShapePlan, input_kind
 from .values import plain, values_in_order
+from .wanted import wanted_inputs
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -40,7 +41,8 @@ class CompiledCircuit:
 
     def __init__(self, circuit: Circuit):
         self.circuit = circuit
-        self._functions: dict[tuple[bool, str], Callable[..., Any]] = {}
+        # Keyed by (arrays, which function, the wanted inputs: None for all of them).
+        self._functions: dict[tuple[bool, str, tuple[str, ...] | None], Callable[..., Any]] = {}
         self._names = tuple(circuit.input_ids)
         self._floats_gradient: Callable[..., Any] | None = None  # the float variant, once made
         self._floats_pure = False  # no gate called through its methods: floats in, floats out
@@ -52,76 +54,86 @@ class CompiledCircuit:
         """The generated module (the function ``forward_backward``), as a person would write it."""
         return generate_source(self.circuit, arrays)[0]
 
-    def _function(self, arrays: bool, name: str = "forward_backward") -> Callable[..., Any]:
-        fn = self._functions.get((arrays, name))
+    def _function(self, arrays: bool, name: str = "forward_backward", wanted: tuple[str, ...] | None = None) -> Callable[..., Any]:
+        fn = self._functions.get((arrays, name, wanted))
         if fn is None:
             # Each function is made when first needed: compiling costs more than generating.
             text, bound = generate_source(self.circuit, arrays, forward_only=name in ("forward", "forward_any"),
                                           dict_call=name == "gradient", list_call=name == "gradient_list",
-                                          lean=name == "lean", any_library=name in ("any", "forward_any"))
+                                          lean=name == "lean", any_library=name in ("any", "forward_any"), wrt=wanted)
             namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
             if name in ("gradient", "gradient_list"):
                 namespace["_careful"] = self._careful if name == "gradient" else self._careful_list
             # Made of validated parts only (see gatekit.circuit_source); never of user text.
             exec(compile(text, f"<gatekit compiled circuit ({'arrays' if arrays else 'floats'})>", "exec"), namespace)
             made = {"lean": "forward_backward", "any": "forward_backward", "forward_any": "forward"}.get(name, name)
-            fn = self._functions[(arrays, name)] = namespace[made]
-            if not arrays and name in ("forward_backward", "gradient", "gradient_list"):
+            fn = self._functions[(arrays, name, wanted)] = namespace[made]
+            if not arrays and name in ("forward_backward", "gradient", "gradient_list") and wanted is None:
                 self._floats_pure = not [key for key in bound if key.startswith("_g")]  # no gate bound
         return fn
 
-    def gradient(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        """``(output, {input name: gradient})``, as :meth:`Circuit.gradient` gives them."""
-        if values.__class__ is dict and not kwargs and True not in self.circuit._unchecked_kinds:
+    def gradient(self, values: Mapping[str, Any] | None = None, *, wrt: Any = None,
+                 **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """``(output, {input name: gradient})``, as :meth:`Circuit.gradient` gives them (``wrt`` too)."""
+        if wrt is None and values.__class__ is dict and not kwargs and True not in self.circuit._unchecked_kinds:
             fast = self._function(False, "gradient")
             if self._floats_pure:
                 # Floats in, floats out (once the interpreter has checked every gate's
                 # output for floats): from now on ``gradient`` is the generated function
                 # itself, with nothing in between. What it buys: with 8 gates one more
                 # Python call costs a fifth of the arithmetic. It hands every call it
-                # cannot serve to ``_careful``, which behaves as this method does.
+                # cannot serve (another ``wrt`` too) to ``_careful``, which behaves as this method does.
                 self.__dict__["gradient"] = fast
                 return fast(values)  # type: ignore[no-any-return]
-        return self._careful(values, **kwargs)
+        return self._careful(values, wrt, **kwargs)
 
-    def gradient_list(self, xs: Sequence[Any]) -> tuple[Any, list[Any]]:
+    def gradient_list(self, xs: Sequence[Any], *, wrt: Any = None) -> tuple[Any, list[Any]]:
         """``(output, [gradient of each input])``, as :meth:`Circuit.gradient_list` gives them.
 
         The call for the fewest conversions: values in a list or tuple in the order of
         ``circuit.inputs`` (floats go straight into the generated code), gradients as a
-        list in that order. Installed, as ``gradient`` is, once floats are known to stay floats.
+        list in that order (or ``wrt``'s). Installed, as ``gradient`` is, once floats are known to stay floats.
         """
-        if True not in self.circuit._unchecked_kinds:
+        if wrt is None and True not in self.circuit._unchecked_kinds:
             fast = self._function(False, "gradient_list")
             if self._floats_pure:
                 self.__dict__["gradient_list"] = fast
                 return fast(xs)  # type: ignore[no-any-return]
-        return self._careful_list(xs)
+        return self._careful_list(xs, wrt)
 
-    def _careful_list(self, xs: Any) -> tuple[Any, list[Any]]:
+    def _careful_list(self, xs: Any, wrt: Any = None) -> tuple[Any, list[Any]]:
         """``gradient_list`` for any arguments: through ``gradient``'s checked path."""
+        wanted = None if wrt is None else wanted_inputs(self.circuit, wrt)
         if (xs.__class__ is np.ndarray and xs.shape == (len(self._names),) and xs.dtype == np.float64
-                and self._floats_pure and True not in self.circuit._unchecked_kinds):
+                and True not in self.circuit._unchecked_kinds):
             # An optimiser's vector: one float per input, handed to the generated code as floats.
-            return self._function(False, "gradient_list")(xs.tolist())  # type: ignore[no-any-return]
-        out, grads = self._careful(values_in_order(self.circuit.inputs, xs))
-        return out, list(grads.values())
+            if wanted is None and self._floats_pure:
+                return self._function(False, "gradient_list")(xs.tolist())  # type: ignore[no-any-return]
+            if wanted is not None:
+                out, grads = self._function(False, "gradient_list", wanted)(xs.tolist())
+                if out.__class__ is float and set(map(type, grads)) <= _FLOAT:
+                    return out, grads
+        out, named = self._careful(values_in_order(self.circuit.inputs, xs), wanted)
+        return out, list(named.values())
 
-    def _careful(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    def _careful(self, values: Mapping[str, Any] | None = None, wrt: Any = None, /,
+                 **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """``gradient`` for any arguments: resolved and checked, the interpreter where in doubt."""
         circuit = self.circuit
         names = self._names
+        wanted = None if wrt is None else wanted_inputs(circuit, wrt)
+        given = names if wanted is None else wanted  # the names of the gradients given back
         if values.__class__ is dict and not kwargs and values.keys() == circuit.input_ids.keys():
             inputs: Mapping[str, Any] = values
             xs = list(map(values.__getitem__, names))
             floats = set(map(type, xs)) == _FLOAT
             kind = None if floats else input_kind(xs)
-            if kind is not None and self._kinds.get(kind) is not None:
+            if kind is not None and self._kinds.get((kind, wanted)) is not None:
                 # A kind a variant was made for: its values are floats and float arrays, which
                 # the resolver hands on as they are, so it has nothing to check.
                 with np.errstate(all="ignore"):
                     try:
-                        made = self._for_kind(xs, kind)
+                        made = self._for_kind(xs, kind, wanted)
                     except Exception:  # noqa: BLE001 - as below: the interpreter answers
                         made = None
                 if made is not None:
@@ -134,50 +146,51 @@ class CompiledCircuit:
             xs = list(map(inputs.__getitem__, names))
             floats = set(map(type, xs)) == _FLOAT
         if floats in circuit._unchecked_kinds:  # the first call of a kind: the interpreter checks outputs
-            return circuit.gradient(inputs)
+            return circuit.gradient(inputs, wrt=wanted)
         try:
             if floats:
-                fn = self._floats_gradient
+                fn = self._floats_gradient if wanted is None else self._function(False, "forward_backward", wanted)
                 if fn is None:
                     fn = self._floats_gradient = self._function(False)
                 out, grads = fn(*xs)
                 # Built-in templates keep floats floats; a gate called by method may not.
-                if self._floats_pure or (out.__class__ is float and set(map(type, grads)) <= _FLOAT):
-                    return out, dict(zip(names, grads))
+                if (self._floats_pure and wanted is None) or (out.__class__ is float and set(map(type, grads)) <= _FLOAT):
+                    return out, dict(zip(given, grads))
             elif _any_foreign(xs):  # another library's arrays: its own namespace, through the gates' methods
                 with np.errstate(all="ignore"):
-                    out, grads = self._function(True, "any")(*xs)
-                return out, dict(zip(names, grads))
+                    out, grads = self._function(True, "any", wanted)(*xs)
+                return out, dict(zip(given, grads))
             else:
                 with np.errstate(all="ignore"):
                     # Inputs of one shape (a batch): the lean variant, else the general one.
                     # (Not even compiled for a number among the inputs: a scalar-gate model's weights.)
                     batch = all(x.__class__ is np.ndarray for x in xs)
                     if not batch:  # numbers among arrays (a scalar-gate model's weights and data)
-                        made = self._for_kind(xs)
+                        made = self._for_kind(xs, None, wanted)
                         if made is not None:
                             return made
-                    result = self._function(True, "lean")(*xs) if batch else None
-                    out, grads = result if result is not None else self._function(True)(*xs)
-                return plain(out), {name: plain(g) for name, g in zip(circuit.input_ids, grads)}
+                    result = self._function(True, "lean", wanted)(*xs) if batch else None
+                    out, grads = result if result is not None else self._function(True, "forward_backward", wanted)(*xs)
+                return plain(out), {name: plain(g) for name, g in zip(given, grads)}
         except Exception:  # noqa: BLE001 - Python raised where numpy gives inf/nan, or a gate misbehaved
             pass
         # The interpreter gives IEEE answers (and names a misbehaving gate).
-        return circuit.gradient(inputs)
+        return circuit.gradient(inputs, wrt=wanted)
 
-    def _for_kind(self, xs: list[Any], kind: Any = None) -> tuple[Any, dict[str, Any]] | None:
-        """The call through the array variant made for these inputs' kind, or None (no such variant)."""
-        kind = input_kind(xs) if kind is None else kind
-        made = self._kinds.get(kind, _NOT_YET)
+    def _for_kind(self, xs: list[Any], kind: Any = None,
+                  wanted: tuple[str, ...] | None = None) -> tuple[Any, dict[str, Any]] | None:
+        """The call through the array variant made for these inputs' kind (and wanted inputs), or None (no such variant)."""
+        key = (input_kind(xs) if kind is None else kind, wanted)
+        made = self._kinds.get(key, _NOT_YET)
         if made is _NOT_YET:
             # A few kinds at most: a caller whose shapes change every call gets the general variant.
-            made = self._kinds[kind] = _ForKind.make(self.circuit, xs) if len(self._kinds) < _MAX_KINDS else None
+            made = self._kinds[key] = _ForKind.make(self.circuit, xs, wanted) if len(self._kinds) < _MAX_KINDS else None
         if made is None:
             return None
         out, grads = made.function(*xs)
         if tuple(map(type, grads)) != made.classes or [grads[k].shape for k in made.arrays] != made.shapes:
             return None  # not what the recording met: the general variant answers
-        names = self._names
+        names = self._names if wanted is None else wanted
         if made.plain:
             return plain(out), dict(zip(names, grads))
         return plain(out), {name: plain(g) for name, g in zip(names, grads)}
@@ -219,15 +232,15 @@ class _ForKind:
         self.plain = all(c is float for c in self.classes if c is not np.ndarray) and all(s for s in self.shapes)
 
     @staticmethod
-    def make(circuit: Circuit, xs: list[Any]) -> _ForKind | None:
+    def make(circuit: Circuit, xs: list[Any], wanted: tuple[str, ...] | None = None) -> _ForKind | None:
         """Record one call of the circuit's code on ``xs``, then generate the variant from what it met."""
         recording = ShapePlan(circuit, tuple(map(type, xs)))
         try:
-            recorder = _compiled(*generate_source(circuit, True, plan=recording))
+            recorder = _compiled(*generate_source(circuit, True, plan=recording, wrt=wanted))
             if recorder is None:
                 return None  # a gate called through its methods: its shapes may follow its values
             recorder(*xs)
-            function = _compiled(*generate_source(circuit, True, plan=recording.resolved(circuit)))
+            function = _compiled(*generate_source(circuit, True, plan=recording.resolved(circuit), wrt=wanted))
             if function is None:
                 return None
             return _ForKind(function, function(*xs)[1])

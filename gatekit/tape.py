@@ -158,6 +158,7 @@ def backward(
     *,
     shares: Shares | None = None,
     keep: str = "read",
+    unread: frozenset[int] | None = None,
 ) -> list[Any]:
     """Every node's gradient (None where skipped or unreached), given the values and the seed.
 
@@ -167,7 +168,9 @@ def backward(
     with ``keep="inputs"`` also every intermediate gradient, dropped once used, and every
     intermediate value once its own backward has run (``values`` must then be the
     caller's own list, read afterwards only for the inputs and the output);
-    ``keep="everything"`` skips nothing. Floats compute everything: it costs nothing.
+    ``keep="everything"`` skips nothing. ``unread`` names nodes whose gradients nobody
+    reads beyond those (the nodes no wanted input feeds: :mod:`gatekit.wanted`), skipped
+    on arrays and numbers alike. Floats compute everything: it costs nothing.
     """
     g: list[Any] = [None] * len(circuit.gates)
     out = circuit.output
@@ -182,14 +185,14 @@ def backward(
         # view of one number in the output's shape; any input gradient left read-only
         # (the seed itself, passed on by ``add``) is copied at the end.
         g[out] = seed_view(top, seed)
-        _backward_checked(circuit, values, g, shares, keep)
+        _backward_checked(circuit, values, g, shares, keep, unread)
         for i in circuit.input_ids.values():
             gi = g[i]
             if gi.__class__ is np.ndarray and not gi.flags.writeable:
                 g[i] = gi.copy()
         return g
     g[out] = seed_gradient(top, seed)
-    _backward_checked(circuit, values, g, shares, keep)
+    _backward_checked(circuit, values, g, shares, keep, unread)
     return g
 
 
@@ -245,11 +248,14 @@ def _floats(circuit: Circuit, values: Sequence[Any]) -> bool:
     return True
 
 
-def _backward_checked(circuit: Circuit, values: Any, g: list[Any], shares: Shares | None, keep: str) -> None:
+def _backward_checked(circuit: Circuit, values: Any, g: list[Any], shares: Shares | None, keep: str,
+                      unwanted: frozenset[int] | None = None) -> None:
     """The backward loop for anything: checks each gate's gradients and brings them to shape."""
     arrays = keep != "everything" and np.ndim(values[circuit.output]) > 0
     # Shares asked for are every wire's, constants' too (a picture shows them all).
     unread = circuit.constant_nodes if arrays and shares is None else frozenset()
+    if unwanted is not None and shares is None:
+        unread = unwanted  # a superset of the constants' nodes: no input at all feeds those
     drop = arrays and keep == "inputs"
     inputs = set(circuit.input_ids.values())
     free = set(circuit._gate_ids) - {circuit.output} if drop else frozenset()

@@ -485,8 +485,8 @@ def test_a_compiled_run_still_names_the_node_where_it_went_non_finite(registry):
 XYZ_LIST_SOURCE = """\
 import math
 
-def gradient_list(_xs):
-    if (_xs.__class__ is list or _xs.__class__ is tuple) and len(_xs) == 3:
+def gradient_list(_xs, wrt=_wrt):
+    if wrt is _wrt and (_xs.__class__ is list or _xs.__class__ is tuple) and len(_xs) == 3:
         x, y, z, = _xs
         if (x.__class__ is y.__class__ is z.__class__ is float):
             try:
@@ -495,7 +495,7 @@ def gradient_list(_xs):
                 return f, [z, z, q]
             except Exception:
                 pass
-    return _careful(_xs)
+    return _careful(_xs, wrt)
 """
 
 

@@ -35,7 +35,7 @@ def _agree(circuit, values):
 
 
 def _made(compiled, values):
-    return compiled._kinds.get(input_kind([values[name] for name in compiled.circuit.inputs]))
+    return compiled._kinds.get((input_kind([values[name] for name in compiled.circuit.inputs]), None))
 
 
 @FEW
@@ -87,7 +87,7 @@ def test_a_variant_made_for_one_kind_of_inputs_is_never_used_for_another(registr
     made_for = []
     make = codegen._ForKind.make
     monkeypatch.setattr(codegen._ForKind, "make", staticmethod(
-        lambda circuit, xs: made_for.append(input_kind(xs)) or make(circuit, xs)))
+        lambda circuit, xs, wanted=None: made_for.append(input_kind(xs)) or make(circuit, xs, wanted)))
     line = np.linspace(-1, 1, 5)
     # Same classes, other shapes (one that broadcasts x against y) or another dtype: each a kind of its own.
     calls = [{"w": 0.5, "x": line, "y": line}, {"w": 0.5, "x": line.reshape(5, 1), "y": line},
@@ -102,7 +102,7 @@ def test_a_variant_made_for_one_kind_of_inputs_is_never_used_for_another(registr
     kinds = [input_kind(list(values.values())) for values in calls]
     assert len(set(kinds)) == len(calls)
     assert sorted(map(repr, made_for)) == sorted(map(repr, kinds))  # each kind's variant made once, for it
-    assert all(compiled._kinds[kind] is not None for kind in kinds)
+    assert all(compiled._kinds[(kind, None)] is not None for kind in kinds)
 
 
 def test_results_unlike_the_recordings_go_to_the_general_variant(registry):
