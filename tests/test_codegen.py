@@ -545,3 +545,23 @@ def test_the_sequence_call_of_a_long_chain_is_the_loop_with_the_dict_calls_numbe
     assert (out, grads) == (compiled.gradient(point)[0], list(compiled.gradient(point)[1].values()))
     want_out, want = circuit.gradient(point)
     assert out == pytest.approx(want_out, rel=1e-12) and grads == pytest.approx(list(want.values()), rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relus_array_template_gives_the_interpreters_bits_at_kinks_and_non_finite_values(registry, dtype):
+    # relu(x) * y hands relu the upstream gradient y: the template meets every pair of
+    # special x (ties at +-0, nan, infinities, subnormals) and special g.
+    special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, -5e-324, 1e-310, 2.5, -2.5]
+    x, g = (np.array(v, dtype=dtype) for v in zip(*[(a, b) for a in special for b in special]))
+    circuit = parse("relu(x) * y", registry)
+    compiled = circuit.compile()
+    want_out, want = circuit.gradient(x=x, y=g)
+    for _ in range(3):  # the interpreter's checking call, then the generated code
+        out, got = compiled.gradient(x=x, y=g)
+    assert "heaviside" in compiled.source(arrays=True)
+    assert out.tobytes() == want_out.tobytes()
+    assert got["x"].dtype == want["x"].dtype == dtype
+    assert got["x"].tobytes() == want["x"].tobytes()
+    # The share itself: 1 above the kink, 1/2 at it (0.0 and -0.0), 0 below and at nan.
+    share = compiled.gradient(x=np.array([3.0, 0.0, -0.0, -3.0, np.nan], dtype=dtype), y=np.ones(5, dtype))[1]["x"]
+    assert share.tolist() == [1.0, 0.5, 0.5, 0.0, 0.0]
