@@ -136,7 +136,7 @@ class _Names:
 def generate_source(
     circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
     list_call: bool = False, lean: bool = False, any_library: bool = False, rolled: bool = True, plan: ShapePlan | None = None,
-    wrt: tuple[str, ...] | None = None,
+    wrt: tuple[str, ...] | None = None, float_seed: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
@@ -150,7 +150,12 @@ def generate_source(
     ``gradient_list(xs)``, a sequence in and a list out (:mod:`gatekit.call_source`); ``plan``
     makes the array variant for one kind of inputs (:mod:`gatekit.shape_plan`). ``wrt``
     (validated input names, :mod:`gatekit.wanted`) gives those inputs' gradients only, in
-    its order, and computes no gradient that reaches none of them.
+    its order, and computes no gradient that reaches none of them. ``float_seed`` (with a
+    ``plan`` whose recording gave a float64 number as the output) leaves the seed the
+    Python float it is passed as, where it is otherwise made a numpy scalar of the
+    output's dtype: the same value, and every gradient of the numbers it reaches stays a
+    Python float (numpy scalar arithmetic costs ~3x a float's; the 337 weights' L2 terms
+    of the moons MLP are such numbers).
     """
     nodes = circuit.nodes
     out = circuit.output
@@ -297,6 +302,8 @@ def generate_source(
     seed_line: list[str] = []  # a scalar seed broadcasts: unbroadcast brings each gradient to shape
     if any_library and out in grad and not forward_only:
         seed_line = [f"{seed} = _seed({var[out]}, {seed})"]
+    elif float_seed and plan is not None and out in grad and not forward_only:
+        seed_line = []
     elif arrays and out in grad and not forward_only:
         # A number seed takes the output's float dtype (numpy's promotion), so float32 stays float32.
         # Outside the lean variant it takes the output's shape too: a number's gradient through a

@@ -239,8 +239,11 @@ class _ForKind:
             recorder = _compiled(*generate_source(circuit, True, plan=recording, wrt=wanted))
             if recorder is None:
                 return None  # a gate called through its methods: its shapes may follow its values
-            recorder(*xs)
-            function = _compiled(*generate_source(circuit, True, plan=recording.resolved(circuit), wrt=wanted))
+            out = recorder(*xs)[0]
+            # A float64 number out (a loss): the seed may stay a Python float (see generate_source).
+            float_seed = out.__class__ is float or out.__class__ is np.float64
+            function = _compiled(*generate_source(circuit, True, plan=recording.resolved(circuit), wrt=wanted,
+                                                  float_seed=float_seed))
             if function is None:
                 return None
             return _ForKind(function, function(*xs)[1])
