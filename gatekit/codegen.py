@@ -49,6 +49,10 @@ class CompiledCircuit:
         # The array variant made for each kind of inputs met (see gatekit.shape_plan); None
         # where that kind gets none (a gate called by method, or the recording failed).
         self._kinds: dict[Any, _ForKind | None] = {}
+        # For each set of wanted inputs, the variant the last such call went through.
+        self._recent: dict[tuple[str, ...] | None, _ForKind] = {}
+        self._float_classes = (float,) * len(self._names)
+        self._in_order = list(self._names)
 
     def source(self, arrays: bool = False) -> str:
         """The generated module (the function ``forward_backward``), as a person would write it."""
@@ -123,14 +127,31 @@ class CompiledCircuit:
         names = self._names
         wanted = None if wrt is None else wanted_inputs(circuit, wrt)
         given = names if wanted is None else wanted  # the names of the gradients given back
-        if values.__class__ is dict and not kwargs and values.keys() == circuit.input_ids.keys():
+        xs = None
+        if values.__class__ is dict and not kwargs and len(values) == len(names):
+            if list(values) == self._in_order:  # a dict made in the circuit's order (train's, a Problem's)
+                xs = list(values.values())
+            else:
+                try:  # every name there, and no other (as many keys): the circuit's inputs
+                    xs = list(map(values.__getitem__, names))
+                except KeyError:
+                    pass
+        if xs is not None:
             inputs: Mapping[str, Any] = values
-            xs = list(map(values.__getitem__, names))
-            floats = set(map(type, xs)) == _FLOAT
+            classes = tuple(map(type, xs))
+            recent = self._recent.get(wanted)
+            if recent is not None and recent.serves(classes, xs):
+                # The kind of the last call (a training loop's: each step's weights and the
+                # same data), told by a class test and the arrays' shapes and dtypes, not by
+                # working out the kind. Its values are floats and float arrays, which the
+                # resolver hands on as they are, so it has nothing to check.
+                made = self._run_kind(recent, xs, given)
+                if made is not None:
+                    return made
+            floats = bool(names) and classes == self._float_classes
             kind = None if floats else input_kind(xs)
             if kind is not None and self._kinds.get((kind, wanted)) is not None:
-                # A kind a variant was made for: its values are floats and float arrays, which
-                # the resolver hands on as they are, so it has nothing to check.
+                # Another kind a variant was made for.
                 with np.errstate(all="ignore"):
                     try:
                         made = self._for_kind(xs, kind, wanted)
@@ -187,10 +208,19 @@ class CompiledCircuit:
             made = self._kinds[key] = _ForKind.make(self.circuit, xs, wanted) if len(self._kinds) < _MAX_KINDS else None
         if made is None:
             return None
-        out, grads = made.function(*xs)
+        self._recent[wanted] = made
+        return self._run_kind(made, xs, self._names if wanted is None else wanted)
+
+    @staticmethod
+    def _run_kind(made: _ForKind, xs: list[Any], names: tuple[str, ...]) -> tuple[Any, dict[str, Any]] | None:
+        """The variant's answer, or None where it raised or its results are not of the recording's kind."""
+        with np.errstate(all="ignore"):
+            try:
+                out, grads = made.function(*xs)
+            except Exception:  # noqa: BLE001 - Python raised (a float template): the general path answers
+                return None
         if tuple(map(type, grads)) != made.classes or [grads[k].shape for k in made.arrays] != made.shapes:
             return None  # not what the recording met: the general variant answers
-        names = self._names if wanted is None else wanted
         if made.plain:
             return plain(out), dict(zip(names, grads))
         return plain(out), {name: plain(g) for name, g in zip(names, grads)}
@@ -223,13 +253,21 @@ _NOT_YET: Any = object()
 class _ForKind:
     """The array variant generated for one kind of inputs, and the results' kind it gives."""
 
-    def __init__(self, function: Callable[..., Any], grads: tuple[Any, ...]):
+    def __init__(self, function: Callable[..., Any], grads: tuple[Any, ...], xs: list[Any]):
         self.function = function
+        # The kind of inputs it serves (see gatekit.shape_plan.input_kind), kept to be tested fast.
+        self.input_classes = tuple(map(type, xs))
+        self.input_arrays = [k for k, x in enumerate(xs) if x.__class__ is np.ndarray]
+        self.input_kinds = [(xs[k].shape, xs[k].dtype) for k in self.input_arrays]
         self.classes = tuple(map(type, grads))
         self.arrays = [k for k, g in enumerate(grads) if g.__class__ is np.ndarray]
         self.shapes = [grads[k].shape for k in self.arrays]
         # Floats and arrays of at least one dimension need no plain().
         self.plain = all(c is float for c in self.classes if c is not np.ndarray) and all(s for s in self.shapes)
+
+    def serves(self, classes: tuple[type, ...], xs: list[Any]) -> bool:
+        """Whether inputs of these classes are of the kind this variant was made for."""
+        return classes == self.input_classes and [(xs[k].shape, xs[k].dtype) for k in self.input_arrays] == self.input_kinds
 
     @staticmethod
     def make(circuit: Circuit, xs: list[Any], wanted: tuple[str, ...] | None = None) -> _ForKind | None:
@@ -246,7 +284,7 @@ class _ForKind:
                                                   float_seed=float_seed))
             if function is None:
                 return None
-            return _ForKind(function, function(*xs)[1])
+            return _ForKind(function, function(*xs)[1], xs)
         except Exception:  # noqa: BLE001 - Python raised (a float template), or a share had no rule
             return None
 

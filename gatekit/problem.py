@@ -204,7 +204,8 @@ class Problem:
         values = self.as_dict(point)
         trace, grads = None, None
         if self._compiled is not None:
-            output, grads = self._compiled.gradient(values)
+            # The free inputs' gradients only: nobody reads the held ones' (a model's data).
+            output, grads = self._compiled.gradient(values, wrt=self.free)
         else:
             trace = self.circuit.forward(values)
             output = trace.output
