@@ -13,9 +13,11 @@ points, plus ``1e-4 * sum(p ** 2)``, then ``p -= rate * grad``. Implementations:
   gates, 644 of them over arrays of points), built once; a step is ``circuit.forward(values)
   .backward()``, the input gradients, and the update.
 - **gatekit layer gates**: the same network as three ``linear`` gates (22 gates in all).
-- **... compiled**: the same loss circuit's generated code, ``circuit.compile().gradient(values)``
-  (what ``optimize`` and ``train`` run from 10 steps on); compiling it is timed apart,
-  once per circuit (``compile`` rows), as what it costs over a steady compiled step.
+- **... compiled**: the same loss circuit's generated code, called the way ``train`` calls
+  it from 10 steps on (through its ``Problem``, which holds the data):
+  ``circuit.compile().gradient(values, wrt=parameters)``, the parameters' gradients only,
+  none of the data's (X's columns, y); compiling it is timed apart, once per circuit
+  (``compile`` rows), as what it costs over a steady compiled step.
 - **floor**: the scalar-gate step as the least Python can do it, our own minimal
   experiment: straight-line numpy with one call per gate operation (a weight times an
   activation forward; one ``dot`` for the weight's gradient and one product for the
@@ -120,15 +122,16 @@ def gatekit_step(X: np.ndarray, y: np.ndarray, start: dict[str, Any], layers: bo
 
 
 def compiled_step(X: np.ndarray, y: np.ndarray, start: dict[str, Any], layers: bool) -> tuple[Step, Callable[[], Any]]:
-    """As :func:`gatekit_step`, through the circuit's generated code (compiled before the first step)."""
+    """As :func:`gatekit_step`, through the circuit's generated code (compiled before the first step),
+    as ``train`` calls it: the data held, the parameters' gradients asked for (``wrt``)."""
     net = nn.Network(SIZES, layers=layers)
     compiled = net.loss_circuit("hinge", ALPHA).compile()
     values = {**net.data(X), "y": y, **{k: (v.copy() if isinstance(v, np.ndarray) else v)
                                        for k, v in nn.Network(SIZES).convert(start, layers).items()}}
-    names = list(net.initial_parameters())
+    names = tuple(net.initial_parameters())
 
     def step() -> float:
-        output, grads = compiled.gradient(values)
+        output, grads = compiled.gradient(values, wrt=names)
         for name in names:
             values[name] = values[name] - RATE * grads[name]
         return float(output)
@@ -136,8 +139,8 @@ def compiled_step(X: np.ndarray, y: np.ndarray, start: dict[str, Any], layers: b
     def state() -> Any:
         return [np.atleast_1d(np.asarray(v)) for v in _flat_state(net, values)]
 
-    compiled.gradient(dict(values))  # the first call of a kind runs the interpreter (it checks the gates)
-    compiled.gradient(dict(values))  # the second compiles
+    compiled.gradient(dict(values), wrt=names)  # the first call of a kind runs the interpreter (it checks the gates)
+    compiled.gradient(dict(values), wrt=names)  # the second compiles
     return step, state
 
 
@@ -146,12 +149,13 @@ def compile_cost(X: np.ndarray, y: np.ndarray, layers: bool) -> float:
     less a steady one (the interpreter's checking call before it is not counted)."""
     net = nn.Network(SIZES, layers=layers)
     values = {**net.data(X), "y": y, **net.initial_parameters()}
+    wrt = tuple(net.initial_parameters())
     compiled = net.loss_circuit("hinge", ALPHA).compile()
-    compiled.gradient(values)
+    compiled.gradient(values, wrt=wrt)
     began = time.perf_counter()
-    compiled.gradient(values)
+    compiled.gradient(values, wrt=wrt)
     first = time.perf_counter() - began
-    steady = min(_seconds(lambda: compiled.gradient(values)) for _ in range(3))
+    steady = min(_seconds(lambda: compiled.gradient(values, wrt=wrt)) for _ in range(3))
     return first - steady
 
 

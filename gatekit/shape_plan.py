@@ -15,7 +15,9 @@ have done on that kind:
 - ``sum``: a number's share of a batch: ``float(np.add.reduce(share, axis=None))``, the
   helper's own text;
 - ``dot``: such a sum of a product of two vectors of the batch (``x0 * d_mul1``, a
-  weight's share): ``float(np.dot(x0, d_mul1))``, one call where there were two. The one
+  weight's share): ``float(x0.dot(d_mul1))``, one call where there were two (the
+  method, not ``np.dot``: the same C function without numpy's Python-level dispatch,
+  ~0.15 us less a call, 304 calls a step of the moons MLP). The one
   place the numbers differ from the general variant's, by rounding only (the dot
   product sums in another order);
 - anything else: ``unbroadcast(share, x)`` as before.
@@ -82,7 +84,7 @@ class ShapePlan:
         if how == "same":
             return share
         if how == "dot" and product:
-            return f"float(np.dot({product[1]}, {product[2]}))"
+            return f"float({product[1]}.dot({product[2]}))"  # both ndarrays: the recording saw them
         if how in ("sum", "dot"):
             return f"float(np.add.reduce({share}, axis=None))"
         return f"unbroadcast({share}, {x})"
