@@ -342,6 +342,13 @@ class Circuit:
         if fast is not None:  # floats: everything costs next to nothing, so it is all computed
             return fast if wanted is None else (fast[0], {name: fast[1][name] for name in wanted})
         v = tape.forward(self, self.resolve_inputs(values, **kwargs))
+        return plain(v[self.output]), self._input_gradients(v, wanted)
+
+    def _input_gradients(self, v: list[Any], wanted: tuple[str, ...] | None) -> dict[str, Any]:
+        """The wanted inputs' gradients (every input's for None) by one backward pass over the values ``v``.
+
+        ``v`` is the caller's own list, and is used up (see ``tape.backward``'s ``keep="inputs"``).
+        """
         unread = None if wanted is None else unwanted_nodes(self, wanted)
         g = tape.backward(self, v, 1.0, keep="inputs", unread=unread)
         grads = {}
@@ -349,7 +356,7 @@ class Circuit:
             i = self.input_ids[name]
             gi = g[i]
             grads[name] = gi if gi.__class__ is float else plain(zero_gradient(v[i]) if gi is None else gi)
-        return plain(v[self.output]), grads
+        return grads
 
     def gradient_list(self, xs: Sequence[Any], *, wrt: Any = None) -> tuple[Any, list[Any]]:
         """``(output, [gradient of each input])``: the inputs' values and gradients as sequences.

@@ -136,7 +136,7 @@ class CompiledCircuit:
                     xs = list(map(values.__getitem__, names))
                 except KeyError:
                     pass
-        if xs is not None:
+        if xs is not None and values is not None:
             inputs: Mapping[str, Any] = values
             classes = tuple(map(type, xs))
             recent = self._recent.get(wanted)

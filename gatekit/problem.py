@@ -29,6 +29,7 @@ import numpy as np
 from .errors import UsageError
 from .strategy import StrategyContractError
 from .values import as_input
+from .wanted import wanted_inputs
 
 if TYPE_CHECKING:
     from .circuit import Circuit
@@ -225,15 +226,18 @@ class Problem:
         trace, grads = self._trace, self._grads
         if grads is None:
             assert trace is not None
-            grads = trace.backward().input_grads()
+            # The free inputs' gradients only (nobody reads the held data's), from the
+            # trace's values (a copy: the pass uses its list up; the trace stays whole).
+            wanted = wanted_inputs(self.circuit, self.free)
+            grads = self.circuit._input_gradients(list(trace.values), wanted)
         self.backward_evals += 1
         if self._all_numbers:
             gradient = self.sign * np.array([grads[name] for name in self.free], dtype=np.float64)
         else:
             gradient = self.sign * np.concatenate([np.ravel(grads[name]) for name in self.free]) if self.free else np.zeros(0)
         if not np.all(np.isfinite(gradient)):
-            if trace is None:  # diagnostic only (not counted): the interpreter names the node
-                trace = self.circuit.forward(self.as_dict(point)).backward()
+            # Diagnostic only (not counted): the interpreter's every gradient names the node.
+            trace = (trace if trace is not None else self.circuit.forward(self.as_dict(point))).backward()
             raise self._stop("non-finite", self._nonfinite_gradient_detail(point, trace))
         return gradient
 
