@@ -136,7 +136,7 @@ class _Names:
 def generate_source(
     circuit: Circuit, arrays: bool = False, *, forward_only: bool = False, dict_call: bool = False,
     list_call: bool = False, lean: bool = False, any_library: bool = False, rolled: bool = True, plan: ShapePlan | None = None,
-    wrt: tuple[str, ...] | None = None, float_seed: bool = False,
+    wrt: tuple[str, ...] | None = None, float_seed: bool = False, numbers_as_arrays: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The module source of ``forward_backward`` and the objects it needs bound.
 
@@ -155,7 +155,9 @@ def generate_source(
     Python float it is passed as, where it is otherwise made a numpy scalar of the
     output's dtype: the same value, and every gradient of the numbers it reaches stays a
     Python float (numpy scalar arithmetic costs ~3x a float's; the 337 weights' L2 terms
-    of the moons MLP are such numbers).
+    of the moons MLP are such numbers). ``numbers_as_arrays`` (with a resolved ``plan``
+    whose arrays are all float64) makes each Python float input that an array gate reads
+    a 0-d array once, at the top, for those gates to read (see below).
     """
     nodes = circuit.nodes
     out = circuit.output
@@ -196,6 +198,18 @@ def generate_source(
     # (Not for a wrt: a loop hands on every input's gradient in one slice.)
     runs = find_runs(circuit, live, needs_grad) if (dict_call or list_call) and not arrays and rolled and wrt is None else []
     in_loop = {i for run in runs for i in run.loop_nodes}
+    # A Python float in an operation with an array costs numpy a conversion each time
+    # (~0.12 us: a weight times its activation forward, and again for the activation's
+    # share backward); a 0-d array made once costs one. The same float64 arithmetic, so
+    # the same numbers; only among float64 arrays (a 0-d float64 array is not "weak" in
+    # numpy's promotion, as a float is: float32 would widen). Float gates keep the float.
+    lifted: dict[int, str] = {}
+    if numbers_as_arrays and plan is not None and plan.sites is not None:
+        numbers = {i for i, c in zip(circuit.input_ids.values(), plan.classes) if c is float}
+        for i, node in enumerate(nodes):
+            if node.kind == "gate" and live[i] and i not in plan.float_nodes:
+                lifted.update((a, f"_a_{var[a]}") for a in node.args if a in numbers)
+        forward_lines += [f"{name} = np.array({var[a]})" for a, name in sorted(lifted.items())]
     for i, node in enumerate(nodes):
         if node.kind != "gate" or not live[i]:
             continue
@@ -203,7 +217,7 @@ def generate_source(
             forward_lines += [line for run in runs if run.blocks[1][0] == i for line in forward_loop(run, var)]
             continue
         gate = circuit.gates[i]
-        args = [var[a] for a in node.args]
+        args = [var[a] for a in node.args] if plan is None or i in plan.float_nodes else [lifted.get(a, var[a]) for a in node.args]
         template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
         if template is not None and template.forward is not None:
             forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
@@ -245,7 +259,7 @@ def generate_source(
                     backward_lines += loop
             continue
         gate = circuit.gates[i]
-        args = [var[a] for a in node.args]
+        args = [var[a] for a in node.args] if plan is None or i in plan.float_nodes else [lifted.get(a, var[a]) for a in node.args]
         template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
         if template is not None and template.backward is not None:
             shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]

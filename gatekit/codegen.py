@@ -280,8 +280,10 @@ class _ForKind:
             out = recorder(*xs)[0]
             # A float64 number out (a loss): the seed may stay a Python float (see generate_source).
             float_seed = out.__class__ is float or out.__class__ is np.float64
+            # Numbers read as 0-d arrays where every array is float64 (see generate_source).
+            float64 = all(x.dtype == np.float64 for x in xs if x.__class__ is np.ndarray)
             function = _compiled(*generate_source(circuit, True, plan=recording.resolved(circuit), wrt=wanted,
-                                                  float_seed=float_seed))
+                                                  float_seed=float_seed, numbers_as_arrays=float64))
             if function is None:
                 return None
             return _ForKind(function, function(*xs)[1], xs)

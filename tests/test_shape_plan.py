@@ -160,3 +160,30 @@ def test_a_numbers_gradient_through_a_part_before_the_batch_joins_is_summed_over
     values = {"w": 0.5, "x": np.arange(3.0)}
     _agree(circuit, values)
     assert circuit.compile().gradient(values)[1]["w"] == 3.0
+
+
+def test_numbers_among_float64_arrays_are_read_as_0d_arrays_with_the_same_bits(registry):
+    net = nn.Network((2, 3, 1))
+    circuit = net.loss_circuit("hinge", 1e-4)
+    rng = np.random.default_rng(5)
+    values = {**net.data(rng.normal(size=(12, 2))), "y": np.sign(rng.normal(size=12)), **net.initial_parameters()}
+    xs = [values[name] for name in circuit.inputs]
+    recording = ShapePlan(circuit, tuple(map(type, xs)))
+    codegen._compiled(*generate_source(circuit, True, plan=recording))(*xs)
+    plan = recording.resolved(circuit)
+    texts = [generate_source(circuit, True, plan=plan, numbers_as_arrays=lift) for lift in (False, True)]
+    made = [len(re.findall(r"^    _a_\w+ = np\.array\(\w+\)$", text, re.M)) for text, _ in texts]
+    assert made == [0, 3 * 3 + 4]  # every weight and bias, once
+    (out, grads), (lifted_out, lifted_grads) = (codegen._compiled(*text)(*xs) for text in texts)
+    # The same float64 arithmetic: the same bits, of the same classes.
+    assert lifted_out == out and list(map(type, lifted_grads)) == list(map(type, grads))
+    assert [np.asarray(g).tobytes() for g in lifted_grads] == [np.asarray(g).tobytes() for g in grads]
+    # float32 data: no 0-d float64 arrays (they would widen it); the interpreter's dtype and numbers.
+    values32 = {name: v.astype(np.float32) if isinstance(v, np.ndarray) else v for name, v in values.items()}
+    compiled = circuit.compile()
+    want_out, want = circuit.gradient(values32)
+    for _ in range(3):
+        out32, grads32 = compiled.gradient(values32)
+    assert _made(compiled, values32) is not None
+    assert np.asarray(out32).dtype == np.asarray(want_out).dtype
+    _close(out32, want_out)
