@@ -14,6 +14,7 @@ among numpy arrays get a variant for each kind of inputs (:mod:`gatekit.shape_pl
 from __future__ import annotations
 
 import builtins
+import operator
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -52,7 +53,9 @@ class CompiledCircuit:
         # For each set of wanted inputs, the variant the last such call went through.
         self._recent: dict[tuple[str, ...] | None, _ForKind] = {}
         self._float_classes = (float,) * len(self._names)
-        self._in_order = list(self._names)
+        # Every input's value from a dict, in the circuit's order (itemgetter gives one value, not a tuple, for one name).
+        self._pick: Callable[[Any], Any] = (operator.itemgetter(*self._names) if len(self._names) > 1
+                                            else lambda values: [values[name] for name in self._names])
 
     def source(self, arrays: bool = False) -> str:
         """The generated module (the function ``forward_backward``), as a person would write it."""
@@ -129,13 +132,10 @@ class CompiledCircuit:
         given = names if wanted is None else wanted  # the names of the gradients given back
         xs = None
         if values.__class__ is dict and not kwargs and len(values) == len(names):
-            if list(values) == self._in_order:  # a dict made in the circuit's order (train's, a Problem's)
-                xs = list(values.values())
-            else:
-                try:  # every name there, and no other (as many keys): the circuit's inputs
-                    xs = list(map(values.__getitem__, names))
-                except KeyError:
-                    pass
+            try:  # every name there, and no other (as many keys): the circuit's inputs, read in one C call
+                xs = list(self._pick(values))
+            except KeyError:
+                pass
         if xs is not None and values is not None:
             inputs: Mapping[str, Any] = values
             classes = tuple(map(type, xs))
