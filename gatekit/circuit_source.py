@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from .broadcast import any_unbroadcast, seed_gradient, zero_gradient
 from .call_source import float_call
 from .source_loops import backward_loop, find_runs, forward_loop
-from .source_rewrite import SEED, fold_unit_seed, last_reads, reuse_buffers
+from .source_rewrite import SEED, delete_after_last_read, fold_unit_seed, last_reads, reuse_buffers
 from .templates import template_for
 from .wanted import wanted_flags
 
@@ -325,6 +325,8 @@ def generate_source(
         seed_line = [f"{seed} = np.asarray({seed}, np.result_type({var[out]}, {seed}))[()]" if lean else
                      f"{seed} = np.full(np.shape({var[out]}), {seed}, np.result_type({var[out]}, {seed}))[()]"]
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
+    if plan is not None and plan.sites is not None:  # each value freed after its last read
+        body = delete_after_last_read(body, {var[i] for i in range(len(nodes)) if nodes[i].kind == "gate" and live[i]} - {var[out]})
     signature = ", ".join(params + [f"{seed}=1.0"])
     if dict_call or list_call:  # gradient(values) / gradient_list(xs) for floats: gatekit.call_source
         lines = head + float_call(circuit, var, params, results, forward_lines + backward_lines, runs, bound,

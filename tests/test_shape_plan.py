@@ -174,6 +174,12 @@ def test_numbers_among_float64_arrays_are_read_as_0d_arrays_with_the_same_bits(r
     texts = [generate_source(circuit, True, plan=plan, numbers_as_arrays=lift) for lift in (False, True)]
     made = [len(re.findall(r"^    _a_\w+ = np\.array\(\w+\)$", text, re.M)) for text, _ in texts]
     assert made == [0, 3 * 3 + 4]  # every weight and bias, once
+    # Each forward value deleted after its last read (a product's once the sum has it), the output kept.
+    text = texts[1][0]
+    for value in ("mul1", "l1_n1_sum", "l1_n1"):
+        last = max(k for k, line in enumerate(text.splitlines()) if re.search(rf"(?<![.\w]){value}\b", line) and "del " not in line)
+        assert re.fullmatch(rf"    del (\w+, )*{value}(, \w+)*", text.splitlines()[last + 1])
+    assert not re.search(r"del .*\bloss\b", text)
     (out, grads), (lifted_out, lifted_grads) = (codegen._compiled(*text)(*xs) for text in texts)
     # The same float64 arithmetic: the same bits, of the same classes.
     assert lifted_out == out and list(map(type, lifted_grads)) == list(map(type, grads))
