@@ -335,7 +335,9 @@ class Circuit:
         Only the input gradients are kept, so on arrays no intermediate gradient
         outlives its use. ``wrt`` (an input name or a sequence of them) asks for those
         inputs' gradients only, in that order: gradients that reach no wanted input
-        (a training run's data) are then not computed (see :mod:`gatekit.wanted`).
+        (a training run's data) are then not computed (see :mod:`gatekit.wanted`). An
+        input named ``wrt`` takes its value from the mapping, as ``check_finite`` does
+        in :meth:`forward`.
         """
         wanted = None if wrt is None else wanted_inputs(self, wrt)
         fast = tape.gradient_floats(self, values) if not kwargs else None

@@ -210,6 +210,12 @@ def generate_source(
             if node.kind == "gate" and live[i] and i not in plan.float_nodes:
                 lifted.update((a, f"_a_{var[a]}") for a in node.args if a in numbers)
         forward_lines += [f"{name} = np.array({var[a]})" for a, name in sorted(lifted.items())]
+
+    def arg_names(i: int, args: tuple[int, ...]) -> list[str]:
+        """The names gate ``i``'s templates read its arguments by (a number's 0-d array, where made)."""
+        if not lifted or i in plan.float_nodes:  # type: ignore[union-attr]  # lifted: a plan is given
+            return [var[a] for a in args]
+        return [lifted.get(a, var[a]) for a in args]
     for i, node in enumerate(nodes):
         if node.kind != "gate" or not live[i]:
             continue
@@ -217,7 +223,7 @@ def generate_source(
             forward_lines += [line for run in runs if run.blocks[1][0] == i for line in forward_loop(run, var)]
             continue
         gate = circuit.gates[i]
-        args = [var[a] for a in node.args] if plan is None or i in plan.float_nodes else [lifted.get(a, var[a]) for a in node.args]
+        args = arg_names(i, node.args)
         template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
         if template is not None and template.forward is not None:
             forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
@@ -259,7 +265,7 @@ def generate_source(
                     backward_lines += loop
             continue
         gate = circuit.gates[i]
-        args = [var[a] for a in node.args] if plan is None or i in plan.float_nodes else [lifted.get(a, var[a]) for a in node.args]
+        args = arg_names(i, node.args)
         template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
         if template is not None and template.backward is not None:
             shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
@@ -326,7 +332,8 @@ def generate_source(
                      f"{seed} = np.full(np.shape({var[out]}), {seed}, np.result_type({var[out]}, {seed}))[()]"]
     body = forward_lines + seed_line + backward_lines + [f"return {var[out]}, ({', '.join(results)}{',' if len(results) == 1 else ''})"]
     if plan is not None and plan.sites is not None:  # each value freed after its last read
-        body = delete_after_last_read(body, {var[i] for i in range(len(nodes)) if nodes[i].kind == "gate" and live[i]} - {var[out]})
+        values = {var[i] for i in range(len(nodes)) if nodes[i].kind == "gate" and live[i]} - {var[out]}
+        body = delete_after_last_read(body, values)
     signature = ", ".join(params + [f"{seed}=1.0"])
     if dict_call or list_call:  # gradient(values) / gradient_list(xs) for floats: gatekit.call_source
         lines = head + float_call(circuit, var, params, results, forward_lines + backward_lines, runs, bound,
