@@ -190,11 +190,11 @@ def generate_source(
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
-        template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
+        template = None if any_library else plan.template(i, gate) if plan and arrays else template_for(gate, arrays)
         if template is not None and template.forward is not None:
             forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
         else:
-            bound[f"_g{i}"] = gate
+            bound[f"_g{i}"] = plan.bind(i, gate) if plan else gate
             forward_lines.append(f"{var[i]} = _g{i}.forward({', '.join(args)})")
         if lean:
             # Every value in the inputs' shape, so no gradient needs summing to a shape
@@ -231,13 +231,13 @@ def generate_source(
             continue
         gate = circuit.gates[i]
         args = [var[a] for a in node.args]
-        template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
+        template = None if any_library else plan.template(i, gate) if plan and arrays else template_for(gate, arrays)
         if template is not None and template.backward is not None:
             shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
             if fold and i == out:
                 shares = [fold_unit_seed(share) for share in shares]
         else:
-            bound[f"_g{i}"] = gate
+            bound[f"_g{i}"] = plan.bind(i, gate) if plan else gate
             temps = [f"_s{i}_{k}" for k in range(len(args))]
             backward_lines.append(f"{', '.join(temps)}, = _g{i}.backward({holder[i]}, {var[i]}, {', '.join(args)})")
             shares = temps

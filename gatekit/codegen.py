@@ -21,7 +21,7 @@ import numpy as np
 
 from .circuit_source import generate_source
 from .arrays import is_foreign
-from .shape_plan import ShapePlan, input_kind
+from .shape_plan import ShapePlan, Watched, input_kind
 from .values import plain, values_in_order
 
 if TYPE_CHECKING:
@@ -116,12 +116,13 @@ class CompiledCircuit:
             xs = list(map(values.__getitem__, names))
             floats = set(map(type, xs)) == _FLOAT
             kind = None if floats else input_kind(xs)
-            if kind is not None and self._kinds.get(kind) is not None:
+            variant = None if kind is None else self._kinds.get(kind)
+            if variant is not None:
                 # A kind a variant was made for: its values are floats and float arrays, which
                 # the resolver hands on as they are, so it has nothing to check.
                 with np.errstate(all="ignore"):
                     try:
-                        made = self._for_kind(xs, kind)
+                        made = self._run_variant(variant, xs)
                     except Exception:  # noqa: BLE001 - as below: the interpreter answers
                         made = None
                 if made is not None:
@@ -172,15 +173,18 @@ class CompiledCircuit:
         if made is _NOT_YET:
             # A few kinds at most: a caller whose shapes change every call gets the general variant.
             made = self._kinds[kind] = _ForKind.make(self.circuit, xs) if len(self._kinds) < _MAX_KINDS else None
-        if made is None:
-            return None
+        return None if made is None else self._run_variant(made, xs)
+
+    def _run_variant(self, made: _ForKind, xs: list[Any]) -> tuple[Any, dict[str, Any]] | None:
+        """The call through a variant made for these inputs' kind; None if its results are not of the recorded kind."""
         out, grads = made.function(*xs)
         if tuple(map(type, grads)) != made.classes or [grads[k].shape for k in made.arrays] != made.shapes:
             return None  # not what the recording met: the general variant answers
-        names = self._names
-        if made.plain:
-            return plain(out), dict(zip(names, grads))
-        return plain(out), {name: plain(g) for name, g in zip(names, grads)}
+        if made.scalars:  # numpy scalars (plain()'s case; the classes are the recording's) as floats
+            grads = list(grads)
+            for k in made.scalars:
+                grads[k] = float(grads[k])
+        return plain(out), dict(zip(self._names, grads))
 
     def __call__(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         """The output value (no gradient is computed)."""
@@ -215,8 +219,9 @@ class _ForKind:
         self.classes = tuple(map(type, grads))
         self.arrays = [k for k, g in enumerate(grads) if g.__class__ is np.ndarray]
         self.shapes = [grads[k].shape for k in self.arrays]
-        # Floats and arrays of at least one dimension need no plain().
-        self.plain = all(c is float for c in self.classes if c is not np.ndarray) and all(s for s in self.shapes)
+        # Floats and arrays of at least one dimension need no plain(); the rest, numpy
+        # scalars or 0-d arrays, become floats.
+        self.scalars = [k for k, g in enumerate(grads) if g.__class__ is not float and plain(g) is not g]
 
     @staticmethod
     def make(circuit: Circuit, xs: list[Any]) -> _ForKind | None:
@@ -236,8 +241,9 @@ class _ForKind:
 
 
 def _compiled(text: str, bound: dict[str, Any]) -> Callable[..., Any] | None:
-    """``forward_backward`` of a module of validated parts; None where a gate is bound (called by method)."""
-    if any(key.startswith("_g") for key in bound):
+    """``forward_backward`` of a module of validated parts; None where a gate is bound (called by
+    method), unless it is watched while recording (its templates for shapes come after)."""
+    if any(key.startswith("_g") and value.__class__ is not Watched for key, value in bound.items()):
         return None
     namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
     exec(compile(text, "<gatekit compiled circuit (arrays, one kind of inputs)>", "exec"), namespace)
