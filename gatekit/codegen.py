@@ -8,7 +8,8 @@ every gate's output. Arrays of another library (array-api-strict, dask, CuPy, JA
 a variant of their own: the same straight-line code with every gate called through its
 methods, which compute in the arrays' namespace, and the engine's shape rules bound in
 (the printed numpy source is not it: its templates and helper are numpy's). Numbers
-among numpy arrays get a variant for each kind of inputs (:mod:`gatekit.shape_plan`).
+among numpy arrays, and arrays of several shapes (a layer's weights, bias and data), get
+a variant for each kind of inputs (:mod:`gatekit.shape_plan`).
 """
 
 from __future__ import annotations
@@ -159,6 +160,10 @@ class CompiledCircuit:
                         if made is not None:
                             return made
                     result = self._function(True, "lean")(*xs) if batch else None
+                    if batch and result is None:  # arrays of several shapes (a layer's W, b and data)
+                        made = self._for_kind(xs)
+                        if made is not None:
+                            return made
                     out, grads = result if result is not None else self._function(True)(*xs)
                 return plain(out), {name: plain(g) for name, g in zip(circuit.input_ids, grads)}
         except Exception:  # noqa: BLE001 - Python raised where numpy gives inf/nan, or a gate misbehaved

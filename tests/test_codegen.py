@@ -16,6 +16,7 @@ from test_random_circuits import KINKED_OPS, RANDOM, SMOOTH_OPS, build, operatio
 import gatekit
 from gatekit import Composer, Gate, Source, parse
 from gatekit.errors import GateValidationError
+from gatekit.templates import check_template
 
 XYZ_SOURCE = '''\
 import math
@@ -417,11 +418,27 @@ def test_templates_outside_the_vocabulary_are_refused_naming_the_gate(forward):
         circuit.source()
 
 
+@pytest.mark.parametrize(("text", "module", "ok"), [
+    ("g.T @ x", "np", True), ("np.add.reduce(g, 0)", "np", True), ("np.multiply.outer(g, x)", "np", True),
+    ("x.T", "math", False),  # a float has no transpose
+    ("np.pi.T", "np", False), ("(x + g).T", "np", False), ("x.T(g)", "np", False), ("z.T", "np", False),
+    ("np.linalg.norm(x)", "np", False), ("np.add.at(x, 0)", "np", False), ("np.exp.__call__(x)", "np", False),
+    ("np.add.reduce(x, axis=0)", "np", False),
+])
+def test_array_templates_may_transpose_a_name_and_reduce_with_a_ufunc_and_nothing_more(text, module, ok):
+    if ok:
+        assert check_template(text, ("x", "g", "out"), module, "gate 't'")
+    else:
+        with pytest.raises(GateValidationError, match="gate 't'"):
+            check_template(text, ("x", "g", "out"), module, "gate 't'")
+
+
 def test_every_built_in_gate_has_templates_for_floats(registry):
     from gatekit_gates import GATES
 
     for cls in GATES:
         if cls.name == "linear":  # a matrix product has no float case: compiled code calls its methods
+            # (the code made for one kind of inputs asks it for templates for the shapes it met)
             assert getattr(cls, "source", None) is None
             continue
         assert cls.source is not None and cls.source.forward and cls.source.backward, cls.name

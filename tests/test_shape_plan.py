@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from helpers import plugin_registry
 from test_random_circuits import KINKED_OPS, RANDOM, SMOOTH_OPS, build, operations
 
-from gatekit import Composer, Gate, codegen, nn
+from gatekit import Composer, Gate, Source, UsageError, codegen, nn
 from gatekit.circuit_source import generate_source
 from gatekit.shape_plan import ShapePlan, input_kind
 
@@ -158,3 +159,129 @@ def test_a_numbers_gradient_through_a_part_before_the_batch_joins_is_summed_over
     values = {"w": 0.5, "x": np.arange(3.0)}
     _agree(circuit, values)
     assert circuit.compile().gradient(values)[1]["w"] == 3.0
+
+
+# -- gates whose templates depend on their arguments' shapes (linear) ------------------------------
+def _variant_source(circuit, values):
+    """The body of the code made for these values' kind, as the compiled call makes it."""
+    xs = [values[name] for name in circuit.inputs]
+    recording = ShapePlan(circuit, tuple(map(type, xs)))
+    codegen._compiled(*generate_source(circuit, True, plan=recording))(*xs)
+    text, bound = generate_source(circuit, True, plan=recording.resolved(circuit))
+    return text[text.index("def forward_backward"):], bound
+
+
+def test_the_code_for_a_layers_kind_is_the_hand_written_layer(registry):
+    c = Composer(registry)
+    w, x, b = c.inputs("W x b")
+    circuit = c.build(c.sum(c.tanh(c.linear(w, x, b))))
+    rng = np.random.default_rng(0)
+    values = {"W": rng.normal(size=(3, 2)), "x": rng.normal(size=(5, 2)), "b": rng.normal(size=3)}
+    body, bound = _variant_source(circuit, values)
+    assert bound == {}  # nothing called through its methods
+    assert body == '''def forward_backward(W, x, b, d_f=1.0):
+    linear1 = x @ W.T + b
+    tanh1 = np.tanh(linear1)
+    f = np.sum(tanh1)
+    d_f = np.full(np.shape(f), d_f, np.result_type(f, d_f))[()]
+    d_tanh1 = np.full_like(tanh1, d_f)
+    d_linear1 = d_tanh1 * (1.0 - tanh1 * tanh1)
+    del d_tanh1
+    d_W = d_linear1.T @ x
+    d_x = d_linear1 @ W
+    d_b = np.add.reduce(d_linear1, 0)
+    del d_linear1
+    return f, (d_W, d_x, d_b)
+'''
+    # The printed source (any shapes) still calls the gate's methods.
+    assert "_g" in circuit.source(True) and "x @ W.T" not in circuit.source(True)
+    compiled = _agree(circuit, values)
+    assert _made(compiled, values) is not None
+
+
+def test_the_layer_gate_moons_mlps_kind_runs_without_a_gate_called_by_method(registry):
+    net = nn.Network((2, 4, 3, 1), layers=True)
+    circuit = net.loss_circuit("hinge", 1e-4)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(20, 2))
+    values = {**net.data(X), "y": np.sign(rng.normal(size=20)), **net.initial_parameters()}
+    compiled = _agree(circuit, values)
+    assert _made(compiled, values) is not None
+    body, bound = _variant_source(circuit, values)
+    assert bound == {} and "unbroadcast(" not in body
+    # The last layer is a vector of weights and one bias: a product per point, summed twice over nothing.
+    assert "score = layer2 @ W3 + b3" in body and "d_layer2 = np.multiply.outer(d_score, W3)" in body
+    assert "d_b3 = d_b3 + np.add.reduce(d_score, 0)" in body
+
+
+@FEW
+@given(data=st.data())
+def test_random_layer_circuits_agree_with_the_interpreter(registry, data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    n, width = data.draw(st.integers(1, 4), label="points"), data.draw(st.integers(1, 4), label="width")
+    c = Composer(registry)
+    (x,) = c.inputs("x")
+    batch = data.draw(st.booleans(), label="batch")
+    values: dict = {"x": rng.normal(size=(n, width) if batch else (width,))}
+    h, inputs = x, width
+    for k in range(data.draw(st.integers(1, 3), label="layers")):
+        matrix = data.draw(st.booleans(), label="matrix") if k else True
+        out = data.draw(st.integers(1, 4), label="outputs") if matrix else 1
+        w = c.input(f"W{k}")
+        values[f"W{k}"] = rng.normal(size=(out, inputs) if matrix else (inputs,))
+        bias = data.draw(st.sampled_from(["vector", "number", "zero", "one"]) if matrix else
+                         st.sampled_from(["number", "zero"]), label="bias")
+        if bias == "zero":
+            b = 0.0
+        else:
+            b = c.input(f"b{k}")
+            values[f"b{k}"] = float(rng.normal()) if bias == "number" else rng.normal(size=out if bias == "vector" else 1)
+        h = c.gate(data.draw(st.sampled_from(["tanh", "relu", "sigmoid"]), label="activation"), c.linear(w, h, b))
+        if not matrix:
+            break
+        inputs = out
+    circuit = c.build(c.gate(data.draw(st.sampled_from(["sum", "mean", "sumsq"]), label="loss"), h))
+    compiled = _agree(circuit, values)
+    # Every layer has templates for its shapes but one with a bias of shape (1,) against
+    # more outputs; sigmoid has no array forward template (it is called by its methods).
+    odd = any(np.shape(values[f"b{k}"]) == (1,) and values[f"W{k}"].ndim == 2 and values[f"W{k}"].shape[0] > 1
+              for k in range(3) if f"b{k}" in values)
+    by_method = "sigmoid" in {str(node.name) for node in circuit.nodes}
+    assert (_made(compiled, values) is not None) is not (odd or by_method)
+
+
+class ShapedScale(Scaled):
+    """Scaled, with templates for any shapes it meets (as ``linear`` gives them for its own)."""
+
+    name = "shaped"
+    texts = ("x * y", ("g * y", "g * x"))
+
+    def source_for_shapes(self, shapes):
+        forward, backward = self.texts
+        return Source(None, args=("x", "y"), array_forward=forward, array_backward=backward)
+
+
+def test_a_third_party_gates_templates_for_shapes_are_checked_and_used():
+    good = ShapedScale()
+    bad = ShapedScale()
+    bad.name, bad.texts = "hostile", ("__import__('os').system('true')", ("g", "g"))
+    for gate, used in ((good, True), (bad, False)):
+        c = Composer(plugin_registry(gate))
+        w, x = c.inputs("w", "x")
+        circuit = c.build(c.gate(gate.name, w, x) + w)
+        values = {"w": 2.0, "x": np.arange(3.0)}
+        compiled = _agree(circuit, values)
+        assert (_made(compiled, values) is not None) is used  # refused: the general variant serves
+
+
+def test_a_kind_of_shapes_linear_refuses_is_its_one_clear_error_in_the_compiled_call(registry):
+    c = Composer(registry)
+    w, x, b = c.inputs("W x b")
+    compiled = c.build(c.sum(c.linear(w, x, b))).compile()
+    good = {"W": np.ones((3, 2)), "x": np.ones((4, 2)), "b": 0.5}
+    for _ in range(3):
+        compiled.gradient(good)
+    with pytest.raises(UsageError, match=r"got W \(3, 2\), x \(4, 3\) and b \(\)"):
+        compiled.gradient({**good, "x": np.ones((4, 3))})
+    with pytest.raises(UsageError, match=r"b of shape \(out,\) or one number"):
+        compiled.gradient({**good, "b": np.ones((4, 3))})
