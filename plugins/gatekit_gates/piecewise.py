@@ -21,7 +21,7 @@ def _share(xp, x, y, wins):
     """The first argument's share of the gradient: 1 where it ``wins`` (``x > y``), 0 where it loses, 1/2 at a tie."""
     dtype = xp.result_type(x, y)
     if xp is np:  # numpy adds booleans, which saves a cast; the standard does not
-        return (wins + 0.5 * np.equal(x, y)).astype(dtype)
+        return (wins + 0.5 * np.equal(x, y)).astype(dtype, copy=False)  # a fresh array already: no copy
     return xp.astype(wins, dtype) + 0.5 * xp.astype(x == y, dtype)
 
 
