@@ -562,3 +562,21 @@ def test_the_sequence_call_of_a_long_chain_is_the_loop_with_the_dict_calls_numbe
     assert (out, grads) == (compiled.gradient(point)[0], list(compiled.gradient(point)[1].values()))
     want_out, want = circuit.gradient(point)
     assert out == pytest.approx(want_out, rel=1e-12) and grads == pytest.approx(list(want.values()), rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shapes", [((8,), (8,)), ((8, 1), (1, 3))])  # one shape (the lean variant), broadcast (a kind's)
+def test_relus_array_template_gives_the_interpreters_very_bits_at_ties_nans_and_infinities(registry, dtype, shapes):
+    c = Composer(registry)
+    x, w = c.inputs("x", "w")
+    circuit = c.build(c.sum(c.relu(x) * w))  # relu's upstream gradient is w
+    xs = np.array([-1.0, 0.0, -0.0, np.nan, 2.0, 0.0, -3.0, 1.0], dtype)
+    ws = np.array([np.inf, -np.inf, np.nan, 2.0, -0.0, -2.0, -1.5, 0.0], dtype)
+    values = {"x": xs.reshape(shapes[0]), "w": ws[:shapes[1][-1]].reshape(shapes[1])}
+    want = circuit.gradient(values)[1]
+    compiled = circuit.compile()
+    for _ in range(3):  # the interpreter's checking call, the call that makes the variant, one that runs it
+        got = compiled.gradient(values)[1]
+        for name in "xw":
+            assert got[name].dtype == want[name].dtype == dtype
+            assert got[name].tobytes() == want[name].tobytes(), name
