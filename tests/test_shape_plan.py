@@ -59,22 +59,30 @@ def test_random_circuits_of_numbers_and_arrays_agree_with_the_interpreter(regist
         assert _made(compiled, values) is not None
 
 
-def test_the_moons_mlps_loss_and_gradients_are_the_interpreters(registry):
-    net = nn.Network((2, 4, 3, 1))
-    circuit = net.loss_circuit("hinge", 1e-4)
-    rng = np.random.default_rng(1)
+def _moons_mlp(layers, seed):
+    """A small moons MLP's loss circuit and the values of one call (20 points)."""
+    net = nn.Network((2, 4, 3, 1), layers=layers)
+    rng = np.random.default_rng(seed)
     X = rng.normal(size=(20, 2))
-    values = {**net.data(X), "y": np.sign(rng.normal(size=20)), **net.initial_parameters()}
+    return net.loss_circuit("hinge", 1e-4), {**net.data(X), "y": np.sign(rng.normal(size=20)), **net.initial_parameters()}
+
+
+def _variant_source(circuit, values):
+    """The body of the code made for these values' kind, as the compiled call makes it."""
+    xs = [values[name] for name in circuit.inputs]
+    recording = ShapePlan(circuit, tuple(map(type, xs)))
+    codegen._compiled(*generate_source(circuit, True, plan=recording))(*xs)
+    text, bound = generate_source(circuit, True, plan=recording.resolved(circuit))
+    return text[text.index("def forward_backward"):], bound
+
+
+def test_the_moons_mlps_loss_and_gradients_are_the_interpreters(registry):
+    circuit, values = _moons_mlp(layers=False, seed=1)
     compiled = _agree(circuit, values)
     assert _made(compiled, values) is not None
     # The code for this kind, as the compiled call makes it: no share summed at run time,
     # a weight's share of the batch one np.dot, a weight's square a float product.
-    xs = [values[name] for name in circuit.inputs]
-    recording = ShapePlan(circuit, tuple(map(type, xs)))
-    recorder = codegen._compiled(*generate_source(circuit, True, plan=recording))
-    recorder(*xs)
-    text = generate_source(circuit, True, plan=recording.resolved(circuit))[0]
-    body = text[text.index("def forward_backward"):]
+    body = _variant_source(circuit, values)[0]
     assert "unbroadcast(" not in body and "unbroadcast(" in compiled.source(True)
     assert body.count("float(np.dot(") == 4 * 2 + 3 * 4 + 1 * 3  # every weight's (the biases' are sums)
     assert "np.vdot" not in body and body.count("float(np.add.reduce(") == 4 + 3 + 1
@@ -162,15 +170,6 @@ def test_a_numbers_gradient_through_a_part_before_the_batch_joins_is_summed_over
 
 
 # -- gates whose templates depend on their arguments' shapes (linear) ------------------------------
-def _variant_source(circuit, values):
-    """The body of the code made for these values' kind, as the compiled call makes it."""
-    xs = [values[name] for name in circuit.inputs]
-    recording = ShapePlan(circuit, tuple(map(type, xs)))
-    codegen._compiled(*generate_source(circuit, True, plan=recording))(*xs)
-    text, bound = generate_source(circuit, True, plan=recording.resolved(circuit))
-    return text[text.index("def forward_backward"):], bound
-
-
 def test_the_code_for_a_layers_kind_is_the_hand_written_layer(registry):
     c = Composer(registry)
     w, x, b = c.inputs("W x b")
@@ -200,16 +199,12 @@ def test_the_code_for_a_layers_kind_is_the_hand_written_layer(registry):
 
 
 def test_the_layer_gate_moons_mlps_kind_runs_without_a_gate_called_by_method(registry):
-    net = nn.Network((2, 4, 3, 1), layers=True)
-    circuit = net.loss_circuit("hinge", 1e-4)
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(20, 2))
-    values = {**net.data(X), "y": np.sign(rng.normal(size=20)), **net.initial_parameters()}
+    circuit, values = _moons_mlp(layers=True, seed=2)
     compiled = _agree(circuit, values)
     assert _made(compiled, values) is not None
     body, bound = _variant_source(circuit, values)
     assert bound == {} and "unbroadcast(" not in body
-    # The last layer is a vector of weights and one bias: a product per point, summed twice over nothing.
+    # The last layer is a vector of weights and one bias: a dot product per point, the bias's share one sum.
     assert "score = layer2 @ W3 + b3" in body and "d_layer2 = np.multiply.outer(d_score, W3)" in body
     assert "d_b3 = d_b3 + np.add.reduce(d_score, 0)" in body
 
