@@ -139,7 +139,7 @@ MOVED = {
     "describe_strategy": "gatekit.strategy",
     "validate_strategy": "gatekit.strategy",
     # the finer errors: each is a PluginError (or, for MissingExtraError, a GatekitError)
-    "StrategyContractError": "gatekit.strategy",
+    "StrategyContractError": "gatekit.errors",
     "PluginLoadError": "gatekit.errors",
     "GateValidationError": "gatekit.errors",
     "NameConflictError": "gatekit.errors",

@@ -137,11 +137,16 @@ def _add_up(parts: list[tuple[float, dict[str, Any], int]]) -> tuple[float, dict
     return total, grads, right
 
 
+#: Parameter points the memo keeps: forward and backward at one point come together (a
+#: search strategy's batch a few at a time), so a long run needs no more than these.
+_MEMO_POINTS = 16
+
+
 class FullBatchLoss:
     """The mean per-point loss over every chunk, as one gate of the parameters.
 
-    Forward and backward at the same parameters share one pass over the data (a memo
-    keyed by the parameters' values, not state that changes an answer), which also
+    Forward and backward at the same parameters share one pass over the data (a memo of
+    the last few points, keyed by the parameters' values, not state that changes an answer), which also
     counts the points on the right side, for :meth:`accuracy`.
     """
 
@@ -182,6 +187,8 @@ class FullBatchLoss:
         with self._lock:
             self.passes += 1
             self._memo[key] = result
+            while len(self._memo) > _MEMO_POINTS:  # the oldest first (a dict keeps insertion order)
+                del self._memo[next(iter(self._memo))]
         return result
 
     def accuracy(self, params: Mapping[str, Any]) -> float:

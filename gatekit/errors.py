@@ -22,6 +22,7 @@ __all__ = [
     "ExpressionError",
     "CircuitFileError",
     "GateContractError",
+    "StrategyContractError",
     "NonFiniteError",
     "OptionError",
     "DataFileError",
@@ -127,6 +128,10 @@ class CircuitFileError(CircuitError):
 
 class GateContractError(PluginError):
     """A gate broke the protocol at run time (wrong number or shape of gradients)."""
+
+
+class StrategyContractError(PluginError):
+    """A strategy broke the protocol while running (raised, or returned a bad point)."""
 
 
 class NonFiniteError(GatekitError):

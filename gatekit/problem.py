@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import UsageError
-from .strategy import StrategyContractError
+from .errors import StrategyContractError, UsageError
 from .values import as_input
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .errors import GateValidationError, OptionError, PluginError, did_you_mean
+from .errors import GateValidationError, OptionError, StrategyContractError, did_you_mean
 from .values import NAME_PATTERN
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ __all__ = [
     "Strategy",
     "StrategyProtocol",
     "Converged",
-    "StrategyContractError",
+    "StrategyContractError",  # defined in gatekit.errors (every exception in one module); kept importable here
     "OPTION_TYPES",
     "validate_strategy",
     "coerce_options",
@@ -205,10 +205,6 @@ class Strategy:
 
     def __repr__(self) -> str:
         return f"<Strategy {self.name}>"
-
-
-class StrategyContractError(PluginError):
-    """A strategy broke the protocol while running (raised, or returned a bad point)."""
 
 
 def validate_strategy(strategy: Any) -> list[str]:

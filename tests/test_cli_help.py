@@ -67,3 +67,15 @@ def test_run_help_names_the_dask_extra():
 def test_the_help_texts_hold_brackets_at_all():
     # The parametrized test finds nothing to check if no help text has a bracket: make sure some do.
     assert sum(bool(_BRACKETED.search(_shown(t))) for _, c in COMMANDS for t in _help_texts(c)) >= 3
+
+
+def test_without_rich_the_brackets_are_shown_without_their_escape():
+    # TYPER_USE_RICH=0: typer shows help as written, so gatekit writes no escape into it.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TYPER_USE_RICH": "0", "COLUMNS": "100"}
+    shown = subprocess.run([sys.executable, "-m", "gatekit", "run", "--help"], capture_output=True, text=True, env=env,
+                           check=True).stdout
+    assert "gatekit[dask]" in " ".join(shown.split()) and "\\[" not in shown

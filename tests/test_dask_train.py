@@ -79,3 +79,19 @@ def test_gatekit_train_in_chunks_refuses_what_it_cannot_do(tmp_path, moons):
     assert_error(invoke("train", "--data", str(tmp_path / "x.csv"), "--chunk", "50"), 2, "reads a .npy file")
     assert_error(invoke("train", "--data", str(path), "--chunk", "50", "--plot", str(tmp_path / "p.png")), 2,
                  "--plot draws from data in memory")
+
+
+def test_the_full_batch_memo_keeps_only_the_last_few_points(moons):
+    from gatekit.dask_train import _MEMO_POINTS, FullBatchLoss, chunked_data
+
+    network = gatekit.nn.linear_model(2)
+    loss = FullBatchLoss(chunked_data(_chunked(moons, rows=150)), network, "hinge", None)
+    start = network.initial_parameters()
+    points = [tuple(np.asarray(start[name]) + 0.01 * k for name in loss.names) for k in range(_MEMO_POINTS + 5)]
+    first = loss.forward(*points[0])
+    for p in points:
+        loss.forward(*p)
+        loss.backward(1.0, None, *p)  # the same point: no second pass
+    assert loss.passes == len(points) and len(loss._memo) == _MEMO_POINTS
+    assert loss.forward(*points[-1]) is not None and loss.passes == len(points)  # a recent point: remembered
+    assert loss.forward(*points[0]) == first and loss.passes == len(points) + 1  # an old one: a new pass, same answer

@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,  # errors are one line (GATEKIT_DEBUG=1 for the traceback)
     # Help is rich markup (typer's default only where it finds rich, and not in every version):
-    # so a literal bracket is written escaped, "gatekit\\[dask]" (tests/test_cli_help.py checks).
+    # so a literal bracket goes through gatekit/cli/markup.py's literal() (tests/test_cli_help.py checks).
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every command
 )

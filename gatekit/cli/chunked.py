@@ -17,6 +17,7 @@ import typer
 
 from ..registry import Registry
 from .circuits import load_circuit, split_words
+from .markup import literal
 from .session import NAME_COLUMN, console, emit_json, fmt, titled
 from .values import parse_assignments
 
@@ -26,8 +27,8 @@ __all__ = ["PointsOption", "ChunkOption", "ClusterOption", "OutOption", "run_poi
 PointsOption = Annotated[
     Optional[Path],
     typer.Option("--points", metavar="FILE", show_default=False,
-                 help="Evaluate at every point of a .npy file or Zarr store, in chunks (needs gatekit\\[dask]); "
-                      "NAME=VALUE inputs are shared by every point."),
+                 help=literal("Evaluate at every point of a .npy file or Zarr store, in chunks (needs gatekit[dask]); "
+                              "NAME=VALUE inputs are shared by every point.")),
 ]
 ChunkOption = Annotated[
     Optional[int], typer.Option("--chunk", min=1, show_default=False, help="Points a chunk with --points (default: auto).")

@@ -15,6 +15,7 @@ from ..plot import plot_comparison, plot_run, require_matplotlib
 from .chunked import ChunkOption, ClusterOption, circuit_and_points, on_cluster
 from .circuits import POSITIONAL_SETTINGS, CircuitAndValues, FileOption, Words, circuit_and_values
 from .completion import complete_strategy
+from .markup import literal
 from .progress import ProgressBar, wanted
 from .session import NAME_COLUMN, Json, console, emit_json, fmt, registry_of, reports_errors, titled
 
@@ -36,7 +37,7 @@ Options = Annotated[
 ]
 Plot = Annotated[
     Optional[Path],
-    typer.Option("--plot", metavar="FILE.png", help="Also draw the run(s) to this image file (needs gatekit\\[plot]).",
+    typer.Option("--plot", metavar="FILE.png", help=literal("Also draw the run(s) to this image file (needs gatekit[plot])."),
                  show_default=False),
 ]
 Budget = Annotated[
@@ -144,7 +145,7 @@ def register(app: typer.Typer) -> None:
         file: FileOption = None,
         strategy: Annotated[
             Optional[list[str]],
-            typer.Option("--strategy", help="A registered strategy \\[default: analytic-gradient].",
+            typer.Option("--strategy", help=literal("A registered strategy [default: analytic-gradient]."),
                          autocompletion=complete_strategy, show_default=False),
         ] = None,
         steps: Steps = 100,
@@ -157,8 +158,8 @@ def register(app: typer.Typer) -> None:
         points: Annotated[
             Optional[Path],
             typer.Option("--points", metavar="FILE", show_default=False,
-                         help="Climb the mean output over every point of a .npy file or Zarr store (a full-batch "
-                              "gradient, in chunks; needs gatekit\\[dask]); NAME=VALUE inputs are the ones climbed."),
+                         help=literal("Climb the mean output over every point of a .npy file or Zarr store (a full-batch "
+                                      "gradient, in chunks; needs gatekit[dask]); NAME=VALUE inputs are the ones climbed.")),
         ] = None,
         chunk: ChunkOption = None,
         cluster: ClusterOption = None,

@@ -17,6 +17,7 @@ import gatekit
 
 from ..registry import Registry
 from .gates import evaluate_gate
+from .markup import literal
 from .run import gate_call, run_report
 from .session import console, emit_json, fmt, registry_of, reports_errors, titled
 from .values import is_number
@@ -226,7 +227,7 @@ def register(app: typer.Typer) -> None:
         pictures: Annotated[
             Optional[Path],
             typer.Option("--pictures", metavar="DIR", show_default=False,
-                         help="Also draw the neuron and plot the four strategies into DIR (needs gatekit\\[plot])."),
+                         help=literal("Also draw the neuron and plot the four strategies into DIR (needs gatekit[plot]).")),
         ] = None,
         json: Annotated[bool, typer.Option("--json", help="Print the tour's numbers as JSON.")] = False,
     ) -> None:
