@@ -4,12 +4,13 @@ A template is one Python expression over the gate's argument names, ``g`` (the
 upstream gradient) and ``out`` (the forward output). It may use numbers, arithmetic,
 comparisons, ``and``/``or``/``not``, conditional expressions, ``abs(...)``, and calls
 and constants of ``math`` (float templates) or ``np`` (array templates) that exist
-there; array templates may also say ``a @ b``, ``a.T`` of a name (the transpose) and
-``np.<ufunc>.reduce`` or ``.outer`` (``np.add.reduce(g, 0)``: a sum along an axis
-without ``np.sum``'s Python layers). Anything else (another name, an attribute chain, a keyword argument, a string)
-is refused with a :class:`~gatekit.errors.GateValidationError` naming the gate, and the
-gate is then called through its methods instead. So generated code holds only these
-parts, with validated names put in for the placeholders.
+there; array templates may also say ``a.T`` of a name (the transpose, for ``g.T @ x``)
+and ``np.<ufunc>.reduce`` or ``.outer`` (``np.add.reduce(g, 0)``: a sum along an axis
+without ``np.sum``'s Python layers). Anything else (another name, any other attribute,
+a keyword argument, a string) is refused with a
+:class:`~gatekit.errors.GateValidationError` naming the gate, and the gate is then
+called through its methods instead. So generated code holds only these parts, with
+validated names put in for the placeholders.
 """
 
 from __future__ import annotations
