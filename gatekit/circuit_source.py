@@ -206,9 +206,18 @@ def generate_source(
     lifted: dict[int, str] = {}
     if numbers_as_arrays and plan is not None and plan.sites is not None:
         numbers = {i for i, c in zip(circuit.input_ids.values(), plan.classes) if c is float}
+        reads: dict[int, int] = {}  # each number's reads by array gates: forward, and in the shares made
         for i, node in enumerate(nodes):
             if node.kind == "gate" and live[i] and i not in plan.float_nodes:
-                lifted.update((a, f"_a_{var[a]}") for a in node.args if a in numbers)
+                template = plan.template(i, circuit.gates[i])
+                made = [template.share_reads(k) for k, a in enumerate(node.args) if needs_grad[i] and needs_grad[a]] \
+                    if template is not None and template.backward is not None else []
+                for k, a in enumerate(node.args):
+                    if a in numbers:
+                        reads[a] = reads.get(a, 0) + 1 + sum(k in slots for slots in made)
+        # Made where it is read twice or more (a weight: forward, and its activation's share);
+        # once (a bias), the conversion costs what it saves.
+        lifted = {a: f"_a_{var[a]}" for a, n in sorted(reads.items()) if n >= 2}
         forward_lines += [f"{name} = np.array({var[a]})" for a, name in sorted(lifted.items())]
 
     def arg_names(i: int, args: tuple[int, ...]) -> list[str]:
@@ -224,11 +233,11 @@ def generate_source(
             continue
         gate = circuit.gates[i]
         args = arg_names(i, node.args)
-        template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
+        template = None if any_library else plan.template(i, gate) if plan and arrays else template_for(gate, arrays)
         if template is not None and template.forward is not None:
             forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
         else:
-            bound[f"_g{i}"] = gate
+            bound[f"_g{i}"] = plan.bind(i, gate) if plan else gate
             forward_lines.append(f"{var[i]} = _g{i}.forward({', '.join(args)})")
         if lean:
             # Every value in the inputs' shape, so no gradient needs summing to a shape
@@ -266,13 +275,13 @@ def generate_source(
             continue
         gate = circuit.gates[i]
         args = arg_names(i, node.args)
-        template = None if any_library else template_for(gate, arrays and not (plan and i in plan.float_nodes))
+        template = None if any_library else plan.template(i, gate) if plan and arrays else template_for(gate, arrays)
         if template is not None and template.backward is not None:
             shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
             if fold and i == out:
                 shares = [fold_unit_seed(share) for share in shares]
         else:
-            bound[f"_g{i}"] = gate
+            bound[f"_g{i}"] = plan.bind(i, gate) if plan else gate
             temps = [f"_s{i}_{k}" for k in range(len(args))]
             backward_lines.append(f"{', '.join(temps)}, = _g{i}.backward({holder[i]}, {var[i]}, {', '.join(args)})")
             shares = temps

@@ -8,7 +8,8 @@ every gate's output. Arrays of another library (array-api-strict, dask, CuPy, JA
 a variant of their own: the same straight-line code with every gate called through its
 methods, which compute in the arrays' namespace, and the engine's shape rules bound in
 (the printed numpy source is not it: its templates and helper are numpy's). Numbers
-among numpy arrays get a variant for each kind of inputs (:mod:`gatekit.shape_plan`).
+among numpy arrays, and arrays of several shapes (a layer's weights, bias and data), get
+a variant for each kind of inputs (:mod:`gatekit.shape_plan`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from .circuit_source import generate_source
 from .arrays import is_foreign
-from .shape_plan import ShapePlan, input_kind
+from .shape_plan import ShapePlan, Watched, input_kind
 from .values import plain, values_in_order
 from .wanted import wanted_inputs
 
@@ -191,6 +192,10 @@ class CompiledCircuit:
                         if made is not None:
                             return made
                     result = self._function(True, "lean", wanted)(*xs) if batch else None
+                    if batch and result is None:  # arrays of several shapes (a layer's W, b and data)
+                        made = self._for_kind(xs, None, wanted)
+                        if made is not None:
+                            return made
                     out, grads = result if result is not None else self._function(True, "forward_backward", wanted)(*xs)
                 return plain(out), {name: plain(g) for name, g in zip(given, grads)}
         except Exception:  # noqa: BLE001 - Python raised where numpy gives inf/nan, or a gate misbehaved
@@ -221,9 +226,11 @@ class CompiledCircuit:
                 return None
         if tuple(map(type, grads)) != made.classes or [grads[k].shape for k in made.arrays] != made.shapes:
             return None  # not what the recording met: the general variant answers
-        if made.plain:
-            return plain(out), dict(zip(names, grads))
-        return plain(out), {name: plain(g) for name, g in zip(names, grads)}
+        if made.scalars:  # numpy scalars (plain()'s case; the classes are the recording's) as floats
+            grads = list(grads)
+            for k in made.scalars:
+                grads[k] = float(grads[k])
+        return plain(out), dict(zip(names, grads))
 
     def __call__(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         """The output value (no gradient is computed)."""
@@ -262,8 +269,9 @@ class _ForKind:
         self.classes = tuple(map(type, grads))
         self.arrays = [k for k, g in enumerate(grads) if g.__class__ is np.ndarray]
         self.shapes = [grads[k].shape for k in self.arrays]
-        # Floats and arrays of at least one dimension need no plain().
-        self.plain = all(c is float for c in self.classes if c is not np.ndarray) and all(s for s in self.shapes)
+        # Floats and arrays of at least one dimension need no plain(); the rest, numpy
+        # scalars or 0-d arrays, become floats.
+        self.scalars = [k for k, g in enumerate(grads) if g.__class__ is not float and plain(g) is not g]
 
     def serves(self, classes: tuple[type, ...], xs: list[Any]) -> bool:
         """Whether inputs of these classes are of the kind this variant was made for."""
@@ -272,18 +280,9 @@ class _ForKind:
     @staticmethod
     def make(circuit: Circuit, xs: list[Any], wanted: tuple[str, ...] | None = None) -> _ForKind | None:
         """Record one call of the circuit's code on ``xs``, then generate the variant from what it met."""
-        recording = ShapePlan(circuit, tuple(map(type, xs)))
         try:
-            recorder = _compiled(*generate_source(circuit, True, plan=recording, wrt=wanted))
-            if recorder is None:
-                return None  # a gate called through its methods: its shapes may follow its values
-            out = recorder(*xs)[0]
-            # A float64 number out (a loss): the seed may stay a Python float (see generate_source).
-            float_seed = out.__class__ is float or out.__class__ is np.float64
-            # Numbers read as 0-d arrays where every array is float64 (see generate_source).
-            float64 = all(x.dtype == np.float64 for x in xs if x.__class__ is np.ndarray)
-            function = _compiled(*generate_source(circuit, True, plan=recording.resolved(circuit), wrt=wanted,
-                                                  float_seed=float_seed, numbers_as_arrays=float64))
+            made = kind_source(circuit, xs, wanted)
+            function = None if made is None else _compiled(*made)
             if function is None:
                 return None
             return _ForKind(function, function(*xs)[1], xs)
@@ -291,9 +290,30 @@ class _ForKind:
             return None
 
 
+def kind_source(circuit: Circuit, xs: list[Any], wanted: tuple[str, ...] | None = None) -> tuple[str, dict[str, Any]] | None:
+    """The module of the variant for the kind of ``xs`` and its bound objects, or None (none for this circuit).
+
+    One recording call of the circuit's code notes what each share met (see
+    :mod:`gatekit.shape_plan`); the code is then generated from that. May raise (a float
+    template on these values): the caller then has no variant.
+    """
+    recording = ShapePlan(circuit, tuple(map(type, xs)))
+    recorder = _compiled(*generate_source(circuit, True, plan=recording, wrt=wanted))
+    if recorder is None:
+        return None  # a gate called through its methods: its shapes may follow its values
+    out = recorder(*xs)[0]
+    # A float64 number out (a loss): the seed may stay a Python float (see generate_source).
+    float_seed = out.__class__ is float or out.__class__ is np.float64
+    # Numbers read as 0-d arrays where every array is float64 (see generate_source).
+    float64 = all(x.dtype == np.float64 for x in xs if x.__class__ is np.ndarray)
+    return generate_source(circuit, True, plan=recording.resolved(circuit), wrt=wanted, float_seed=float_seed,
+                           numbers_as_arrays=float64)
+
+
 def _compiled(text: str, bound: dict[str, Any]) -> Callable[..., Any] | None:
-    """``forward_backward`` of a module of validated parts; None where a gate is bound (called by method)."""
-    if any(key.startswith("_g") for key in bound):
+    """``forward_backward`` of a module of validated parts; None where a gate is bound (called by
+    method), unless it is watched while recording (its templates for shapes come after)."""
+    if any(key.startswith("_g") and value.__class__ is not Watched for key, value in bound.items()):
         return None
     namespace: dict[str, Any] = {"__builtins__": builtins, **bound}
     exec(compile(text, "<gatekit compiled circuit (arrays, one kind of inputs)>", "exec"), namespace)

@@ -26,7 +26,7 @@ reduces each to its input's shape.
 ``Gate`` is a :class:`typing.Protocol`, so any object with these members is a gate;
 subclassing it gives the defaults for ``symbol`` and ``domain``.
 
-Two optional members make a gate fast, and neither changes what it computes (they are
+Optional members make a gate fast, and none changes what it computes (they are
 read with ``getattr``, so they are not part of the protocol's ``isinstance`` test):
 
 - ``keeps_floats = True`` promises that on Python floats ``forward`` and ``backward``
@@ -37,6 +37,12 @@ read with ``getattr``, so they are not part of the protocol's ``isinstance`` tes
   the way one would write them by hand (``Source("x * y", ("y * g", "x * g"))``).
   Compiled circuits (:mod:`gatekit.codegen`) inline them; a gate without one is called
   through its methods, so it compiles too.
+- ``source_for_shapes(shapes)``, for a gate whose computation depends on its arguments'
+  shapes (``linear``: a matrix or a vector, a batch or one point), returns a ``Source``
+  whose array templates are right for arguments of exactly these shapes (one tuple per
+  argument, ``()`` for a number; every argument and the upstream gradient a float), or
+  None. Compiled code made for one kind of inputs (:mod:`gatekit.shape_plan`) asks once
+  per kind, so nothing is tested per call; it must compute what the methods compute.
 """
 
 from __future__ import annotations

@@ -24,13 +24,18 @@ have done on that kind:
 
 Besides, a gate whose
 arguments are all Python floats (an input the kind says is a float, or such a gate's
-value) runs its float template (``sumsq`` of a weight is ``x * x``, not ``np.vdot``).
+value) runs its float template (``sumsq`` of a weight is ``x * x``, not ``np.vdot``), and
+a gate whose templates depend on its arguments' shapes (``linear``: ``x @ W.T + b`` for a
+batch, its backward ``g.T @ x``, ``g @ W`` and ``np.add.reduce(g, 0)``) runs the ones its
+``source_for_shapes`` gives for the shapes the recording met (it is called through its
+methods there, watched by :class:`Watched`), with no shape tested at run time.
 
 Why a kind decides the shapes: a numpy expression's result class and shape follow from
 its operands' classes, shapes and dtypes, not their values. A gate called through its
-methods gives no such promise, so a circuit with one gets no plan (the general variant
-serves it). The classes and shapes of the results are checked on every call too: a call
-whose results differ from the recording's goes to the general variant.
+methods gives no such promise, so a circuit with one (that has no templates for the
+shapes it met) gets no plan (the general variant serves it). The classes and shapes of
+the results are checked on every call too: a call whose results differ from the
+recording's goes to the general variant.
 """
 
 from __future__ import annotations
@@ -42,12 +47,13 @@ import re
 
 import numpy as np
 
-from .templates import template_for
+from .errors import GateValidationError
+from .templates import Template, checked_template, template_for
 
 if TYPE_CHECKING:
     from .circuit import Circuit
 
-__all__ = ["ShapePlan", "input_kind"]
+__all__ = ["ShapePlan", "Watched", "input_kind"]
 
 _NUMBER = (float, np.float64)
 _PRODUCT = re.compile(r"([A-Za-z_]\w*) \* ([A-Za-z_]\w*)")  # a share that is the product of two names
@@ -58,7 +64,7 @@ def input_kind(xs: Sequence[Any]) -> tuple[Any, ...] | None:
     classes = tuple(map(type, xs))
     if np.ndarray not in classes:
         return None
-    return classes, tuple((x.shape, x.dtype) for x in xs if x.__class__ is np.ndarray)
+    return classes, tuple([(x.shape, x.dtype) for x in xs if x.__class__ is np.ndarray])
 
 
 class ShapePlan:
@@ -68,11 +74,31 @@ class ShapePlan:
     :meth:`resolved` then gives the plan the final code is generated from.
     """
 
-    def __init__(self, circuit: Circuit, classes: Sequence[type], sites: tuple[str, ...] | None = None):
+    def __init__(self, circuit: Circuit, classes: Sequence[type], sites: tuple[str, ...] | None = None,
+                 shaped: dict[int, Template] | None = None):
         self.classes = tuple(classes)
         self.sites = sites
         self.seen: list[str] = []  # while recording: what unbroadcast meets at each share
         self.float_nodes = _float_nodes(circuit, self.classes)
+        self.shaped = shaped or {}  # node -> its gate's templates for the shapes recorded there
+        self.watched: dict[int, Watched] = {}  # while recording: the gates called by method that may get them
+
+    def template(self, i: int, gate: Any) -> Template | None:
+        """The templates node ``i`` runs in code for this kind (None: its gate's methods)."""
+        if i in self.float_nodes:
+            return template_for(gate, False)
+        shaped = self.shaped.get(i)
+        return shaped if shaped is not None else template_for(gate, True)
+
+    def bind(self, i: int, gate: Any) -> Any:
+        """What the code calls for node ``i``'s gate by method: while recording, the gate watched
+        (if it can give templates for shapes); else the gate itself."""
+        if self.sites is not None or not callable(getattr(gate, "source_for_shapes", None)):
+            return gate
+        watched = self.watched.get(i)
+        if watched is None:
+            watched = self.watched[i] = Watched(gate)
+        return watched
 
     def site(self, k: int, share: str, x: str) -> str:
         """The text that brings share number ``k`` to the shape of ``x``."""
@@ -107,7 +133,44 @@ class ShapePlan:
 
     def resolved(self, circuit: Circuit) -> ShapePlan:
         """The plan recorded: the one the final code is generated from."""
-        return ShapePlan(circuit, self.classes, tuple(self.seen))
+        shaped = {}
+        for i, watched in self.watched.items():
+            if watched.shapes is not None and watched.float_gradient:
+                try:
+                    template = checked_template(watched.gate, watched.gate.source_for_shapes(watched.shapes), True)
+                except GateValidationError:
+                    template = None  # a template outside the vocabulary: the methods serve
+                if template is not None and template.forward is not None and template.backward is not None:
+                    shaped[i] = template
+        return ShapePlan(circuit, self.classes, tuple(self.seen), shaped)
+
+
+class Watched:
+    """A gate called by its methods in the recording call, noting the shapes it meets.
+
+    ``shapes`` is None unless every argument was a float (a Python float, a float numpy
+    scalar or array) and, in the one call, ``float_gradient`` that the gradient was too:
+    only then are a gate's templates for shapes asked for.
+    """
+
+    def __init__(self, gate: Any):
+        self.gate = gate
+        self.shapes: tuple[tuple[int, ...], ...] | None = None
+        self.float_gradient = False
+
+    def forward(self, *xs: Any) -> Any:
+        self.shapes = tuple(() if x.__class__ is float else x.shape for x in xs) if all(map(_is_float, xs)) else None
+        return self.gate.forward(*xs)
+
+    def backward(self, grad: Any, out: Any, *xs: Any) -> Any:
+        self.float_gradient = _is_float(grad)
+        return self.gate.backward(grad, out, *xs)
+
+
+def _is_float(x: Any) -> bool:
+    if x.__class__ is float:
+        return True
+    return isinstance(x, (np.ndarray, np.floating)) and x.dtype.kind == "f"
 
 
 def _vectors_alike(share: np.ndarray, factors: tuple[Any, ...]) -> bool:

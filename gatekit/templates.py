@@ -4,10 +4,13 @@ A template is one Python expression over the gate's argument names, ``g`` (the
 upstream gradient) and ``out`` (the forward output). It may use numbers, arithmetic,
 comparisons, ``and``/``or``/``not``, conditional expressions, ``abs(...)``, and calls
 and constants of ``math`` (float templates) or ``np`` (array templates) that exist
-there. Anything else (another name, an attribute chain, a keyword argument, a string)
-is refused with a :class:`~gatekit.errors.GateValidationError` naming the gate, and the
-gate is then called through its methods instead. So generated code holds only these
-parts, with validated names put in for the placeholders.
+there; array templates may also say ``a.T`` of a name (the transpose, for ``g.T @ x``)
+and ``np.<ufunc>.reduce`` or ``.outer`` (``np.add.reduce(g, 0)``: a sum along an axis
+without ``np.sum``'s Python layers). Anything else (another name, any other attribute,
+a keyword argument, a string) is refused with a
+:class:`~gatekit.errors.GateValidationError` naming the gate, and the gate is then
+called through its methods instead. So generated code holds only these parts, with
+validated names put in for the placeholders.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from .errors import GateValidationError
 
-__all__ = ["Template", "template_for", "check_template"]
+__all__ = ["Template", "template_for", "check_template", "checked_template"]
 
 _ALLOWED = (
     ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Attribute,
@@ -46,13 +49,14 @@ def check_template(text: Any, names: tuple[str, ...], module: str, where: str) -
             raise GateValidationError(f"{where}: {type(node).__name__} is not allowed in a template ({text!r})")
         if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
             raise GateValidationError(f"{where}: only numbers may appear as constants in a template ({text!r})")
-        if isinstance(node, ast.Attribute):
+        if isinstance(node, ast.Attribute) and not _array_attribute(node, names, module):
             base = node.value
             if not (isinstance(base, ast.Name) and base.id == module and not node.attr.startswith("_")
                     and hasattr(_MODULES[module], node.attr)):
                 raise GateValidationError(f"{where}: only {module}.<name> may be used in this template ({text!r})")
         if isinstance(node, ast.Call):
-            if node.keywords or not (isinstance(node.func, ast.Attribute) or (isinstance(node.func, ast.Name) and node.func.id == "abs")):
+            if node.keywords or not ((isinstance(node.func, ast.Attribute) and node.func.attr != "T")
+                                     or (isinstance(node.func, ast.Name) and node.func.id == "abs")):
                 raise GateValidationError(f"{where}: only calls of {module}.<function> or abs(...) are allowed ({text!r})")
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
@@ -63,6 +67,17 @@ def check_template(text: Any, names: tuple[str, ...], module: str, where: str) -
     text = ast.unparse(tree)
     # A conditional or and/or binds looser than anything around it: keep it one atom.
     return f"({text})" if isinstance(tree.body, (ast.IfExp, ast.BoolOp)) else text
+
+
+def _array_attribute(node: ast.Attribute, names: tuple[str, ...], module: str) -> bool:
+    """An array template's ``x.T`` (a name's transpose) or ``np.<ufunc>.reduce``/``.outer``."""
+    if module != "np":
+        return False
+    base = node.value
+    if node.attr == "T":
+        return isinstance(base, ast.Name) and base.id in names
+    return (node.attr in ("reduce", "outer") and isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name)
+            and base.value.id == "np" and isinstance(getattr(np, base.attr, None), np.ufunc))
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,10 @@ class Template:
     def backward_reads(self) -> set[int]:
         """The placeholders the backward texts use: argument k is k, then g, then out."""
         return {slot for _, slots in self._backward for slot in slots}  # type: ignore[attr-defined]
+
+    def share_reads(self, k: int) -> set[int]:
+        """The placeholders argument ``k``'s backward text uses (numbered as in :meth:`backward_reads`)."""
+        return set(self._backward[k][1])  # type: ignore[attr-defined]
 
 
 def _split(text: str) -> tuple[list[str], list[int]]:
@@ -120,7 +139,11 @@ def template_for(gate: Any, arrays: bool) -> Template | None:
 
 
 def _build(gate: Any, arrays: bool) -> Template | None:
-    source = getattr(gate, "source", None)
+    return checked_template(gate, getattr(gate, "source", None), arrays)
+
+
+def checked_template(gate: Any, source: Any, arrays: bool) -> Template | None:
+    """``source`` (one of the gate's :class:`~gatekit.gate.Source`) checked, as a Template; None for None."""
     if source is None:
         return None
     name = getattr(gate, "name", "?")

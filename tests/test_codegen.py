@@ -16,6 +16,7 @@ from test_random_circuits import KINKED_OPS, RANDOM, SMOOTH_OPS, build, operatio
 import gatekit
 from gatekit import Composer, Gate, Source, parse
 from gatekit.errors import GateValidationError
+from gatekit.templates import check_template
 
 XYZ_SOURCE = '''\
 import math
@@ -417,11 +418,27 @@ def test_templates_outside_the_vocabulary_are_refused_naming_the_gate(forward):
         circuit.source()
 
 
+@pytest.mark.parametrize(("text", "module", "ok"), [
+    ("g.T @ x", "np", True), ("np.add.reduce(g, 0)", "np", True), ("np.multiply.outer(g, x)", "np", True),
+    ("x.T", "math", False),  # a float has no transpose
+    ("np.pi.T", "np", False), ("(x + g).T", "np", False), ("x.T(g)", "np", False), ("z.T", "np", False),
+    ("np.linalg.norm(x)", "np", False), ("np.add.at(x, 0)", "np", False), ("np.exp.__call__(x)", "np", False),
+    ("np.add.reduce(x, axis=0)", "np", False),
+])
+def test_array_templates_may_transpose_a_name_and_reduce_with_a_ufunc_and_nothing_more(text, module, ok):
+    if ok:
+        assert check_template(text, ("x", "g", "out"), module, "gate 't'")
+    else:
+        with pytest.raises(GateValidationError, match="gate 't'"):
+            check_template(text, ("x", "g", "out"), module, "gate 't'")
+
+
 def test_every_built_in_gate_has_templates_for_floats(registry):
     from gatekit_gates import GATES
 
     for cls in GATES:
         if cls.name == "linear":  # a matrix product has no float case: compiled code calls its methods
+            # (the code made for one kind of inputs asks it for templates for the shapes it met)
             assert getattr(cls, "source", None) is None
             continue
         assert cls.source is not None and cls.source.forward and cls.source.backward, cls.name
@@ -548,11 +565,12 @@ def test_the_sequence_call_of_a_long_chain_is_the_loop_with_the_dict_calls_numbe
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_relus_array_template_gives_the_interpreters_bits_at_kinks_and_non_finite_values(registry, dtype):
+@pytest.mark.parametrize("tiles", [1, 12])  # 100 numbers (heaviside's form), 1,200 (np.where's)
+def test_relus_array_template_gives_the_interpreters_bits_at_kinks_and_non_finite_values(registry, dtype, tiles):
     # relu(x) * y hands relu the upstream gradient y: the template meets every pair of
     # special x (ties at +-0, nan, infinities, subnormals) and special g.
     special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, -5e-324, 1e-310, 2.5, -2.5]
-    x, g = (np.array(v, dtype=dtype) for v in zip(*[(a, b) for a in special for b in special]))
+    x, g = (np.tile(np.array(v, dtype=dtype), tiles) for v in zip(*[(a, b) for a in special for b in special]))
     circuit = parse("relu(x) * y", registry)
     compiled = circuit.compile()
     want_out, want = circuit.gradient(x=x, y=g)
@@ -565,3 +583,21 @@ def test_relus_array_template_gives_the_interpreters_bits_at_kinks_and_non_finit
     # The share itself: 1 above the kink, 1/2 at it (0.0 and -0.0), 0 below and at nan.
     share = compiled.gradient(x=np.array([3.0, 0.0, -0.0, -3.0, np.nan], dtype=dtype), y=np.ones(5, dtype))[1]["x"]
     assert share.tolist() == [1.0, 0.5, 0.5, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shapes", [((8,), (8,)), ((8, 1), (1, 3))])  # one shape (the lean variant), broadcast (a kind's)
+def test_relus_array_template_gives_the_interpreters_very_bits_at_ties_nans_and_infinities(registry, dtype, shapes):
+    c = Composer(registry)
+    x, w = c.inputs("x", "w")
+    circuit = c.build(c.sum(c.relu(x) * w))  # relu's upstream gradient is w
+    xs = np.array([-1.0, 0.0, -0.0, np.nan, 2.0, 0.0, -3.0, 1.0], dtype)
+    ws = np.array([np.inf, -np.inf, np.nan, 2.0, -0.0, -2.0, -1.5, 0.0], dtype)
+    values = {"x": xs.reshape(shapes[0]), "w": ws[:shapes[1][-1]].reshape(shapes[1])}
+    want = circuit.gradient(values)[1]
+    compiled = circuit.compile()
+    for _ in range(3):  # the interpreter's checking call, the call that makes the variant, one that runs it
+        got = compiled.gradient(values)[1]
+        for name in "xw":
+            assert got[name].dtype == want[name].dtype == dtype
+            assert got[name].tobytes() == want[name].tobytes(), name

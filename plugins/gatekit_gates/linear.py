@@ -16,24 +16,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from gatekit import Domain, Gate, UsageError, array_namespace
+from gatekit import Domain, Gate, Source, UsageError, array_namespace
 from gatekit.arrays import is_foreign
 
 
 def _check(w, x, b):
     ws, xs, bs = np.shape(w), np.shape(x), np.shape(b)
-    out = ws[:1] if len(ws) == 2 else ()
-    if len(ws) not in (1, 2) or len(xs) not in (1, 2) or xs[-1] != ws[-1] or bs not in ((), (1,), out):
+    if not _fits(ws, xs, bs):
         raise UsageError(
             "linear(W, x, b) needs W of shape (out, in) or (in,), x of shape (in,) or (n, in) with the same in, "
             f"and b of shape (out,) or one number; got W {ws}, x {xs} and b {bs}"
         )
 
 
+def _fits(ws, xs, bs):
+    out = ws[:1] if len(ws) == 2 else ()
+    return len(ws) in (1, 2) and len(xs) in (1, 2) and xs[-1] == ws[-1] and bs in ((), (1,), out)
+
+
 def _summed_to(xp, grad, shape):
     """``grad`` summed over the leading (batch) axes and any axis ``shape`` has as 1."""
     while grad.ndim > len(shape):
-        grad = xp.sum(grad, axis=0)
+        # np.add.reduce is what np.sum calls, without its Python layers (a third of a small sum).
+        grad = np.add.reduce(grad, 0) if xp is np else xp.sum(grad, axis=0)
     if shape and grad.shape != shape:
         grad = xp.sum(grad, axis=tuple(k for k, s in enumerate(shape) if s == 1), keepdims=True)
     return grad if shape or xp is not np else float(grad)
@@ -68,3 +73,33 @@ class Linear(Gate):
                 return grad[:, None] * x[None, :], grad @ w, db  # the outer product, in the standard's terms
             return grad * x, grad * w, db
         return grad @ x, grad[:, None] * w, db
+
+    def source_for_shapes(self, shapes):
+        """The four cases of ``backward`` as array templates, for arguments of these shapes.
+
+        Compiled code made for one kind of inputs asks once per kind (see
+        ``gatekit.gate``), so the shape test and the choice of case are made then, not
+        every call; the texts are the methods' own operations (``@``, ``np.add.reduce``
+        along the batch axis), so the numbers are theirs. None for shapes the
+        methods refuse, and for a bias of shape (1,) against more outputs (its sum keeps
+        a dimension, which a template cannot say): the methods serve those.
+        """
+        ws, xs, bs = shapes
+        batch, matrix = len(xs) == 2, len(ws) == 2
+        if not _fits(ws, xs, bs) or (bs == (1,) and (ws[:1] if matrix else ()) != (1,)):
+            return None
+        forward = "x @ W.T + b" if matrix else "x @ W + b"
+        if matrix and batch:
+            dw, dx = "g.T @ x", "g @ W"
+        elif matrix:
+            dw, dx = "np.multiply.outer(g, x)", "g @ W"
+        elif batch:
+            dw, dx = "g @ x", "np.multiply.outer(g, W)"
+        else:
+            dw, dx = "g * x", "g * W"
+        # db: grad (one axis for the batch, one for the outputs) summed along axis 0 down
+        # to b's dimensions, one axis at a time, as _summed_to does.
+        db = "g"
+        for _ in range(batch + matrix - len(bs)):
+            db = f"np.add.reduce({db}, 0)"
+        return Source(None, args=("W", "x", "b"), array_forward=forward, array_backward=(dw, dx, db))
