@@ -143,3 +143,22 @@ def test_the_moons_mlps_code_for_its_parameters_computes_nothing_for_its_data(re
     assert list(grads) == list(params)
     for name in params:
         np.testing.assert_allclose(grads[name], want[name], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("steps", [3, 12])  # interpreted (under 10 steps), compiled
+def test_training_asks_for_the_parameters_gradients_only(monkeypatch, steps):
+    from gatekit import codegen, train
+    from gatekit.circuit import Circuit
+    from gatekit.datasets import moons
+
+    asked: list = []
+    compiled_gradient, input_gradients = codegen.CompiledCircuit.gradient, Circuit._input_gradients
+    monkeypatch.setattr(codegen.CompiledCircuit, "gradient",
+                        lambda self, values=None, *, wrt=None, **kw: asked.append(wrt) or compiled_gradient(self, values, wrt=wrt, **kw))
+    monkeypatch.setattr(Circuit, "_input_gradients", lambda self, v, wanted: asked.append(wanted) or input_gradients(self, v, wanted))
+    network = nn.Network((2, 3, 1))
+    run = train(moons(20), network, "hinge", l2=1e-4, steps=steps)
+    params = set(network.initial_parameters())
+    # Every gradient pass of the run: the parameters', never the data's (x0, x1, y).
+    assert len(asked) >= steps and all(wrt is not None and set(wrt) == params for wrt in asked)
+    assert run.backward_evals == steps
