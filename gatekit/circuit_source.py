@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 from .broadcast import any_unbroadcast, seed_gradient, zero_gradient
 from .call_source import float_call
 from .source_loops import backward_loop, find_runs, forward_loop
-from .source_rewrite import SEED, delete_after_last_read, fold_unit_seed, last_reads, reuse_buffers
+from .source_rewrite import (SEED, delete_after_last_read, fold_unit_seed, last_reads, lifted_numbers, literals_as_arrays,
+                             reuse_buffers)
 from .templates import template_for
 from .wanted import wanted_flags
 
@@ -156,8 +157,9 @@ def generate_source(
     output's dtype: the same value, and every gradient of the numbers it reaches stays a
     Python float (numpy scalar arithmetic costs ~3x a float's; the 337 weights' L2 terms
     of the moons MLP are such numbers). ``numbers_as_arrays`` (with a resolved ``plan``
-    whose arrays are all float64) makes each Python float input that an array gate reads
-    a 0-d array once, at the top, for those gates to read (see below).
+    whose arrays are all float64) has the array gates read numbers as 0-d arrays made
+    once: the inputs read twice or more, and the templates' float literals
+    (:func:`~gatekit.source_rewrite.lifted_numbers`).
     """
     nodes = circuit.nodes
     out = circuit.output
@@ -198,33 +200,23 @@ def generate_source(
     # (Not for a wrt: a loop hands on every input's gradient in one slice.)
     runs = find_runs(circuit, live, needs_grad) if (dict_call or list_call) and not arrays and rolled and wrt is None else []
     in_loop = {i for run in runs for i in run.loop_nodes}
-    # A Python float in an operation with an array costs numpy a conversion each time
-    # (~0.12 us: a weight times its activation forward, and again for the activation's
-    # share backward); a 0-d array made once costs one. The same float64 arithmetic, so
-    # the same numbers; only among float64 arrays (a 0-d float64 array is not "weak" in
-    # numpy's promotion, as a float is: float32 would widen). Float gates keep the float.
+    # Numbers among float64 arrays as 0-d arrays made once (gatekit.source_rewrite.numbers_as_arrays).
     lifted: dict[int, str] = {}
     if numbers_as_arrays and plan is not None and plan.sites is not None:
-        numbers = {i for i, c in zip(circuit.input_ids.values(), plan.classes) if c is float}
-        reads: dict[int, int] = {}  # each number's reads by array gates: forward, and in the shares made
-        for i, node in enumerate(nodes):
-            if node.kind == "gate" and live[i] and i not in plan.float_nodes:
-                template = plan.template(i, circuit.gates[i])
-                made = [template.share_reads(k) for k, a in enumerate(node.args) if needs_grad[i] and needs_grad[a]] \
-                    if template is not None and template.backward is not None else []
-                for k, a in enumerate(node.args):
-                    if a in numbers:
-                        reads[a] = reads.get(a, 0) + 1 + sum(k in slots for slots in made)
-        # Made where it is read twice or more (a weight: forward, and its activation's share);
-        # once (a bias), the conversion costs what it saves.
-        lifted = {a: f"_a_{var[a]}" for a, n in sorted(reads.items()) if n >= 2}
+        lifted = lifted_numbers(circuit, plan, live, needs_grad, var)
         forward_lines += [f"{name} = np.array({var[a]})" for a, name in sorted(lifted.items())]
 
     def arg_names(i: int, args: tuple[int, ...]) -> list[str]:
         """The names gate ``i``'s templates read its arguments by (a number's 0-d array, where made)."""
-        if not lifted or i in plan.float_nodes:  # type: ignore[union-attr]  # lifted: a plan is given
+        if not numbers_as_arrays or plan is None or i in plan.float_nodes:
             return [var[a] for a in args]
         return [lifted.get(a, var[a]) for a in args]
+
+    def filled(i: int, text: str) -> str:
+        """A template's text for gate ``i``: its float literals bound as 0-d arrays where numbers are."""
+        if not numbers_as_arrays or plan is None or plan.sites is None or i in plan.float_nodes:
+            return text
+        return literals_as_arrays(text, bound)
     for i, node in enumerate(nodes):
         if node.kind != "gate" or not live[i]:
             continue
@@ -235,7 +227,7 @@ def generate_source(
         args = arg_names(i, node.args)
         template = None if any_library else plan.template(i, gate) if plan and arrays else template_for(gate, arrays)
         if template is not None and template.forward is not None:
-            forward_lines.append(f"{var[i]} = {template.forward_text(args)}")
+            forward_lines.append(f"{var[i]} = {filled(i, template.forward_text(args))}")
         else:
             bound[f"_g{i}"] = plan.bind(i, gate) if plan else gate
             forward_lines.append(f"{var[i]} = _g{i}.forward({', '.join(args)})")
@@ -277,7 +269,7 @@ def generate_source(
         args = arg_names(i, node.args)
         template = None if any_library else plan.template(i, gate) if plan and arrays else template_for(gate, arrays)
         if template is not None and template.backward is not None:
-            shares = [template.backward_text(k, args, holder[i], var[i]) for k in range(len(args))]
+            shares = [filled(i, template.backward_text(k, args, holder[i], var[i])) for k in range(len(args))]
             if fold and i == out:
                 shares = [fold_unit_seed(share) for share in shares]
         else:

@@ -14,6 +14,9 @@ it, so they add nothing a user typed.
   into arrays nobody reads any more, and deletes each array after its last read.
 - :func:`delete_after_last_read`: the same deletions for straight-line text already
   written (the variant for one kind of inputs), found by reading the text itself.
+- :func:`lifted_numbers` and :func:`literals_as_arrays`: in the variant for a kind of
+  float64 arrays, the numbers array gates read (weights read twice, the templates'
+  constants) as 0-d arrays made once.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from .templates import template_for
 if TYPE_CHECKING:
     from .circuit import Circuit
 
-__all__ = ["fold_unit_seed", "hoist_math", "last_reads", "reuse_buffers", "delete_after_last_read", "SEED"]
+__all__ = ["fold_unit_seed", "hoist_math", "last_reads", "reuse_buffers", "delete_after_last_read", "lifted_numbers",
+           "literals_as_arrays", "SEED"]
 
 #: The seed as it is put into the output gate's backward template before folding.
 SEED = "1.0"
@@ -340,3 +344,52 @@ def delete_after_last_read(lines: list[str], names: set[str]) -> list[str]:
         if k in after:
             out.append(f"del {', '.join(sorted(after[k]))}")
     return out
+
+
+# A Python float in an operation with an array costs numpy a conversion each time (~0.12 us:
+# a weight times its activation forward, and again for the activation's share backward; a
+# relu's 0.0 and 0.5); a 0-d array made once costs one. The same float64 arithmetic, so the
+# same numbers; only among float64 arrays (a 0-d float64 array is not "weak" in numpy's
+# promotion, as a float is: float32 would widen). Gates of floats keep their floats.
+
+
+def lifted_numbers(circuit: Circuit, plan: Any, live: list[bool], needs_grad: list[bool], var: dict[int, str]) -> dict[int, str]:
+    """The number inputs (of ``plan``'s kind) the array gates read twice or more, each with its 0-d array's name.
+
+    Read once (a bias), the conversion costs what it saves. Reads are counted from the
+    templates: the forward, and each share that is made.
+    """
+    nodes = circuit.nodes
+    numbers = {i for i, c in zip(circuit.input_ids.values(), plan.classes) if c is float}
+    reads: dict[int, int] = {}
+    for i, node in enumerate(nodes):
+        if node.kind == "gate" and live[i] and i not in plan.float_nodes:
+            template = plan.template(i, circuit.gates[i])
+            made = [template.share_reads(k) for k, a in enumerate(node.args) if needs_grad[i] and needs_grad[a]] \
+                if template is not None and template.backward is not None else []
+            for k, a in enumerate(node.args):
+                if a in numbers:
+                    reads[a] = reads.get(a, 0) + 1 + sum(k in slots for slots in made)
+    return {a: f"_a_{var[a]}" for a, n in sorted(reads.items()) if n >= 2}
+
+
+_FLOAT_LITERAL = re.compile(r"(?<![\w.])(?:\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)(?![\w.])")
+
+
+def literals_as_arrays(text: str, bound: dict[str, Any]) -> str:
+    """``text`` (an array template, filled in) with each float literal a bound 0-d array ``_lit<n>``.
+
+    Integer literals (an axis: ``np.add.reduce(g, 0)``) stay as they are. The same value
+    is bound once under one name: ``bound`` is the module's.
+    """
+    def bind(match: re.Match[str]) -> str:
+        value = float(match.group(0))
+        literals = [key for key in bound if key.startswith("_lit")]
+        for key in literals:  # bit for bit (0.0 and -0.0 are two)
+            if bound[key].tobytes() == np.float64(value).tobytes():
+                return key
+        name = f"_lit{len(literals)}"
+        bound[name] = np.array(value)
+        return name
+
+    return _FLOAT_LITERAL.sub(bind, text)

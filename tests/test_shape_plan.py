@@ -176,14 +176,14 @@ def test_the_code_for_a_layers_kind_is_the_hand_written_layer(registry):
     rng = np.random.default_rng(0)
     values = {"W": rng.normal(size=(3, 2)), "x": rng.normal(size=(5, 2)), "b": rng.normal(size=3)}
     body, bound = _variant_source(circuit, values)
-    assert bound == {}  # nothing called through its methods
+    assert bound == {"_lit0": 1.0}  # nothing called through its methods; tanh's 1.0 a 0-d array made once
     assert body == '''def forward_backward(W, x, b, d_f=1.0):
     linear1 = x @ W.T + b
     tanh1 = np.tanh(linear1)
     del linear1
     f = np.sum(tanh1)
     d_tanh1 = np.full_like(tanh1, d_f)
-    d_linear1 = d_tanh1 * (1.0 - tanh1 * tanh1)
+    d_linear1 = d_tanh1 * (_lit0 - tanh1 * tanh1)
     del tanh1
     del d_tanh1
     d_W = d_linear1.T @ x
@@ -203,7 +203,7 @@ def test_the_layer_gate_moons_mlps_kind_runs_without_a_gate_called_by_method(reg
     compiled = _agree(circuit, values)
     assert _made(compiled, values) is not None
     body, bound = _variant_source(circuit, values)
-    assert bound == {} and "unbroadcast(" not in body
+    assert not [key for key in bound if key.startswith("_g")] and "unbroadcast(" not in body
     # The last layer is a vector of weights and one bias: a dot product per point, the bias's share one sum.
     assert "score = layer2 @ W3 + b3" in body and "d_layer2 = np.multiply.outer(d_score, W3)" in body
     assert "d_b3 = d_b3 + np.add.reduce(d_score, 0)" in body
@@ -297,6 +297,10 @@ def test_numbers_among_float64_arrays_are_read_as_0d_arrays_with_the_same_bits(r
     texts = [generate_source(circuit, True, plan=plan, numbers_as_arrays=lift) for lift in (False, True)]
     made = [len(re.findall(r"^    _a_\w+ = np\.array\(\w+\)$", text, re.M)) for text, _ in texts]
     assert made == [0, 3 * 3]  # every weight, once (a bias is read once: its conversion would cost what it saves)
+    # The array templates' constants too (relu's 0.0 and 0.5, the hinge's 1.0), one 0-d array per value.
+    literals = {key: float(value) for key, value in texts[1][1].items() if key.startswith("_lit")}
+    assert sorted(literals.values()) == [0.0, 0.5, 1.0] and "np.maximum(l1_n1_sum, _lit" in texts[1][0]
+    assert not [key for key in texts[0][1] if key.startswith("_lit")]
     # Each forward value deleted after its last read (a product's once the sum has it), the output kept.
     text = texts[1][0]
     for value in ("mul1", "l1_n1_sum", "l1_n1"):
