@@ -8,8 +8,9 @@ operations a step that nobody reads. The answers do not change: a node's gradien
 the sum of what its readers send it, so dropping the gradients of nodes no wanted input
 feeds changes nothing a wanted input receives.
 
-``wrt`` is validated here once per circuit and per value (a cache keyed by the names),
-so a loop that passes the same names every step pays one dictionary lookup.
+``wrt`` is validated here once per circuit and per value (a tuple of names or one name
+is remembered), so a loop that passes the same names every step pays one dictionary
+lookup.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = ["wanted_inputs", "unwanted_nodes", "wanted_flags"]
 #: wrt values remembered per circuit: a caller uses one or two; a caller that makes a
 #: new one each call is validated each call.
 _REMEMBERED = 16
+_UNSEEN: Any = object()
 
 
 def wanted_inputs(circuit: Circuit, wrt: Any) -> tuple[str, ...] | None:
@@ -37,18 +39,18 @@ def wanted_inputs(circuit: Circuit, wrt: Any) -> tuple[str, ...] | None:
     with the closest names; a name given twice, or something that is not a name, a
     :class:`UsageError`.
     """
+    # Only a value compared by what it holds is a key (a tuple of names, a name): a list may
+    # change, and another iterable hashes by identity, which a later object may reuse.
+    keyed = wrt.__class__ is tuple or wrt.__class__ is str
     cache: dict[Any, tuple[str, ...] | None] = circuit._wrt_cache
-    try:
-        return cache[wrt]
-    except (KeyError, TypeError):  # not seen yet, or unhashable (a list)
-        pass
+    if keyed:
+        found = cache.get(wrt, _UNSEEN)
+        if found is not _UNSEEN:
+            return found
     names = _names(circuit, wrt)
     wanted = None if names == circuit.inputs else names
-    if len(cache) < _REMEMBERED:
-        try:
-            cache[wrt] = wanted
-        except TypeError:  # a list: validated on every call, as it may change
-            pass
+    if keyed and len(cache) < _REMEMBERED:
+        cache[wrt] = wanted
     return wanted
 
 

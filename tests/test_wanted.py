@@ -162,3 +162,15 @@ def test_training_asks_for_the_parameters_gradients_only(monkeypatch, steps):
     # Every gradient pass of the run: the parameters', never the data's (x0, x1, y).
     assert len(asked) >= steps and all(wrt is not None and set(wrt) == params for wrt in asked)
     assert run.backward_evals == steps
+
+
+def test_wrt_may_be_any_iterable_of_names_and_a_changed_list_is_read_again(registry):
+    circuit = parse("q = x + y; f = q * z", registry)
+    values = {"x": -2.0, "y": 5.0, "z": -4.0}
+    for run in (circuit, circuit.compile()):
+        wrt = ["x"]
+        assert list(run.gradient(values, wrt=wrt)[1]) == ["x"]
+        wrt.append("z")
+        assert run.gradient(values, wrt=wrt)[1] == {"x": -4.0, "z": 3.0}
+        assert run.gradient(values, wrt=(name for name in ("y",)))[1] == {"y": -4.0}
+        assert run.gradient(values, wrt=iter(["z"]))[1] == {"z": 3.0}
