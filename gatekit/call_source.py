@@ -31,7 +31,7 @@ MANY_INPUTS = 32
 
 def float_call(circuit: Circuit, var: dict[int, str], params: list[str], results: list[str], body_lines: list[str],
                runs: list[Run], bound: dict[str, Any], *, by_dict: bool, wrt: tuple[str, ...] | None = None) -> list[str]:
-    """The lines of ``gradient(_values=None, wrt=_wrt, **_kwargs)`` (``by_dict``) or of ``gradient_list(_xs, wrt=_wrt)``.
+    """The lines of ``gradient(_values=None, *, wrt=_wrt, **_kwargs)`` (``by_dict``) or of ``gradient_list(_xs, *, wrt=_wrt)``.
 
     ``results`` are the gradients of the inputs ``wrt`` names (every input for None), in
     its order. The function serves that ``wrt`` only: called with another (``wrt`` is
@@ -84,13 +84,13 @@ def float_call(circuit: Circuit, var: dict[int, str], params: list[str], results
             body += ["        _xs = tuple(_values.values()) if list(_values) == _in_order else _inputs(_values)"]
         body += ["    except KeyError:", "        return _careful(_values, wrt)"]
         fallback = "return _careful(_values, wrt, **_kwargs)"
-        signature = "def gradient(_values=None, wrt=_wrt, **_kwargs):"
+        signature = "def gradient(_values=None, *, wrt=_wrt, **_kwargs):"
     else:
         body = [f"if wrt is _wrt and (_xs.__class__ is list or _xs.__class__ is tuple) and len(_xs) == {n}:"]
         if not many:
             body += [f"    {', '.join(params)}, = _xs"]
         fallback = "return _careful(_xs, wrt)"
-        signature = "def gradient_list(_xs, wrt=_wrt):"
+        signature = "def gradient_list(_xs, *, wrt=_wrt):"
     if not many:
         classes = [f"{p}.__class__" for p in params]
         # Chains of 16 (``a.__class__ is b.__class__ is ... is float``): few branches.

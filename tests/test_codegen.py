@@ -502,7 +502,7 @@ def test_a_compiled_run_still_names_the_node_where_it_went_non_finite(registry):
 XYZ_LIST_SOURCE = """\
 import math
 
-def gradient_list(_xs, wrt=_wrt):
+def gradient_list(_xs, *, wrt=_wrt):
     if wrt is _wrt and (_xs.__class__ is list or _xs.__class__ is tuple) and len(_xs) == 3:
         x, y, z, = _xs
         if (x.__class__ is y.__class__ is z.__class__ is float):
