@@ -50,8 +50,10 @@ if TYPE_CHECKING:
 
 __all__ = ["generate_source", "safe_name"]
 
-#: Names the generated code itself uses (modules, helpers), never given to a variable.
-_RESERVED = frozenset({"math", "np", "unbroadcast", "forward_backward"}) | frozenset(dir(builtins))
+#: Names the generated code itself uses (modules, helpers, its functions and their parameter
+#: ``wrt``), never given to a variable.
+_RESERVED = frozenset({"math", "np", "unbroadcast", "forward_backward", "forward", "gradient", "gradient_list",
+                       "wrt"}) | frozenset(dir(builtins))
 
 _ARRAY_HELPER = '''
 def unbroadcast(g, x):

@@ -363,6 +363,26 @@ def test_hostile_input_names_and_labels_are_renamed_never_emitted(registry):
     assert out == pytest.approx(want[0], rel=1e-12)
 
 
+@pytest.mark.parametrize("name", ["wrt", "gradient", "gradient_list", "forward", "forward_backward"])
+def test_an_input_named_like_the_generated_calls_own_names_is_renamed_in_them(registry, name):
+    # The generated calls' parameter ``wrt`` and their function names: an input of that name
+    # must not become a local that shadows them (a float handed on as ``wrt``).
+    circuit = parse(f"f = {name} * y + y", registry)
+    compiled = circuit.compile()
+    for _ in range(3):  # the first calls check, then the generated functions run
+        assert compiled.gradient({name: 2.0, "y": 3.0}) == (9.0, {name: 3.0, "y": 3.0})
+        assert compiled.gradient_list([2.0, 3.0]) == (9.0, [3.0, 3.0])
+    for text in (gatekit.codegen.generate_source(circuit, dict_call=True)[0],
+                 gatekit.codegen.generate_source(circuit, list_call=True)[0]):
+        stored = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        assert name not in stored, text  # never a variable of the generated code
+    assert compiled.gradient({name: 2.0, "y": 1}) == (3.0, {name: 1.0, "y": 3.0})  # an int: the checked path
+    assert compiled.gradient_list([2.0, 1]) == (3.0, [1.0, 3.0])
+    assert compiled.gradient({name: 2.0, "y": 3.0}, wrt="y") == (9.0, {"y": 3.0})
+    with pytest.raises(gatekit.UnknownNameError, match="'z'"):
+        compiled.gradient({name: 2.0, "z": 3.0})
+
+
 @pytest.mark.parametrize("value", [0.0, -0.0, 1e308, -1e308, 5e-324, -5e-324, 2.2250738585072014e-308,
                                    0.1, 1 / 3, math.pi, 123456789.0, 1.7976931348623157e308])
 def test_constants_are_emitted_exactly(registry, value):
