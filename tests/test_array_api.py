@@ -18,7 +18,7 @@ import gatekit_gates
 from gatekit import UsageError
 from gatekit.check import _one_gate_circuit, sample_point
 
-from test_random_circuits import KINKED_OPS, SMOOTH_OPS, build, operations
+from test_random_circuits import draw_circuit
 
 xp = pytest.importorskip("array_api_strict")
 ARRAY = type(xp.asarray([0.0]))
@@ -92,9 +92,7 @@ def test_float32_stays_float32_on_the_standard(name):
 @settings(max_examples=20, deadline=None, database=None)
 @given(data=st.data())
 def test_random_circuits_on_the_standard_equal_numpy_in_both_tiers(data):
-    n_inputs = data.draw(st.integers(1, 4), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=12), label="steps")
-    circuit = build(gatekit.default_registry(), n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    circuit, n_inputs = draw_circuit(data, gatekit.default_registry(), max_steps=12)
     shared = data.draw(st.sets(st.sampled_from(circuit.inputs), max_size=n_inputs - 1), label="shared")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     values = {n: float(rng.uniform(-2, 2)) if n in shared else rng.uniform(-2, 2, 6) for n in circuit.inputs}

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from helpers import DoublingMul, plugin_registry
-from test_random_circuits import KINKED_OPS, RANDOM, SMOOTH_OPS, build, operations, points
+from test_random_circuits import RANDOM, build, draw_circuit, operations, points
 
 import gatekit
 from gatekit import Composer, Gate, Source, parse
@@ -110,9 +110,7 @@ def _close(got, want):
 @RANDOM
 @given(data=st.data())
 def test_interpreter_compiled_and_arrays_agree_on_random_circuits(registry, data):
-    n_inputs = data.draw(st.integers(1, 4), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=20), label="steps")
-    circuit = build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    circuit, n_inputs = draw_circuit(data, registry)
     size = data.draw(st.integers(1, 4), label="size")
     batch = dict(zip(circuit.inputs, data.draw(points(n_inputs, size), label="batch")))
     compiled = circuit.compile()
@@ -140,9 +138,7 @@ def test_interpreter_compiled_and_arrays_agree_on_random_circuits(registry, data
 @RANDOM
 @given(data=st.data())
 def test_a_batch_written_into_dead_arrays_gives_the_interpreters_numbers_and_leaves_the_inputs_alone(registry, data):
-    n_inputs = data.draw(st.integers(1, 4), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=20), label="steps")
-    circuit = build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    circuit, n_inputs = draw_circuit(data, registry)
     dtype = data.draw(st.sampled_from([np.float64, np.float32]), label="dtype")
     batch = {name: np.asarray(v, dtype) for name, v in
              zip(circuit.inputs, data.draw(points(n_inputs, 3), label="batch"))}

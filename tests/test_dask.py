@@ -18,7 +18,7 @@ gd = pytest.importorskip("gatekit.dask")
 
 from cli_helpers import invoke  # noqa: E402
 from helpers import plugin_registry  # noqa: E402
-from test_random_circuits import KINKED_OPS, SMOOTH_OPS, build, operations  # noqa: E402
+from test_random_circuits import draw_circuit  # noqa: E402
 
 NEURON = "sigmoid(w0 * x0 + w1 * x1 + w2)"
 WEIGHTS = {"w0": 2.0, "w1": -3.0, "w2": -3.0}
@@ -51,9 +51,7 @@ def test_the_neurons_value_and_gradients_over_chunks_equal_numpys(data):
 @given(data=st.data())
 def test_random_circuits_over_chunks_equal_numpy(data):
     registry = gatekit.default_registry()
-    n_inputs = data.draw(st.integers(2, 4), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=15), label="steps")
-    circuit = build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    circuit, n_inputs = draw_circuit(data, registry, inputs=(2, 4), max_steps=15)
     size = data.draw(st.integers(1, 40), label="size")
     chunk = data.draw(st.integers(1, 12), label="chunk")
     shared = data.draw(st.sets(st.sampled_from(circuit.inputs), max_size=n_inputs - 1), label="shared")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import gatekit
 from gatekit.explain import local_gradients, paths, wire_shares
-from test_random_circuits import RANDOM, SMOOTH_OPS, build, operations, points
+from test_random_circuits import RANDOM, SMOOTH_OPS, draw_circuit, points
 from cli_helpers import invoke, run_json
 from helpers import SECTION6
 
@@ -67,9 +67,7 @@ def test_the_path_listing_is_bounded_and_says_how_many_more():
 @RANDOM
 @given(data=st.data())
 def test_the_sum_over_paths_is_the_gradient_on_random_circuits(registry, data):
-    n_inputs = data.draw(st.integers(1, 3), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=10), label="steps")
-    circuit = build(registry, n_inputs, steps, SMOOTH_OPS)
+    circuit, n_inputs = draw_circuit(data, registry, inputs=(1, 3), max_steps=10, ops=SMOOTH_OPS)
     trace = circuit.forward(dict(zip(circuit.inputs, data.draw(points(n_inputs), label="point")))).backward()
     local = local_gradients(trace)
     for name, grad in trace.input_grads().items():

@@ -69,6 +69,14 @@ def build(registry, n_inputs: int, steps: list[tuple[int, int, int]], ops: dict[
     return c.build(output)
 
 
+def draw_circuit(data, registry, *, inputs: tuple[int, int] = (1, 4), max_steps: int = 20,
+                 ops: dict[str, Op] | None = None) -> tuple[Circuit, int]:
+    """A random circuit drawn from ``data`` (every gate above unless ``ops`` says), and its number of inputs."""
+    n_inputs = data.draw(st.integers(*inputs), label="inputs")
+    steps = data.draw(st.lists(operations, min_size=1, max_size=max_steps), label="steps")
+    return build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS} if ops is None else ops), n_inputs
+
+
 def points(n_inputs: int, size: int | None = None) -> st.SearchStrategy:
     value = st.floats(-2.0, 2.0, allow_nan=False)
     element = value if size is None else st.lists(value, min_size=size, max_size=size).map(np.array)
@@ -87,9 +95,7 @@ RANDOM = settings(
 @RANDOM
 @given(data=st.data())
 def test_random_smooth_circuits_agree_with_central_differences(registry, data):
-    n_inputs = data.draw(st.integers(1, 4), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=20), label="steps")
-    circuit = build(registry, n_inputs, steps, SMOOTH_OPS)
+    circuit, n_inputs = draw_circuit(data, registry, ops=SMOOTH_OPS)
     point = dict(zip(circuit.inputs, data.draw(points(n_inputs), label="point")))
     result = check_circuit(circuit, point)
     assert result.ok, result.describe()
@@ -107,9 +113,7 @@ def _assert_batch_equals_scalars(circuit: Circuit, batch: dict[str, np.ndarray],
 @RANDOM
 @given(data=st.data())
 def test_random_circuits_on_a_batch_equal_each_point_as_scalars(registry, data):
-    n_inputs = data.draw(st.integers(1, 4), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=20), label="steps")
-    circuit = build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    circuit, n_inputs = draw_circuit(data, registry)
     size = data.draw(st.integers(1, 5), label="size")
     batch = dict(zip(circuit.inputs, data.draw(points(n_inputs, size), label="batch")))
     for name, values in batch.items():
@@ -120,9 +124,7 @@ def test_random_circuits_on_a_batch_equal_each_point_as_scalars(registry, data):
 @RANDOM
 @given(data=st.data())
 def test_a_scalar_input_among_batched_ones_gets_the_sum_of_its_gradients(registry, data):
-    n_inputs = data.draw(st.integers(2, 4), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=15), label="steps")
-    circuit = build(registry, n_inputs, steps, SMOOTH_OPS)
+    circuit, n_inputs = draw_circuit(data, registry, inputs=(2, 4), max_steps=15, ops=SMOOTH_OPS)
     size = data.draw(st.integers(2, 4), label="size")
     batch = dict(zip(circuit.inputs, data.draw(points(n_inputs, size), label="batch")))
     shared = data.draw(st.sampled_from(circuit.inputs), label="shared")

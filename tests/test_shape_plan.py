@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from helpers import plugin_registry
-from test_random_circuits import KINKED_OPS, RANDOM, SMOOTH_OPS, build, operations
+from test_random_circuits import RANDOM, build, draw_circuit
 
 from gatekit import Composer, Gate, Source, UsageError, codegen, nn
 from gatekit.circuit_source import generate_source
@@ -44,9 +44,7 @@ def _made(compiled, values):
 @FEW
 @given(data=st.data())
 def test_random_circuits_of_numbers_and_arrays_agree_with_the_interpreter(registry, data):
-    n_inputs = data.draw(st.integers(2, 4), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=15), label="steps")
-    circuit = build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    circuit, n_inputs = draw_circuit(data, registry, inputs=(2, 4), max_steps=15)
     size = data.draw(st.integers(1, 4), label="size")
     # Each input a number (a weight) or an array in one of three shapes that broadcast together.
     shapes = data.draw(st.lists(st.sampled_from([None, (size,), (1, size), (3, 1)]), min_size=n_inputs,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from helpers import plugin_registry
-from test_random_circuits import KINKED_OPS, RANDOM, SMOOTH_OPS, build, operations
+from test_random_circuits import RANDOM, build, draw_circuit
 
 from gatekit import Composer, Gate, UsageError, nn, parse
 from gatekit.errors import UnknownNameError
@@ -25,9 +25,7 @@ def _close(got, want):
 @FEW
 @given(data=st.data())
 def test_every_choice_of_inputs_gives_the_full_gradients_entries_in_both_tiers(registry, data):
-    n_inputs = data.draw(st.integers(1, 4), label="inputs")
-    steps = data.draw(st.lists(operations, min_size=1, max_size=12), label="steps")
-    circuit = build(registry, n_inputs, steps, {**SMOOTH_OPS, **KINKED_OPS})
+    circuit, n_inputs = draw_circuit(data, registry, max_steps=12)
     size = data.draw(st.integers(1, 4), label="size")
     # Each input a number or an array of the batch: floats only, arrays only, or numbers among arrays.
     arrays = data.draw(st.lists(st.booleans(), min_size=n_inputs, max_size=n_inputs), label="arrays")
